@@ -1,0 +1,102 @@
+"""The operations the pipeline needs from one S3 bucket, over an injected boto3 client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from schemas.records import UploadRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def _missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
+
+
+class Bucket:
+    def __init__(self, client: S3Client, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def get_bytes(self, key: str, etag: str | None = None) -> bytes | None:
+        """The object's bytes; None when it is gone (or, with ``etag``, was replaced since)."""
+        kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        if etag:
+            kwargs["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
+        try:
+            return self.client.get_object(**kwargs)["Body"].read()
+        except ClientError as exc:
+            if _missing(exc) or exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                return None
+            raise
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Write an object; returns its ETag (unquoted)."""
+        resp = self.client.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type)
+        return str(resp.get("ETag", "")).strip('"')
+
+    def put_json(self, key: str, payload: Any) -> None:
+        body = json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+        self.put_bytes(key, body, "application/json; charset=utf-8")
+
+    def get_json(self, key: str) -> Any | None:
+        data = self.get_bytes(key)
+        return None if data is None else json.loads(data)
+
+    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Write only if nothing is there yet (conditional put); False if it already existed."""
+        try:
+            self.client.put_object(
+                Bucket=self.name, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
+                return False
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.name, Key=key)
+            return True
+        except ClientError as exc:
+            if _missing(exc):
+                return False
+            raise
+
+    def list_uploads(self, prefix: str) -> Iterator[UploadRef]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.endswith("/"):
+                    continue
+                yield UploadRef(
+                    bucket=self.name,
+                    key=key,
+                    etag=obj.get("ETag", "").strip('"'),
+                    size=obj.get("Size"),
+                    last_modified=obj.get("LastModified"),
+                )
+
+    def head(self, key: str) -> UploadRef | None:
+        try:
+            h = self.client.head_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        meta = h.get("Metadata", {})
+        return UploadRef(
+            bucket=self.name,
+            key=key,
+            etag=h.get("ETag", "").strip('"'),
+            size=h.get("ContentLength"),
+            last_modified=h.get("LastModified"),
+            uploader=meta.get("uploader"),
+        )

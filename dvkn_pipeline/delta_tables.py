@@ -1,0 +1,174 @@
+"""Delta Lake tables on the object store: ledger, facts, roll-up, completeness.
+
+Delta commits are atomic on S3 through conditional puts, so concurrent
+writers cannot interleave a half-written batch. Every write here is
+idempotent: ledger rows and facts are inserted only when absent (MERGE), and
+a period's roll-up is replaced as a whole. Replaying a batch therefore changes
+nothing, which is what makes at-least-once events give an exactly-once effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from dvkn_pipeline.catalogue import Catalogue
+from dvkn_pipeline.normalize import empty_facts
+from schemas.settings import Settings
+from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEDGER = "ledger"
+FACTS = "facts"
+ROLLUP = "rollup"
+COMPLETENESS = "completeness"
+
+
+def ledger_polars_schema() -> dict[str, pl.DataType]:
+    return {name: col.dtype.type for name, col in LEDGER_SCHEMA.columns.items()}
+
+
+def _retry_commit(action: Callable[[], T], what: str, attempts: int = 12) -> T:
+    """Retry a Delta commit that lost a race to another writer."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except CommitFailedError as exc:  # pragma: no cover - timing dependent
+            if attempt == attempts - 1:
+                raise
+            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5)
+            log.info("commit conflict on %s (%s), retrying in %.2fs", what, exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+class Tables:
+    """The pipeline's tables, addressed by settings (bucket, prefix, credentials)."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.options = settings.storage_options()
+
+    def uri(self, name: str) -> str:
+        return self.settings.table_uri(name)
+
+    def _table(self, name: str) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri(name), storage_options=self.options)
+        except TableNotFoundError:
+            return None
+
+    def _read(self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any) -> pl.DataFrame:
+        if self._table(name) is None:
+            return empty
+        lf = pl.scan_delta(self.uri(name), storage_options=self.options, **kw)
+        if predicate is not None:
+            lf = lf.filter(predicate)
+        return lf.collect()
+
+    # -- ledger ---------------------------------------------------------------
+
+    def empty_ledger(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=ledger_polars_schema())
+
+    def read_ledger(self, period: str | None = None) -> pl.DataFrame:
+        pred = pl.col("period") == period if period else None
+        return self._read(LEDGER, self.empty_ledger(), pred)
+
+    def add_to_ledger(self, rows: pl.DataFrame) -> None:
+        """Insert rows whose upload is not recorded yet; a replayed upload changes nothing."""
+        if rows.is_empty():
+            return
+        rows = LEDGER_SCHEMA.validate(rows.select(list(ledger_polars_schema())))
+        self._merge_insert(LEDGER, rows, "t.upload_id = s.upload_id", partition_by=None)
+
+    # -- facts ----------------------------------------------------------------
+
+    def add_facts(self, facts: pl.DataFrame) -> None:
+        """Insert each submission's facts once (a Delta commit holds all or none of them)."""
+        if facts.is_empty():
+            return
+        self._merge_insert(
+            FACTS,
+            facts,
+            "t.period = s.period AND t.submission_id = s.submission_id",
+            partition_by=["period"],
+        )
+
+    def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame:
+        pred = pl.col("period") == period
+        if submission_ids is not None:
+            pred = pred & pl.col("submission_id").is_in(submission_ids)
+        return self._read(FACTS, empty_facts(self.catalogue), pred)
+
+    # -- roll-up and completeness --------------------------------------------------
+
+    def replace_period(self, name: str, period: str, frame: pl.DataFrame) -> None:
+        """Atomically replace one period's rows (the roll-up is derived, so rewriting is safe)."""
+
+        def write() -> None:
+            mode = "overwrite" if self._table(name) is not None else "append"
+            opts: dict[str, Any] = {"partition_by": ["period"]}
+            if mode == "overwrite":
+                opts["predicate"] = f"period = '{period}'"
+            frame.write_delta(
+                self.uri(name), mode=mode, storage_options=self.options, delta_write_options=opts
+            )
+
+        _retry_commit(write, name)
+
+    def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
+        return self._read_period(ROLLUP, period, as_of)
+
+    def read_completeness(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
+        empty = pl.DataFrame(
+            schema={n: c.dtype.type for n, c in COMPLETENESS_SCHEMA.columns.items()}
+        )
+        out = self._read_period(COMPLETENESS, period, as_of)
+        return out if not out.is_empty() else empty
+
+    def _read_period(self, name: str, period: str, as_of: datetime | None) -> pl.DataFrame:
+        table = self._table(name)
+        if table is None:
+            return pl.DataFrame()
+        if as_of is not None:
+            table.load_as_version(as_of)
+            version = table.version()
+            return pl.read_delta(self.uri(name), version=version, storage_options=self.options).filter(
+                pl.col("period") == period
+            )
+        return self._read(name, pl.DataFrame(), pl.col("period") == period)
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _merge_insert(self, name: str, rows: pl.DataFrame, predicate: str, partition_by: list[str] | None) -> None:
+        def write() -> None:
+            if self._table(name) is None:
+                opts: dict[str, Any] = {"partition_by": partition_by} if partition_by else {}
+                try:
+                    rows.write_delta(
+                        self.uri(name), mode="error", storage_options=self.options, delta_write_options=opts
+                    )
+                    return
+                except Exception as exc:  # another writer created it first: merge instead
+                    if "already exists" not in str(exc).lower():
+                        raise
+            rows.write_delta(
+                self.uri(name),
+                mode="merge",
+                storage_options=self.options,
+                delta_merge_options={"predicate": predicate, "source_alias": "s", "target_alias": "t"},
+            ).when_not_matched_insert_all().execute()
+
+        _retry_commit(write, name)

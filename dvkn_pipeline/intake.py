@@ -1,0 +1,166 @@
+"""Process a batch of uploads and refresh the roll-ups they touch.
+
+The order of writes is what gives an exactly-once effect under at-least-once
+delivery: receipts and the archive copy first (idempotent overwrites), then
+facts (inserted once per submission), then the ledger (inserted once per
+upload) as the commit point. A crash anywhere before the ledger commit leaves
+the upload pending, and the retry redoes the same idempotent writes; facts
+without a ledger row are never live, so they cannot change a total.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.catalogue import Catalogue
+from dvkn_pipeline.delta_tables import Tables
+from dvkn_pipeline.hierarchy import HierarchyCatalog
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.processing import Judgement, judge_upload
+from dvkn_pipeline.receipts import render_markdown
+from dvkn_pipeline.rollup import completeness, live_submissions, rollup
+from schemas.records import FileOutcome, Status, UploadRef
+from schemas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    periods: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        return sum(o.status is status for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Everything a batch needs, injected: store, tables, reference data, settings."""
+
+    bucket: Bucket
+    tables: Tables
+    catalogue: Catalogue
+    hierarchies: HierarchyCatalog
+    settings: Settings
+
+    def pending(self, ledger: pl.DataFrame | None = None, limit: int | None = None) -> list[UploadRef]:
+        """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep)."""
+        ledger = self.tables.read_ledger() if ledger is None else ledger
+        seen = set(ledger["upload_id"].to_list())
+        out: list[UploadRef] = []
+        for ref in self.bucket.list_uploads(self.settings.incoming_prefix):
+            if ref.upload_id not in seen:
+                out.append(ref)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def process(self, refs: Iterable[UploadRef], flow_run_id: str | None = None) -> BatchResult:
+        result = BatchResult()
+        ledger = self.tables.read_ledger()
+        done = set(ledger["upload_id"].to_list())
+        accepted = frozenset(
+            ledger.filter(pl.col("status") == "accepted")["submission_id"].drop_nulls().to_list()
+        )
+        todo = {r.upload_id: r for r in refs if r.upload_id not in done}
+        with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
+            judged = list(pool.map(lambda r: self._judge(r, accepted, flow_run_id), todo.values()))
+        judgements = _dedupe_within_batch([j for j in judged if j is not None])
+        result.skipped = [r.key for r, j in zip(todo.values(), judged, strict=True) if j is None]
+        with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
+            list(pool.map(self._write_receipt_and_archive, judgements))
+        facts = [j.facts for j in judgements if j.facts is not None]
+        if facts:
+            self.tables.add_facts(pl.concat(facts, how="vertical_relaxed"))
+        if judgements:
+            self.tables.add_to_ledger(
+                pl.DataFrame([j.ledger_row for j in judgements], schema=self.tables.empty_ledger().schema)
+            )
+        result.outcomes = [j.outcome for j in judgements]
+        result.periods = {
+            str(j.ledger_row["period"]) for j in judgements if j.ledger_row["period"] is not None
+        }
+        return result
+
+    def _judge(self, ref: UploadRef, accepted: frozenset[str], flow_run_id: str | None) -> Judgement | None:
+        content = self.bucket.get_bytes(ref.key, ref.etag or None)
+        if content is None:
+            # Replaced or deleted since listed: its newer version has an event of its own.
+            log.warning("skipping %s: object changed or gone since it was listed", ref.key)
+            return None
+        if ref.last_modified is None:
+            head = self.bucket.head(ref.key)
+            ref = head if head is not None else ref
+        uploader_unit = ref.uploader if ref.uploader and ref.uploader.isdigit() else None
+        return judge_upload(
+            ref,
+            content,
+            catalogue=self.catalogue,
+            hierarchies=self.hierarchies,
+            settings=self.settings,
+            accepted_submissions=accepted,
+            uploader_unit=uploader_unit,
+            flow_run_id=flow_run_id,
+        )
+
+    def _write_receipt_and_archive(self, j: Judgement) -> None:
+        self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))
+        self.bucket.put_bytes(
+            j.receipt_key.removesuffix(".json") + ".md",
+            render_markdown(j.receipt).encode("utf-8"),
+            "text/markdown; charset=utf-8",
+        )
+        if not self.bucket.exists(j.archive_key):
+            self.bucket.client.copy_object(
+                Bucket=self.bucket.name,
+                Key=j.archive_key,
+                CopySource={"Bucket": self.bucket.name, "Key": j.ref.key},
+            )
+
+    def refresh(self, periods: Iterable[str]) -> dict[str, pl.DataFrame]:
+        """Recompute and replace the roll-up and completeness of each period."""
+        out: dict[str, pl.DataFrame] = {}
+        for code in sorted(set(periods)):
+            period = Period.parse(code)
+            hierarchy = self.hierarchies.for_date(period.reference_date).subtree(self.settings.root_unit)
+            ledger = self.tables.read_ledger(code)
+            live = live_submissions(ledger, code)
+            facts = self.tables.read_facts(code, live["submission_id"].to_list())
+            table = rollup(facts, hierarchy, self.catalogue, period)
+            comp = completeness(ledger, hierarchy, self.catalogue, period)
+            self.tables.replace_period("rollup", code, table)
+            self.tables.replace_period("completeness", code, comp)
+            out[code] = comp
+        return out
+
+
+def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
+    """Two uploads of identical bytes in one batch: the first counts, the rest are duplicates."""
+    seen: set[str] = set()
+    out: list[Judgement] = []
+    for j in sorted(judgements, key=lambda j: (j.ref.last_modified or datetime.now(UTC), j.ref.key)):
+        sha = j.receipt.sha256
+        if j.receipt.status is Status.ACCEPTED and sha in seen:
+            receipt = j.receipt.model_copy(
+                update={
+                    "status": Status.DUPLICATE,
+                    "duplicate_of": sha,
+                    "submission_id": None,
+                    "summary_vi": "Tệp giống hệt một tệp khác trong cùng đợt; không có gì thay đổi.",
+                    "summary_en": "Identical to another file of the same batch; nothing changed.",
+                }
+            )
+            j = Judgement(j.ref, receipt, j.receipt_key, j.archive_key, {**j.ledger_row, "status": "duplicate"}, None)
+        elif j.receipt.status is Status.ACCEPTED:
+            seen.add(sha)
+        out.append(j)
+    return out

@@ -1,0 +1,207 @@
+"""What happens to one uploaded file, as a pure function of its bytes.
+
+``judge_upload`` parses, validates and normalizes one upload and returns
+everything the I/O edge must write: the receipt, the ledger row and the facts.
+It never raises on bad content, so one broken file cannot take down a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from dvkn_pipeline.catalogue import Catalogue
+from dvkn_pipeline.hierarchy import HierarchyCatalog
+from dvkn_pipeline.keys import archive_key, file_format_of, parse_incoming_key, receipt_key
+from dvkn_pipeline.normalize import to_facts
+from dvkn_pipeline.report_format import ParsedReport, parse_csv
+from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_report
+from schemas.records import FileOutcome, Problem, Receipt, Severity, Status, UploadRef
+from schemas.settings import Settings
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ref: UploadRef
+    receipt: Receipt
+    receipt_key: str
+    archive_key: str
+    ledger_row: dict[str, object]
+    facts: pl.DataFrame | None
+
+    @property
+    def outcome(self) -> FileOutcome:
+        first = self.receipt.problems[0] if self.receipt.problems else None
+        return FileOutcome(
+            key=self.ref.key,
+            status=self.receipt.status,
+            unit_code=self.receipt.unit_code,
+            period=self.receipt.period,
+            n_errors=self.receipt.n_errors,
+            n_warnings=self.receipt.n_warnings,
+            receipt_key=self.receipt_key,
+            first_problem=first.message_en if first else None,
+        )
+
+
+def parse_upload(content: bytes, key: str, catalogue: Catalogue) -> ParsedReport:
+    """Pick the reader by extension; an unknown format is a problem, not an exception."""
+    fmt = file_format_of(key)
+    if fmt in {"csv", "txt"}:
+        return parse_csv(content, catalogue)
+    if fmt in {"xlsx"}:
+        from dvkn_pipeline.excel import parse_xlsx
+
+        return parse_xlsx(content, catalogue)
+    empty = parse_csv(b"", catalogue)
+    return ParsedReport(
+        header={},
+        rows=empty.rows,
+        problems=[
+            Problem(
+                severity=Severity.ERROR,
+                rule="file_format_supported",
+                value=fmt or None,
+                message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
+                message_en=f"File format '.{fmt}' is not supported.",
+                hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
+                hint_en="Send the Excel template (.xlsx) or a CSV file.",
+            )
+        ],
+        file_format=fmt,
+    )
+
+
+def judge_upload(
+    ref: UploadRef,
+    content: bytes,
+    *,
+    catalogue: Catalogue,
+    hierarchies: HierarchyCatalog,
+    settings: Settings,
+    accepted_submissions: frozenset[str] = frozenset(),
+    uploader_unit: str | None = None,
+    now: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> Judgement:
+    processed_at = now or datetime.now(UTC)
+    sha = hashlib.sha256(content).hexdigest()
+    key_info = parse_incoming_key(ref.key, settings.incoming_prefix)
+    problems: list[Problem] = []
+    if key_info is None:
+        problems.append(
+            Problem(
+                severity=Severity.ERROR,
+                rule="key_layout",
+                value=ref.key,
+                message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
+                message_en="The file is not under incoming/<unit code>/<period>/.",
+                hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
+                hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
+            )
+        )
+    parsed = parse_upload(content, ref.key, catalogue)
+    ctx = ReportContext(
+        catalogue=catalogue,
+        hierarchies=hierarchies,
+        key=key_info,
+        uploader_unit=uploader_unit,
+        root_unit=settings.root_unit,
+    )
+    report = validate_report(parsed, ctx)
+    report.problems[:0] = problems
+    facts: pl.DataFrame | None = None
+    duplicate_of: str | None = None
+    if report.ok:
+        if sha in accepted_submissions:
+            status, duplicate_of = Status.DUPLICATE, sha
+        else:
+            status = Status.ACCEPTED
+            facts = to_facts(report, sha, catalogue)
+    else:
+        status = Status.REJECTED
+    receipt = build_receipt(ref, report, sha, len(content), status, duplicate_of, processed_at)
+    r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
+    a_key = archive_key(sha, ref.key, settings.archive_prefix)
+    ledger_row: dict[str, object] = {
+        "upload_id": ref.upload_id,
+        "key": ref.key,
+        "etag": ref.etag.strip('"'),
+        "sha256": sha,
+        "size": len(content),
+        "uploader": ref.uploader,
+        "received_at": ref.last_modified or processed_at,
+        "processed_at": processed_at,
+        "status": status.value,
+        "unit_code": report.unit.code if report.unit else None,
+        "period": report.period.code if report.period else None,
+        "report_version": report.report_version,
+        "submission_id": sha if status is not Status.REJECTED else None,
+        "n_errors": len(report.errors),
+        "n_warnings": len(report.warnings),
+        "receipt_key": r_key,
+        "archive_key": a_key,
+        "flow_run_id": flow_run_id,
+    }
+    return Judgement(ref, receipt, r_key, a_key, ledger_row, facts)
+
+
+def build_receipt(
+    ref: UploadRef,
+    report: ValidatedReport,
+    sha: str,
+    size: int,
+    status: Status,
+    duplicate_of: str | None,
+    processed_at: datetime,
+) -> Receipt:
+    unit, period = report.unit, report.period
+    received_at = ref.last_modified
+    deadline = period.deadline(unit.level) if unit and period else None
+    on_time = (
+        received_at.astimezone(VIETNAM).date() <= deadline if received_at is not None and deadline is not None else None
+    )
+    who_vi = f"{unit.name} ({unit.code})" if unit else "đơn vị chưa xác định"
+    who_en = f"{unit.name} ({unit.code})" if unit else "unknown unit"
+    when = f" kỳ {period}" if period else ""
+    when_en = f" for {period}" if period else ""
+    if status is Status.ACCEPTED:
+        vi = f"Đã nhận báo cáo của {who_vi}{when} (lần gửi {report.report_version})."
+        en = f"Report of {who_en}{when_en} accepted (version {report.report_version})."
+    elif status is Status.DUPLICATE:
+        vi = f"Tệp giống hệt báo cáo đã nhận trước đó của {who_vi}{when}; không có gì thay đổi."
+        en = f"Identical to a report of {who_en}{when_en} already received; nothing changed."
+    else:
+        vi = f"Báo cáo bị từ chối: {len(report.errors)} lỗi. Sửa các lỗi dưới đây rồi gửi lại."
+        en = f"Report rejected: {len(report.errors)} error(s). Fix the problems below and upload again."
+    if report.warnings:
+        vi += f" Có {len(report.warnings)} cảnh báo cần xem lại."
+        en += f" {len(report.warnings)} warning(s) to review."
+    return Receipt(
+        status=status,
+        key=ref.key,
+        etag=ref.etag.strip('"'),
+        sha256=sha,
+        size=size,
+        unit_code=unit.code if unit else None,
+        unit_name=unit.name if unit else None,
+        period=period.code if period else None,
+        report_version=report.report_version,
+        submission_id=sha if status is Status.ACCEPTED else None,
+        duplicate_of=duplicate_of,
+        received_at=received_at,
+        processed_at=processed_at,
+        deadline=deadline.isoformat() if deadline else None,
+        on_time=on_time,
+        n_errors=len(report.errors),
+        n_warnings=len(report.warnings),
+        problems=report.problems,
+        summary_vi=vi,
+        summary_en=en,
+    )

@@ -1,0 +1,182 @@
+"""Evaluate the cross-field rules of ``schemas/rules.yaml`` on one report.
+
+Reports are small (a few hundred cells), so the engine favours clear messages
+over vectorization: every failure names both numbers it compared.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+import schemas
+from dvkn_pipeline.catalogue import Catalogue
+from schemas.records import Problem
+from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
+
+DEFAULT_PATH = Path(schemas.__file__).parent / "rules.yaml"
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": lambda a, b: abs(a - b) < 1e-9,
+    "!=": lambda a, b: abs(a - b) >= 1e-9,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+_NEGATED = {"<=": ">", "<": ">=", "==": "≠", "!=": "=", ">=": "<", ">": "<="}
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: Path = DEFAULT_PATH) -> RuleSet:
+    return RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class Side:
+    total: float
+    rows: tuple[int, ...]
+    sheet: str | None
+
+
+def evaluate_rules(
+    details: pl.DataFrame,
+    declared: pl.DataFrame,
+    catalogue: Catalogue,
+    rules: RuleSet | None = None,
+) -> list[Problem]:
+    """Problems from every rule; ``details`` are breakdown cells, ``declared`` total rows."""
+    problems: list[Problem] = []
+    for rule in (rules or load_rules()).rules:
+        if rule.kind == "declared_totals":
+            problems.extend(_declared_totals(rule, details, declared, catalogue))
+        else:
+            problems.extend(_compare(rule, details, catalogue))
+    return problems
+
+
+def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterable[Problem]:
+    left = _side(rule.left, rule.by, details)
+    right = _side(rule.right, rule.by, details)
+    check = _OPS[rule.operator]
+    for group in sorted(set(left) | set(right), key=str):
+        lhs, rhs = left.get(group), right.get(group)
+        if lhs is None or rhs is None:
+            if rule.missing_value_strategy is not MissingValueStrategy.NEVER_SKIP:
+                continue
+        lv = lhs.total if lhs else 0.0
+        rv = rhs.total if rhs else 0.0
+        if check(lv, rv):
+            continue
+        where = _group_label(rule.by, group, catalogue)
+        where_vi = f" ({where[0]})" if where[0] else ""
+        where_en = f" ({where[1]})" if where[1] else ""
+        shown = f"{_num(lv)} {_NEGATED[rule.operator]} {_num(rv)}"
+        lname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.left)
+        rname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.right)
+        lname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.left)
+        rname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.right)
+        anchor = lhs or rhs
+        yield Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            sheet=anchor.sheet if anchor else None,
+            row=anchor.rows[0] if anchor and anchor.rows else None,
+            column="value",
+            value=_num(lv),
+            message_vi=f"{rule.vi}{where_vi}: {lname} = {_num(lv)}, {rname} = {_num(rv)} ({shown}).",
+            message_en=(
+                f"{rule.en}{where_en}: {lname_en} = {_num(lv)}, {rname_en} = {_num(rv)} ({shown})."
+            ),
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+
+
+def _side(terms: tuple[Term, ...], by: tuple[str, ...], details: pl.DataFrame) -> dict[tuple[str | None, ...], Side]:
+    out: dict[tuple[str | None, ...], Side] = {}
+    for term in terms:
+        frame = details.filter(pl.col("indicator") == term.indicator)
+        for dim, value in term.where.items():
+            frame = frame.filter(pl.col(dim) == value)
+        for rec in frame.iter_rows(named=True):
+            if rec["value"] is None:
+                continue
+            group = tuple(rec[d] for d in by)
+            prev = out.get(group)
+            out[group] = Side(
+                total=(prev.total if prev else 0.0) + float(rec["value"]),
+                rows=(*(prev.rows if prev else ()), int(rec["row"])),
+                sheet=prev.sheet if prev else rec["sheet"],
+            )
+    return out
+
+
+def _declared_totals(
+    rule: Rule, details: pl.DataFrame, declared: pl.DataFrame, catalogue: Catalogue
+) -> Iterable[Problem]:
+    for rec in declared.iter_rows(named=True):
+        if rec["value"] is None:
+            continue
+        ind = catalogue.indicator(rec["indicator"])
+        given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
+        parts = details.filter(pl.col("indicator") == ind.code)
+        for dim, value in given.items():
+            parts = parts.filter(pl.col(dim) == value)
+        parts = parts.filter(pl.col("value").is_not_null())
+        if parts.is_empty():
+            continue
+        total = float(parts["value"].sum())
+        declared_value = float(rec["value"])
+        if abs(total - declared_value) < 1e-9:
+            continue
+        scope_vi, scope_en = _group_label(tuple(given), tuple(given.values()), catalogue)
+        scope_vi = f" ({scope_vi})" if scope_vi else ""
+        scope_en = f" ({scope_en})" if scope_en else ""
+        yield Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            sheet=rec["sheet"],
+            row=int(rec["row"]),
+            column="value",
+            value=_num(declared_value),
+            message_vi=(
+                f"{rule.vi}: «{ind.vi}»{scope_vi} ghi tổng {_num(declared_value)} nhưng "
+                f"cộng các dòng chi tiết được {_num(total)}."
+            ),
+            message_en=(
+                f"{rule.en}: '{ind.en}'{scope_en} declares a total of {_num(declared_value)} "
+                f"but its parts add up to {_num(total)}."
+            ),
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+
+
+def _group_label(
+    dims: tuple[str, ...], values: tuple[str | None, ...], catalogue: Catalogue
+) -> tuple[str, str]:
+    vi: list[str] = []
+    en: list[str] = []
+    for dim, value in zip(dims, values, strict=True):
+        if value is None:
+            continue
+        spec = catalogue.model.dimensions[dim]
+        label = spec.values.get(value)
+        vi.append(f"{spec.vi}: {label.vi if label else value}")
+        en.append(f"{spec.en}: {label.en if label else value}")
+    return ", ".join(vi), ", ".join(en)
+
+
+def _num(value: float) -> str:
+    """Vietnamese-readable number: thousands with '.', decimals with ','."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    whole, frac = f"{value:,.2f}".split(".")
+    return f"{whole.replace(',', '.')},{frac}"

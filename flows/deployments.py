@@ -1,0 +1,74 @@
+"""Register the deployments: event-triggered intake and the reconciliation sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from prefect import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.events import DeploymentEventTrigger
+from prefect.exceptions import ObjectAlreadyExists
+
+from flows.process_uploads import ROLLUP_LIMIT, process_uploads
+from schemas.records import EVENT_UPLOADED
+from schemas.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = "flows/process_uploads.py:process_uploads"
+INTAKE = "process-uploads/on-upload"
+RECONCILE = "process-uploads/reconcile"
+
+
+def ensure_pool_and_limits(settings: Settings) -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=settings.work_pool, type="process"))
+        except ObjectAlreadyExists:
+            pass
+        try:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ROLLUP_LIMIT, limit=1))
+        except ObjectAlreadyExists:
+            pass
+
+
+def register(settings: Settings) -> list[str]:
+    """Create or update both deployments; returns their ids."""
+    ensure_pool_and_limits(settings)
+    source = process_uploads.from_source(source=str(PROJECT_ROOT), entrypoint=ENTRYPOINT)
+    trigger = DeploymentEventTrigger(
+        name="dvkn upload",
+        expect={EVENT_UPLOADED},
+        match={"prefect.resource.id": "dvkn.upload.*"},
+        posture="Reactive",
+        threshold=1,
+        within=timedelta(seconds=settings.batch_window_seconds),
+        parameters={"key": "{{ event.resource['dvkn.key'] }}"},
+    )
+    # to_deployment + apply rather than deploy(): deploy() first lists the pool's
+    # workers with a request the 3.8.8 server refuses (limit=null) under FastAPI 0.154.
+    deployments = [
+        source.to_deployment(
+            name="on-upload",
+            work_pool_name=settings.work_pool,
+            triggers=[trigger],
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
+            ),
+            description="Processes uploads in batches; started by dvkn.report.uploaded events.",
+            tags=["dvkn", "intake"],
+        ),
+        source.to_deployment(
+            name="reconcile",
+            work_pool_name=settings.work_pool,
+            interval=timedelta(seconds=settings.reconcile_interval_seconds),
+            parameters={"drain_seconds": 0},
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            ),
+            description="Sweeps incoming/ for uploads whose event was lost.",
+            tags=["dvkn", "reconcile"],
+        ),
+    ]
+    return [str(d.apply()) for d in deployments]

@@ -1,0 +1,81 @@
+"""Polling event source: announce new objects under ``incoming/`` as Prefect events.
+
+For stores that send no notifications (SeaweedFS, plain S3 without a queue).
+MinIO in production posts events to the webhook receiver instead; both emit
+the same ``dvkn.report.uploaded`` event. Run as ``python -m flows.sensor``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from prefect.events import emit_event
+
+from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.object_store import make_s3_client
+from dvkn_pipeline.sensor_cursor import SensorCursor, advance
+from schemas.records import EVENT_UPLOADED, UploadRef
+from schemas.settings import Settings
+
+log = logging.getLogger("dvkn.sensor")
+CURSOR_NAME = "sensor-cursor.json"
+
+
+def upload_event_resource(ref: UploadRef) -> dict[str, str]:
+    """The event's resource: one id per object version, plus what processing needs."""
+    return {
+        "prefect.resource.id": f"dvkn.upload.{ref.bucket}/{ref.key}",
+        "prefect.resource.name": ref.key,
+        "dvkn.bucket": ref.bucket,
+        "dvkn.key": ref.key,
+        "dvkn.etag": ref.etag,
+        "dvkn.size": str(ref.size or 0),
+        "dvkn.uploader": ref.uploader or "",
+    }
+
+
+def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
+    new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
+    for ref in new:
+        emit_event(
+            event=EVENT_UPLOADED,
+            resource=upload_event_resource(ref),
+            occurred=ref.last_modified,
+            payload={"size": ref.size, "etag": ref.etag},
+        )
+    if new:
+        bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
+    return len(new), cursor
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings()
+    bucket = Bucket(make_s3_client(settings), settings.bucket)
+    stored = bucket.get_json(settings.state_prefix + CURSOR_NAME)
+    cursor = SensorCursor.model_validate(stored) if stored else SensorCursor()
+    running = True
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("watching s3://%s/%s", settings.bucket, settings.incoming_prefix)
+    while running:
+        try:
+            n, cursor = poll_once(bucket, settings, cursor)
+            if n:
+                log.info("announced %d new upload(s)", n)
+        except Exception:  # the sensor must outlive a store or server restart
+            log.exception("poll failed; retrying")
+            time.sleep(min(10.0, settings.sensor_interval_seconds * 5))
+        time.sleep(settings.sensor_interval_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The shape of the indicator catalogue (``catalogue.yaml``).
+
+Validated with pydantic when loaded so that a typo in the catalogue fails at
+start-up with the field named, not in the middle of a deadline burst.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+#: The breakdown that is the reporting unit's own level, never typed in a file.
+REPORTER_DIMENSION = "level"
+
+
+class Aggregation(StrEnum):
+    SUM = "sum"
+    COUNT_BY_CATEGORY = "count_by_category"
+    RATIO = "ratio"
+
+
+class ValueType(StrEnum):
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    CATEGORY = "category"
+
+
+class Label(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    vi: str
+    en: str
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    vi: str
+    en: str
+    sheet: str = Field(max_length=31, pattern=r"^[^\[\]:*?/\\]+$")
+
+
+class Dimension(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    vi: str
+    en: str
+    values: dict[str, Label]
+
+
+class Indicator(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    section: str
+    vi: str
+    en: str
+    unit: Label
+    value_type: ValueType
+    aggregation: Aggregation
+    dimensions: tuple[str, ...] = ()
+    reported_by: tuple[str, ...] = ()
+    category_dimension: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    scale: float = 1.0
+
+    @model_validator(mode="after")
+    def _kind_fields_agree(self) -> Self:
+        if self.aggregation is Aggregation.RATIO:
+            if not (self.numerator and self.denominator):
+                raise ValueError(f"{self.code}: a ratio needs numerator and denominator")
+            if self.reported_by:
+                raise ValueError(f"{self.code}: a ratio is derived, nobody reports it")
+        if (self.aggregation is Aggregation.COUNT_BY_CATEGORY) != (
+            self.value_type is ValueType.CATEGORY
+        ):
+            raise ValueError(f"{self.code}: count_by_category goes with value_type category")
+        if self.aggregation is Aggregation.COUNT_BY_CATEGORY and not self.category_dimension:
+            raise ValueError(f"{self.code}: count_by_category needs category_dimension")
+        return self
+
+    @property
+    def reported_dimensions(self) -> tuple[str, ...]:
+        """Dimensions a file gives; ``level`` comes from the reporting unit instead."""
+        return tuple(d for d in self.dimensions if d != REPORTER_DIMENSION)
+
+
+class CatalogueModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    version: str
+    dimensions: dict[str, Dimension]
+    reporter_dimension: str = "level"
+    model_level_of_reporter: dict[str, str]
+    indicators: tuple[Indicator, ...]
+    sections: dict[str, Section]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        if self.reporter_dimension != REPORTER_DIMENSION:
+            raise ValueError(f"reporter_dimension must be {REPORTER_DIMENSION!r}")
+        codes = {i.code for i in self.indicators}
+        if len(codes) != len(self.indicators):
+            raise ValueError("indicator codes must be unique")
+        for ind in self.indicators:
+            if ind.section not in self.sections:
+                raise ValueError(f"{ind.code}: unknown section {ind.section!r}")
+            for dim in (*ind.dimensions, *filter(None, [ind.category_dimension])):
+                if dim not in self.dimensions:
+                    raise ValueError(f"{ind.code}: unknown dimension {dim!r}")
+            for ref in filter(None, [ind.numerator, ind.denominator]):
+                if ref not in codes:
+                    raise ValueError(f"{ind.code}: unknown indicator {ref!r}")
+        return self

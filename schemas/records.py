@@ -1,0 +1,102 @@
+"""Records that cross a boundary: upload events, problems, receipts, outcomes.
+
+Receipts are read by people in communes and by machines upstream, so every
+problem carries where it is (sheet, row, column), what was seen, which rule
+failed, and what to do, in Vietnamese and English.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EVENT_UPLOADED = "dvkn.report.uploaded"
+EVENT_ACCEPTED = "dvkn.report.accepted"
+EVENT_REJECTED = "dvkn.report.rejected"
+EVENT_ROLLUP_UPDATED = "dvkn.rollup.updated"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    #: Same bytes as a submission already in the ledger: recorded, changes nothing.
+    DUPLICATE = "duplicate"
+
+
+class Problem(BaseModel):
+    """One thing wrong with a file. Errors reject it; warnings are shown but accept."""
+
+    model_config = ConfigDict(frozen=True)
+    severity: Severity
+    rule: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    message_vi: str
+    message_en: str
+    hint_vi: str = ""
+    hint_en: str = ""
+
+
+class UploadRef(BaseModel):
+    """What an event says about an uploaded object (the resource of ``dvkn.report.uploaded``)."""
+
+    model_config = ConfigDict(frozen=True)
+    bucket: str
+    key: str
+    etag: str = ""
+    size: int | None = None
+    last_modified: datetime | None = None
+    uploader: str | None = None
+
+    @property
+    def upload_id(self) -> str:
+        """Identity of one upload: the same object version seen twice is the same upload."""
+        return f"{self.key}#{self.etag.strip(chr(34))}"
+
+
+class Receipt(BaseModel):
+    """What the uploader gets back, beside their file."""
+
+    receipt_version: int = 1
+    status: Status
+    key: str
+    etag: str
+    sha256: str
+    size: int
+    unit_code: str | None = None
+    unit_name: str | None = None
+    period: str | None = None
+    report_version: int | None = None
+    submission_id: str | None = None
+    duplicate_of: str | None = None
+    received_at: datetime | None = None
+    processed_at: datetime
+    deadline: str | None = None
+    on_time: bool | None = None
+    n_errors: int = 0
+    n_warnings: int = 0
+    problems: list[Problem] = Field(default_factory=list)
+    summary_vi: str
+    summary_en: str
+
+
+class FileOutcome(BaseModel):
+    """One line of a processing run: what happened to one upload."""
+
+    key: str
+    status: Status
+    unit_code: str | None = None
+    period: str | None = None
+    n_errors: int = 0
+    n_warnings: int = 0
+    receipt_key: str
+    first_problem: str | None = None

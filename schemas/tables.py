@@ -1,0 +1,178 @@
+"""pandera contracts for every frame the pipeline reads or writes.
+
+The report schema is built from the catalogue (known indicators, allowed
+category codes), so it takes plain sets rather than importing the loader: the
+contract does not know how it is executed or where the catalogue comes from.
+Check names are stable rule ids; ``dvkn_pipeline.validation`` turns failure
+cases into bilingual problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+PERIOD_PATTERN = r"^\d{4}-(M(0[1-9]|1[0-2])|Q[1-4]|H[12]|9M|Y)$"
+UNIT_CODE_PATTERN = r"^\d{2}(\d{1})?(\d{2})?$"
+
+
+def _value_parses(data: PolarsData) -> pl.LazyFrame:
+    """A number was given where a number is expected (categories are checked apart)."""
+    return data.lazyframe.select(
+        pl.col("value_text").is_null()
+        | (pl.col("value_type") == "category")
+        | pl.col("value_type").is_null()
+        | pl.col("value").is_not_null()
+    )
+
+
+def _value_present(data: PolarsData) -> pl.LazyFrame:
+    """Breakdown cells need a value; a blank declared-total row is fine (templates compute it)."""
+    return data.lazyframe.select(pl.col("value_text").is_not_null() | pl.col("is_total"))
+
+
+def _integer_when_integer(data: PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(
+        (pl.col("value_type") != "integer")
+        | pl.col("value").is_null()
+        | (pl.col("value") == pl.col("value").floor())
+    )
+
+
+def report_rows_schema(
+    indicator_codes: set[str],
+    dimension_values: Mapping[str, set[str]],
+) -> pa.DataFrameSchema:
+    """Rows of one uploaded report after cell parsing, before normalization."""
+    dims = {
+        name: pa.Column(
+            pl.Utf8,
+            checks=[pa.Check.isin(sorted(values), name=f"known_{name}")],
+            nullable=True,
+        )
+        for name, values in dimension_values.items()
+    }
+    return pa.DataFrameSchema(
+        {
+            "sheet": pa.Column(pl.Utf8),
+            "row": pa.Column(pl.Int64, checks=[pa.Check.ge(1)]),
+            "indicator": pa.Column(
+                pl.Utf8,
+                checks=[pa.Check.isin(sorted(indicator_codes), name="known_indicator")],
+                nullable=False,
+            ),
+            **dims,
+            "value_text": pa.Column(pl.Utf8, nullable=True),
+            "value": pa.Column(
+                pl.Float64, checks=[pa.Check.ge(0, name="non_negative")], nullable=True
+            ),
+            "value_type": pa.Column(pl.Utf8, nullable=True),
+            "is_total": pa.Column(pl.Boolean),
+        },
+        checks=[
+            pa.Check(_value_present, name="value_present"),
+            pa.Check(_value_parses, name="value_is_number"),
+            pa.Check(_integer_when_integer, name="integer_value"),
+        ],
+        strict=False,
+        name="report_rows",
+    )
+
+
+def facts_schema(dimension_columns: tuple[str, ...]) -> pa.DataFrameSchema:
+    """The normalized long fact table: one row per unit, period, indicator and breakdown."""
+    return pa.DataFrameSchema(
+        {
+            "submission_id": pa.Column(pl.Utf8, checks=[pa.Check.str_length(64, 64)]),
+            "unit_code": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(UNIT_CODE_PATTERN)]),
+            "period": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(PERIOD_PATTERN)]),
+            "indicator": pa.Column(pl.Utf8),
+            **{d: pa.Column(pl.Utf8, nullable=True) for d in dimension_columns},
+            "value": pa.Column(pl.Float64, checks=[pa.Check.ge(0)]),
+        },
+        strict=True,
+        unique=["submission_id", "indicator", *dimension_columns],
+        name="facts",
+    )
+
+
+LEDGER_SCHEMA = pa.DataFrameSchema(
+    {
+        "upload_id": pa.Column(pl.Utf8, unique=True),
+        "key": pa.Column(pl.Utf8),
+        "etag": pa.Column(pl.Utf8),
+        "sha256": pa.Column(pl.Utf8, checks=[pa.Check.str_length(64, 64)]),
+        "size": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "uploader": pa.Column(pl.Utf8, nullable=True),
+        "received_at": pa.Column(pl.Datetime("us", "UTC")),
+        "processed_at": pa.Column(pl.Datetime("us", "UTC")),
+        "status": pa.Column(pl.Utf8, checks=[pa.Check.isin(["accepted", "rejected", "duplicate"])]),
+        "unit_code": pa.Column(pl.Utf8, nullable=True),
+        "period": pa.Column(pl.Utf8, nullable=True),
+        "report_version": pa.Column(pl.Int64, nullable=True),
+        "submission_id": pa.Column(pl.Utf8, nullable=True),
+        "n_errors": pa.Column(pl.Int64),
+        "n_warnings": pa.Column(pl.Int64),
+        "receipt_key": pa.Column(pl.Utf8),
+        "archive_key": pa.Column(pl.Utf8, nullable=True),
+        "flow_run_id": pa.Column(pl.Utf8, nullable=True),
+    },
+    strict=True,
+    name="ledger",
+)
+
+
+def rollup_schema(dimension_columns: tuple[str, ...]) -> pa.DataFrameSchema:
+    """Figures per aggregating unit and period; ratios carry numerator and denominator."""
+    return pa.DataFrameSchema(
+        {
+            "period": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(PERIOD_PATTERN)]),
+            "unit_code": pa.Column(pl.Utf8),
+            "unit_level": pa.Column(pl.Utf8),
+            "indicator": pa.Column(pl.Utf8),
+            **{d: pa.Column(pl.Utf8, nullable=True) for d in dimension_columns},
+            "value": pa.Column(pl.Float64, nullable=True),
+            "numerator": pa.Column(pl.Float64, nullable=True),
+            "denominator": pa.Column(pl.Float64, nullable=True),
+            "hierarchy_version": pa.Column(pl.Utf8),
+        },
+        strict=True,
+        unique=["period", "unit_code", "indicator", *dimension_columns],
+        name="rollup",
+    )
+
+
+COMPLETENESS_SCHEMA = pa.DataFrameSchema(
+    {
+        "period": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(PERIOD_PATTERN)]),
+        "unit_code": pa.Column(pl.Utf8),
+        "unit_level": pa.Column(pl.Utf8),
+        "reporter_level": pa.Column(pl.Utf8),
+        "expected": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "received": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "accepted": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "rejected": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "missing": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "on_time": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "late": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "hierarchy_version": pa.Column(pl.Utf8),
+    },
+    checks=[
+        pa.Check(
+            lambda d: d.lazyframe.select(
+                (pl.col("accepted") <= pl.col("expected"))
+                & (pl.col("received") <= pl.col("expected"))
+                & (pl.col("accepted") + pl.col("rejected") == pl.col("received"))
+                & (pl.col("on_time") + pl.col("late") == pl.col("accepted"))
+                & (pl.col("missing") == pl.col("expected") - pl.col("received"))
+            ),
+            name="completeness_adds_up",
+        )
+    ],
+    strict=True,
+    unique=["period", "unit_code", "reporter_level"],
+    name="completeness",
+)

@@ -1,0 +1,77 @@
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dvkn_pipeline.periods import Period, PeriodError, load_calendar, periods_of_year
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("2025-Q1", "2025-Q1"),
+        ("Quý I/2025", "2025-Q1"),
+        ("quý IV năm 2024", "2024-Q4"),
+        ("Q3/2025", "2025-Q3"),
+        ("2025-M03", "2025-M03"),
+        ("Tháng 3/2025", "2025-M03"),
+        ("03/2025", "2025-M03"),
+        ("2025-03", "2025-M03"),
+        ("6 tháng đầu năm 2025", "2025-H1"),
+        ("6 tháng cuối năm 2025", "2025-H2"),
+        ("9 tháng năm 2025", "2025-9M"),
+        ("Năm 2025", "2025-Y"),
+        ("2025", "2025-Y"),
+    ],
+)
+def test_forms_people_write_parse_to_one_canonical_period(text: str, code: str) -> None:
+    assert Period.parse(text).code == code
+
+
+@pytest.mark.parametrize("text", ["2025-Q5", "Tháng 13/2025", "next quarter", "", "2025-M00"])
+def test_nonsense_periods_are_refused_with_a_bilingual_message(text: str) -> None:
+    with pytest.raises(PeriodError, match="unknown period|index must be"):
+        Period.parse(text)
+
+
+def test_monthly_window_runs_from_the_15th_of_the_previous_month_to_the_14th() -> None:
+    assert Period.parse("2025-M03").window == (date(2025, 2, 15), date(2025, 3, 14))
+
+
+def test_january_window_starts_in_the_previous_year() -> None:
+    assert Period.parse("2025-M01").window == (date(2024, 12, 15), date(2025, 1, 14))
+
+
+def test_quarter_and_year_windows_follow_decree_09() -> None:
+    assert Period.parse("2025-Q1").window == (date(2024, 12, 15), date(2025, 3, 14))
+    assert Period.parse("2025-Q3").window == (date(2025, 6, 15), date(2025, 9, 14))
+    assert Period.parse("2025-Y").window == (date(2024, 12, 15), date(2025, 12, 14))
+    assert Period.parse("2025-9M").window == (date(2024, 12, 15), date(2025, 9, 14))
+
+
+def test_communes_are_due_before_their_district_and_district_before_the_city() -> None:
+    p = Period.parse("2025-Q2")
+    assert p.deadline("commune") < p.deadline("district") < p.deadline("province")
+    assert p.deadline("commune") > p.window[1]
+
+
+def test_a_quarter_contains_its_months_but_not_the_next_one() -> None:
+    q1 = Period.parse("2025-Q1")
+    assert all(q1.contains(m) for m in periods_of_year(2025, "month")[:3])
+    assert not q1.contains(Period.parse("2025-M04"))
+    assert Period.parse("2025-Y").contains(q1)
+
+
+def test_every_period_type_of_the_calendar_round_trips_through_its_code() -> None:
+    for ptype in load_calendar().types:
+        for p in periods_of_year(2025, ptype.id):
+            assert Period.parse(p.code) == p
+            assert Period.parse(p.label_vi) == p
+
+
+@given(year=st.integers(2000, 2100), month=st.integers(1, 12))
+def test_month_windows_tile_the_year_without_gaps(year: int, month: int) -> None:
+    p = Period(year, "month", month)
+    nxt = Period(year, "month", month + 1) if month < 12 else Period(year + 1, "month", 1)
+    assert (nxt.window[0] - p.window[1]).days == 1
