@@ -35,9 +35,13 @@ class Bucket:
                 return None
             raise
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
         """Write an object; returns its ETag (unquoted)."""
-        resp = self.client.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type)
+        resp = self.client.put_object(
+            Bucket=self.name, Key=key, Body=data, ContentType=content_type
+        )
         return str(resp.get("ETag", "")).strip('"')
 
     def put_json(self, key: str, payload: Any) -> None:
@@ -48,7 +52,9 @@ class Bucket:
         data = self.get_bytes(key)
         return None if data is None else json.loads(data)
 
-    def put_if_absent(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+    def put_if_absent(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
         """Write only if nothing is there yet (conditional put); False if it already existed."""
         try:
             self.client.put_object(

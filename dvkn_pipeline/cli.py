@@ -21,6 +21,7 @@ from rich.table import Table
 from dvkn_pipeline import local_stack
 from dvkn_pipeline.catalogue import load_catalogue
 from dvkn_pipeline.periods import Period, PeriodError
+from dvkn_pipeline.reporting import figures
 from schemas.settings import Settings
 
 app = typer.Typer(
@@ -28,10 +29,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-console = Console()
-err = Console(stderr=True)
+# Wide enough for the roll-up tables when output goes to a file or CI log.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
-PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Reporting period, e.g. 2025-Q1, 2025-M03, 2025-Y.")]
+PeriodOpt = Annotated[
+    str, typer.Option("--period", "-p", help="Reporting period, e.g. 2025-Q1, 2025-M03, 2025-Y.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
@@ -108,8 +112,12 @@ def deploy() -> None:
 @app.command()
 def generate(
     period: PeriodOpt,
-    out: Annotated[Path, typer.Option(help="Directory to write the CSV files into.")] = Path("reports"),
-    unit: Annotated[list[str] | None, typer.Option(help="Unit code(s); default every reporting unit.")] = None,
+    out: Annotated[Path, typer.Option(help="Directory to write the CSV files into.")] = Path(
+        "reports"
+    ),
+    unit: Annotated[
+        list[str] | None, typer.Option(help="Unit code(s); default every reporting unit.")
+    ] = None,
     seed: int = 2025,
 ) -> None:
     """Write realistic synthetic reports (canonical CSV) to a directory."""
@@ -120,9 +128,16 @@ def generate(
     p = _period(period)
     catalogue = load_catalogue()
     hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
-    units = [hierarchy.unit(u) for u in unit] if unit else [
-        u for lvl in hierarchy.levels if catalogue.reported_by(lvl) for u in hierarchy.units_at(lvl)
-    ]
+    units = (
+        [hierarchy.unit(u) for u in unit]
+        if unit
+        else [
+            u
+            for lvl in hierarchy.levels
+            if catalogue.reported_by(lvl)
+            for u in hierarchy.units_at(lvl)
+        ]
+    )
     out.mkdir(parents=True, exist_ok=True)
     for u in units:
         report = generate_report(u, p, catalogue, seed=seed)
@@ -134,7 +149,9 @@ def generate(
 def template(
     unit: Annotated[str, typer.Option(help="Unit code (GSO), e.g. 00004.")],
     period: PeriodOpt,
-    out: Annotated[Path | None, typer.Option(help="Output file; default bao-cao-<unit>-<period>.xlsx.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file; default bao-cao-<unit>-<period>.xlsx.")
+    ] = None,
 ) -> None:
     """Write the Excel report workbook for a unit and period, ready to fill in."""
     from dvkn_pipeline.excel import write_template
@@ -144,7 +161,9 @@ def template(
     hierarchy = load_hierarchies().for_date(p.reference_date)
     found = hierarchy.get(unit)
     if found is None:
-        raise typer.BadParameter(f"unit {unit} is not in the hierarchy valid for {p} ({hierarchy.version_id})")
+        raise typer.BadParameter(
+            f"unit {unit} is not in the hierarchy valid for {p} ({hierarchy.version_id})"
+        )
     target = out or Path(f"bao-cao-{found.code}-{p.code}.xlsx")
     target.write_bytes(write_template(found, p, load_catalogue()))
     console.print(f"wrote {target}: {found.name}, {p.label_vi}")
@@ -152,7 +171,9 @@ def template(
 
 @app.command()
 def upload(
-    files: Annotated[list[Path], typer.Argument(help="Report files to upload.", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="Report files to upload.", exists=True, dir_okay=False)
+    ],
     unit: Annotated[str, typer.Option(help="Your unit code (the upload folder).")],
     period: PeriodOpt,
 ) -> None:
@@ -167,11 +188,16 @@ def upload(
     for f in files:
         key = incoming_key(unit, p.code, f.name, settings.incoming_prefix)
         bucket.put_bytes(key, f.read_bytes())
-        console.print(f"uploaded {key}; receipt will be at {receipt_key(key, settings.incoming_prefix, settings.receipts_prefix)}")
+        console.print(
+            f"uploaded {key}; receipt will be at {receipt_key(key, settings.incoming_prefix, settings.receipts_prefix)}"
+        )
 
 
 @app.command()
-def receipt(key: Annotated[str, typer.Argument(help="The uploaded object's key.")], json_out: JsonOpt = False) -> None:
+def receipt(
+    key: Annotated[str, typer.Argument(help="The uploaded object's key.")],
+    json_out: JsonOpt = False,
+) -> None:
     """Show the receipt of an upload."""
     from dvkn_pipeline.bucket import Bucket
     from dvkn_pipeline.keys import receipt_key
@@ -196,7 +222,16 @@ def _print_receipt(r: Any) -> None:
     console.print(r.summary_vi)
     console.print(r.summary_en)
     if r.problems:
-        table = Table("", "sheet", "row", "column", "value", "rule", "vấn đề / problem", "cách sửa / what to do")
+        table = Table(
+            "",
+            "sheet",
+            "row",
+            "column",
+            "value",
+            "rule",
+            "vấn đề / problem",
+            "cách sửa / what to do",
+        )
         for p in r.problems:
             table.add_row(
                 "E" if p.severity.value == "error" else "W",
@@ -226,76 +261,69 @@ def rollup(
     p = _period(period)
     intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
-    payload = figures(intake.tables, hierarchy, p, level, [unit] if unit else None, settings.root_unit)
+    payload = figures(
+        intake.tables, hierarchy, p, level, [unit] if unit else None, settings.root_unit
+    )
     if json_out:
         _print_json(payload)
     else:
         print_figures(payload)
 
 
-def figures(
-    tables: Any, hierarchy: Any, p: Period, level: str, units: list[str] | None, root_unit: str
-) -> dict[str, Any]:
-    """The roll-up of ``level`` units with completeness: the records behind tables and JSON."""
-    from dvkn_pipeline.reporting import completeness_summary, rollup_records
-
-    catalogue = load_catalogue()
-    level = "province" if level in {"city", "tinh", "province"} else level
-    table = tables.read_rollup(p.code)
-    comp = tables.read_completeness(p.code)
-    codes = units or [u.code for u in hierarchy.units_at(level)]
-    names = {u.code: u.name for u in hierarchy.units_at(level)} | {c: hierarchy.unit(c).name for c in codes}
-    unit_comp = {
-        r["unit_code"] + "/" + r["reporter_level"]: r
-        for r in comp.filter(pl.col("unit_code").is_in(codes)).iter_rows(named=True)
-    } if comp.height else {}
-    return {
-        "period": p.code,
-        "period_vi": p.label_vi,
-        "level": level,
-        "hierarchy_version": hierarchy.version_id,
-        "completeness": completeness_summary(comp, None, root_unit),
-        "units": [
-            {
-                "unit_code": c,
-                "name": names.get(c, c),
-                "completeness": {
-                    k.split("/")[1]: {f: v[f] for f in ("expected", "received", "accepted", "late")}
-                    for k, v in unit_comp.items()
-                    if k.startswith(c + "/")
-                },
-                "figures": rollup_records(table, catalogue, [c]),
-            }
-            for c in codes
-        ],
-    }
-
-
 def print_figures(payload: dict[str, Any]) -> None:
-    console.print(f"[bold]{payload['period']}[/] ({payload['period_vi']}), hierarchy {payload['hierarchy_version']}")
+    console.print(
+        f"[bold]{payload['period']}[/] ({payload['period_vi']}), "
+        f"hierarchy {payload['hierarchy_version']}, level {payload['level']}"
+    )
     console.print(f"Completeness: [bold]{payload['completeness']['text']}[/]")
     units = payload["units"]
     if len(units) <= 3:
         for u in units:
-            table = Table("indicator", "chỉ tiêu", "category", "value", "unit", title=f"{u['name']} ({u['unit_code']})")
+            table = Table("indicator", "chỉ tiêu / name", "category", "value", "unit")
+            table.title = f"{u['name']} ({u['unit_code']})"
             for f in u["figures"]:
-                table.add_row(f["indicator"], f["name_vi"], f["category"] or "", _fmt(f["value"]), f["unit"])
+                name = f"{f['name_vi']} / {f['name_en']}"
+                table.add_row(
+                    f["indicator"], name, f["category"] or "", _fmt(f["value"]), f["unit"]
+                )
             console.print(table)
         return
-    cols = ["MH_DANG_KY", "MH_CONG_NHAN", "MH_NHAN_RONG", "TIEN_VAN_DONG", "Y_KIEN_TIEP_NHAN"]
-    table = Table("unit", "name", "reported", *cols, title=f"{payload['level']} roll-up")
+    cols = {
+        "MH_DANG_KY": "models reg.",
+        "MH_CONG_NHAN": "recognized",
+        "MH_NHAN_RONG": "replicated",
+        "TIEN_VAN_DONG": "money (VND)",
+        "Y_KIEN_TIEP_NHAN": "opinions",
+    }
+    table = Table("unit", "name", "reported", *cols.values(), title=f"{payload['level']} roll-up")
     for u in units:
         vals = {f["indicator"]: f["value"] for f in u["figures"] if f["category"] is None}
-        rep = ", ".join(f"{v['accepted']}/{v['expected']} {lvl}" for lvl, v in sorted(u["completeness"].items()))
+        rep = " ".join(
+            f"{v['accepted']}/{v['expected']}" for _, v in sorted(u["completeness"].items())
+        )
         table.add_row(u["unit_code"], u["name"], rep, *[_fmt(vals.get(c)) for c in cols])
     console.print(table)
+
+
+def print_receipt_brief(r: Any) -> None:
+    """One line per problem: what a steward reads in a terminal."""
+    console.print(f"[bold red]{r.status.value.upper()}[/] {r.key}: {r.summary_vi} / {r.summary_en}")
+    for p in r.problems:
+        where = ", ".join(x for x in (p.sheet, f"row {p.row}" if p.row else None, p.column) if x)
+        console.print(
+            f"  - [{where}] {p.message_vi}\n    {p.message_en}\n    → {p.hint_vi} / {p.hint_en}"
+        )
 
 
 def _fmt(value: Any) -> str:
     if value is None:
         return ""
     v = float(value)
-    return f"{int(v):,}".replace(",", ".") if v.is_integer() else f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return (
+        f"{int(v):,}".replace(",", ".")
+        if v.is_integer()
+        else f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    )
 
 
 @app.command()
@@ -317,7 +345,9 @@ def completeness(period: PeriodOpt, json_out: JsonOpt = False) -> None:
 @app.command()
 def demo(
     period: PeriodOpt = "2025-Q1",
-    keep_running: Annotated[bool, typer.Option(help="Leave the services running for the Prefect UI.")] = False,
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave the services running for the Prefect UI.")
+    ] = False,
     workers: Annotated[int, typer.Option(help="Prefect worker processes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for processing.")] = 900,
     json_out: JsonOpt = False,
@@ -325,7 +355,9 @@ def demo(
     """The whole pipeline on the embedded default: start, upload a period for every Hanoi unit, roll up."""
     from dvkn_pipeline.demo import demo_uploads, upload_all, wait_for_ledger, wait_for_rollup
     from dvkn_pipeline.hierarchy import load_hierarchies
+    from dvkn_pipeline.keys import receipt_key
     from dvkn_pipeline.wiring import build_intake
+    from schemas.records import Receipt
 
     settings = _settings()
     p = _period(period)
@@ -343,43 +375,74 @@ def demo(
         catalogue = intake.catalogue
         hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
         uploads = demo_uploads(hierarchy, p, catalogue, settings)
-        say(f"[bold]2/5[/] uploading {len(uploads)} reports for {p} ({p.label_vi}) to s3://{settings.bucket}/{settings.incoming_prefix} ...")
+        target = f"s3://{settings.bucket}/{settings.incoming_prefix}"
+        say(f"[bold]2/5[/] uploading {len(uploads)} reports for {p} ({p.label_vi}) to {target} ...")
         started = time.perf_counter()
         upload_ids = upload_all(intake.bucket, uploads)
-        say(f"      uploaded in {time.perf_counter() - started:.1f}s; the sensor turns them into dvkn.report.uploaded events")
+        took = time.perf_counter() - started
+        say(
+            f"      uploaded in {took:.1f}s; the sensor announces each as a dvkn.report.uploaded event"
+        )
         say("[bold]3/5[/] waiting for the event-triggered deployment to process them ...")
         ledger = wait_for_ledger(intake.tables, upload_ids, timeout)
-        n_units = sum(len(hierarchy.units_at(lvl)) for lvl in hierarchy.levels if catalogue.reported_by(lvl))
+        n_units = sum(
+            len(hierarchy.units_at(lvl)) for lvl in hierarchy.levels if catalogue.reported_by(lvl)
+        )
         say("[bold]4/5[/] waiting for the roll-up ...")
         wait_for_rollup(intake.tables, p.code, settings.root_unit, n_units, timeout)
         rejected = ledger.filter(pl.col("status") == "rejected")
         say("[bold]5/5[/] results")
         city = figures(intake.tables, hierarchy, p, hierarchy.levels[0], None, settings.root_unit)
-        districts = figures(intake.tables, hierarchy, p, hierarchy.levels[1], None, settings.root_unit) if len(hierarchy.levels) > 2 else None
+        districts = (
+            figures(intake.tables, hierarchy, p, hierarchy.levels[1], None, settings.root_unit)
+            if len(hierarchy.levels) > 2
+            else None
+        )
         if json_out:
-            _print_json({
-                "period": p.code,
-                "uploads": len(uploads),
-                "ledger": {s: int(ledger.filter(pl.col("status") == s).height) for s in ("accepted", "rejected", "duplicate")},
-                "rejected_receipts": rejected["receipt_key"].to_list(),
-                "city": city,
-                "districts": districts,
-                "prefect_ui": info.prefect_ui_url,
-            })
+            _print_json(
+                {
+                    "period": p.code,
+                    "uploads": len(uploads),
+                    "ledger": {
+                        s: int(ledger.filter(pl.col("status") == s).height)
+                        for s in ("accepted", "rejected", "duplicate")
+                    },
+                    "rejected_receipts": rejected["receipt_key"].to_list(),
+                    "city": city,
+                    "districts": districts,
+                    "prefect_ui": info.prefect_ui_url,
+                }
+            )
         else:
             if districts:
                 print_figures(districts)
             print_figures(city)
+            _explain_lateness(p, city)
             for key in rejected["key"].to_list():
                 console.print("\nA rejected upload and its receipt (what the commune sees):")
-                receipt(key, json_out=False)
+                data = intake.bucket.get_json(
+                    receipt_key(key, settings.incoming_prefix, settings.receipts_prefix)
+                )
+                print_receipt_brief(Receipt.model_validate(data))
         say(f"\nPrefect UI (flow runs, artifacts, events): [bold]{info.prefect_ui_url}[/]")
     finally:
         if keep_running:
             say("Services are still running: stop them with [bold]uv run dvkn down[/].")
         else:
             local_stack.down(settings)
-            say("Services stopped. To keep them for the Prefect UI: [bold]uv run dvkn demo --keep-running[/] or [bold]uv run dvkn up[/].")
+            say(
+                "Services stopped. To keep them for the Prefect UI: [bold]uv run dvkn demo --keep-running[/]"
+            )
+            say("(or [bold]uv run dvkn up[/] later; [bold]uv run dvkn down[/] stops them).")
+
+
+def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
+    late = sum(v.get("late", 0) for v in city["completeness"].get("levels", {}).values())
+    if late:
+        console.print(
+            f"(The demo uploads today, after the {p} deadlines of {p.deadline('commune')} for communes; "
+            "so every report counts as late, as it would in real life.)"
+        )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ class Tables:
         except TableNotFoundError:
             return None
 
-    def _read(self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any) -> pl.DataFrame:
+    def _read(
+        self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any
+    ) -> pl.DataFrame:
         if self._table(name) is None:
             return empty
         lf = pl.scan_delta(self.uri(name), storage_options=self.options, **kw)
@@ -118,12 +120,21 @@ class Tables:
         """Atomically replace one period's rows (the roll-up is derived, so rewriting is safe)."""
 
         def write() -> None:
-            mode = "overwrite" if self._table(name) is not None else "append"
             opts: dict[str, Any] = {"partition_by": ["period"]}
-            if mode == "overwrite":
-                opts["predicate"] = f"period = '{period}'"
+            if self._table(name) is None:
+                frame.write_delta(
+                    self.uri(name),
+                    mode="append",
+                    storage_options=self.options,
+                    delta_write_options=opts,
+                )
+                return
+            opts["predicate"] = f"period = '{period}'"
             frame.write_delta(
-                self.uri(name), mode=mode, storage_options=self.options, delta_write_options=opts
+                self.uri(name),
+                mode="overwrite",
+                storage_options=self.options,
+                delta_write_options=opts,
             )
 
         _retry_commit(write, name)
@@ -145,20 +156,25 @@ class Tables:
         if as_of is not None:
             table.load_as_version(as_of)
             version = table.version()
-            return pl.read_delta(self.uri(name), version=version, storage_options=self.options).filter(
-                pl.col("period") == period
-            )
+            return pl.read_delta(
+                self.uri(name), version=version, storage_options=self.options
+            ).filter(pl.col("period") == period)
         return self._read(name, pl.DataFrame(), pl.col("period") == period)
 
     # -- helpers ----------------------------------------------------------------
 
-    def _merge_insert(self, name: str, rows: pl.DataFrame, predicate: str, partition_by: list[str] | None) -> None:
+    def _merge_insert(
+        self, name: str, rows: pl.DataFrame, predicate: str, partition_by: list[str] | None
+    ) -> None:
         def write() -> None:
             if self._table(name) is None:
                 opts: dict[str, Any] = {"partition_by": partition_by} if partition_by else {}
                 try:
                     rows.write_delta(
-                        self.uri(name), mode="error", storage_options=self.options, delta_write_options=opts
+                        self.uri(name),
+                        mode="error",
+                        storage_options=self.options,
+                        delta_write_options=opts,
                     )
                     return
                 except Exception as exc:  # another writer created it first: merge instead
@@ -168,7 +184,11 @@ class Tables:
                 self.uri(name),
                 mode="merge",
                 storage_options=self.options,
-                delta_merge_options={"predicate": predicate, "source_alias": "s", "target_alias": "t"},
+                delta_merge_options={
+                    "predicate": predicate,
+                    "source_alias": "s",
+                    "target_alias": "t",
+                },
             ).when_not_matched_insert_all().execute()
 
         _retry_commit(write, name)

@@ -40,10 +40,17 @@ def demo_uploads(
     corrected version 2 follows, as happens in real reporting.
     """
     uploads: list[Upload] = []
-    units = [u for lvl in hierarchy.levels if catalogue.reported_by(lvl) for u in hierarchy.units_at(lvl)]
+    units = [
+        u for lvl in hierarchy.levels if catalogue.reported_by(lvl) for u in hierarchy.units_at(lvl)
+    ]
     for unit in units:
         report = generate_report(unit, period, catalogue, seed=seed)
-        key = incoming_key(unit.code, period.code, f"bao-cao-{unit.code}-{period.code}.csv", settings.incoming_prefix)
+        key = incoming_key(
+            unit.code,
+            period.code,
+            f"bao-cao-{unit.code}-{period.code}.csv",
+            settings.incoming_prefix,
+        )
         uploads.append(Upload(key, report, report.to_csv(catalogue)))
     communes = hierarchy.units_at(hierarchy.levels[-1])
     if communes:
@@ -51,14 +58,47 @@ def demo_uploads(
         good = generate_report(unit, period, catalogue, seed=seed, version=2)
         bad_rows = [dict(r) for r in good.rows]
         for r in bad_rows:
-            if r["indicator"] == "MH_CONG_NHAN" and r.get("field") == "KT" and r.get("holder") == "TT":
+            if (
+                r["indicator"] == "MH_CONG_NHAN"
+                and r.get("field") == "KT"
+                and r.get("holder") == "TT"
+            ):
                 r["value"] = int(good.value("MH_DANG_KY", field="KT")) + 5
         bad = SyntheticReport(unit, period, 1, {**good.header, "report_version": "1"}, bad_rows)
         base = f"bao-cao-{unit.code}-{period.code}"
         uploads = [u for u in uploads if u.report is None or u.report.unit.code != unit.code]
-        uploads.append(Upload(incoming_key(unit.code, period.code, f"{base}-lan1.csv", settings.incoming_prefix), None, bad.to_csv(catalogue)))
-        uploads.append(Upload(incoming_key(unit.code, period.code, f"{base}-lan2.csv", settings.incoming_prefix), good, good.to_csv(catalogue)))
+        uploads.append(
+            Upload(
+                incoming_key(unit.code, period.code, f"{base}-lan1.csv", settings.incoming_prefix),
+                None,
+                bad.to_csv(catalogue),
+            )
+        )
+        uploads.append(
+            Upload(
+                incoming_key(unit.code, period.code, f"{base}-lan2.csv", settings.incoming_prefix),
+                good,
+                good.to_csv(catalogue),
+            )
+        )
     return uploads
+
+
+def with_value(
+    report: SyntheticReport, indicator: str, value: float, **dims: str
+) -> SyntheticReport:
+    """The report with one breakdown cell changed and its declared totals kept consistent."""
+    rows = [dict(r) for r in report.rows]
+    delta = value - report.value(indicator, **dims)
+    for r in rows:
+        if r["indicator"] != indicator:
+            continue
+        given = {d: r.get(d) for d in dims if r.get(d) is not None}
+        if not r.get("total") and given == dims:
+            r["value"] = value
+        elif r.get("total") and all(dims[d] == v for d, v in given.items()):
+            r["value"] = r["value"] + delta
+    return SyntheticReport(report.unit, report.period, report.version, dict(report.header), rows)
 
 
 def upload_all(bucket: Bucket, uploads: list[Upload], concurrency: int = 16) -> list[str]:
@@ -102,7 +142,11 @@ def wait_for_rollup(
     deadline = time.monotonic() + timeout
     while True:
         comp = tables.read_completeness(period)
-        accepted = int(comp.filter(pl.col("unit_code") == root_unit)["accepted"].sum()) if comp.height else 0
+        accepted = (
+            int(comp.filter(pl.col("unit_code") == root_unit)["accepted"].sum())
+            if comp.height
+            else 0
+        )
         if accepted >= accepted_units:
             return comp
         if time.monotonic() > deadline:

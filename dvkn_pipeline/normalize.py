@@ -17,7 +17,14 @@ def submission_id(content: bytes) -> str:
 
 
 def fact_columns(catalogue: Catalogue) -> list[str]:
-    return ["submission_id", "unit_code", "period", "indicator", *catalogue.dimension_columns, "value"]
+    return [
+        "submission_id",
+        "unit_code",
+        "period",
+        "indicator",
+        *catalogue.dimension_columns,
+        "value",
+    ]
 
 
 def empty_facts(catalogue: Catalogue) -> pl.DataFrame:

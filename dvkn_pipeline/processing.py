@@ -165,7 +165,9 @@ def build_receipt(
     received_at = ref.last_modified
     deadline = period.deadline(unit.level) if unit and period else None
     on_time = (
-        received_at.astimezone(VIETNAM).date() <= deadline if received_at is not None and deadline is not None else None
+        received_at.astimezone(VIETNAM).date() <= deadline
+        if received_at is not None and deadline is not None
+        else None
     )
     who_vi = f"{unit.name} ({unit.code})" if unit else "đơn vị chưa xác định"
     who_en = f"{unit.name} ({unit.code})" if unit else "unknown unit"

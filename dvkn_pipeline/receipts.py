@@ -29,7 +29,11 @@ def render_markdown(r: Receipt) -> str:
         f"- Kỳ báo cáo / Period: {r.period or '?'}; lần gửi / version: {r.report_version or '?'}",
         f"- Nhận lúc / Received: {r.received_at.isoformat() if r.received_at else '?'}"
         + (f"; hạn nộp / deadline: {r.deadline}" if r.deadline else "")
-        + ("" if r.on_time is None else ("; đúng hạn / on time" if r.on_time else "; trễ hạn / late")),
+        + (
+            ""
+            if r.on_time is None
+            else ("; đúng hạn / on time" if r.on_time else "; trễ hạn / late")
+        ),
         f"- Mã kiểm tra / SHA-256: `{r.sha256}`",
         "",
         r.summary_vi,

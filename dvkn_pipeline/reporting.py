@@ -10,8 +10,10 @@ from typing import Any
 
 import polars as pl
 
-from dvkn_pipeline.catalogue import Catalogue
-from dvkn_pipeline.hierarchy import HierarchyCatalog
+from dvkn_pipeline.catalogue import Catalogue, load_catalogue
+from dvkn_pipeline.delta_tables import Tables
+from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
+from dvkn_pipeline.periods import Period
 from schemas.records import FileOutcome, Status
 
 _PLURAL = {"province": "provinces", "district": "districts", "commune": "communes"}
@@ -28,18 +30,26 @@ def completeness_summary(
     levels: dict[str, dict[str, int]] = {}
     for r in rows.iter_rows(named=True):
         levels[r["reporter_level"]] = {
-            k: int(r[k]) for k in ("expected", "received", "accepted", "rejected", "missing", "on_time", "late")
+            k: int(r[k])
+            for k in ("expected", "received", "accepted", "rejected", "missing", "on_time", "late")
         }
     order = ["province", "district", "commune"]
     parts = [
         f"{v['accepted']}/{v['expected']} {_PLURAL.get(lvl, lvl)}"
-        for lvl, v in sorted(levels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
+        for lvl, v in sorted(
+            levels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9
+        )
     ]
     late = sum(v["late"] for v in levels.values())
     rejected = sum(v["rejected"] for v in levels.values())
     text = ", ".join(parts) + " reported"
     text += f" ({late} late, {rejected} rejected without a valid report)"
-    return {"unit_code": root, "period": rows["period"][0] if rows.height else None, "levels": levels, "text": text}
+    return {
+        "unit_code": root,
+        "period": rows["period"][0] if rows.height else None,
+        "levels": levels,
+        "text": text,
+    }
 
 
 def rollup_records(
@@ -91,13 +101,74 @@ def outcomes_markdown(outcomes: list[FileOutcome], summaries: dict[str, Any]) ->
         lines.append(f"**{period}**: {s.get('text', '')}")
     rejected = [o for o in outcomes if o.status is Status.REJECTED]
     if rejected:
-        lines += ["", "## Rejected files", "", "| key | unit | errors | first problem | receipt |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Rejected files",
+            "",
+            "| key | unit | errors | first problem | receipt |",
+            "|---|---|---|---|---|",
+        ]
         for o in rejected:
             problem = (o.first_problem or "").replace("|", "\\|")
-            lines.append(f"| `{o.key}` | {o.unit_code or '?'} | {o.n_errors} | {problem} | `{o.receipt_key}` |")
+            lines.append(
+                f"| `{o.key}` | {o.unit_code or '?'} | {o.n_errors} | {problem} | `{o.receipt_key}` |"
+            )
     warned = [o for o in outcomes if o.status is not Status.REJECTED and o.n_warnings]
     if warned:
-        lines += ["", "## Accepted with warnings", "", "| key | unit | warnings | receipt |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Accepted with warnings",
+            "",
+            "| key | unit | warnings | receipt |",
+            "|---|---|---|---|",
+        ]
         for o in warned:
             lines.append(f"| `{o.key}` | {o.unit_code} | {o.n_warnings} | `{o.receipt_key}` |")
     return "\n".join(lines) + "\n"
+
+
+def figures(
+    tables: Tables,
+    hierarchy: Hierarchy,
+    p: Period,
+    level: str,
+    units: list[str] | None,
+    root_unit: str,
+) -> dict[str, Any]:
+    """The roll-up of ``level`` units with completeness: the records behind tables and JSON."""
+    catalogue = load_catalogue()
+    level = "province" if level in {"city", "tinh", "province"} else level
+    table = tables.read_rollup(p.code)
+    comp = tables.read_completeness(p.code)
+    codes = units or [u.code for u in hierarchy.units_at(level)]
+    names = {u.code: u.name for u in hierarchy.units_at(level)} | {
+        c: hierarchy.unit(c).name for c in codes
+    }
+    unit_comp = (
+        {
+            r["unit_code"] + "/" + r["reporter_level"]: r
+            for r in comp.filter(pl.col("unit_code").is_in(codes)).iter_rows(named=True)
+        }
+        if comp.height
+        else {}
+    )
+    return {
+        "period": p.code,
+        "period_vi": p.label_vi,
+        "level": level,
+        "hierarchy_version": hierarchy.version_id,
+        "completeness": completeness_summary(comp, None, root_unit),
+        "units": [
+            {
+                "unit_code": c,
+                "name": names.get(c, c),
+                "completeness": {
+                    k.split("/")[1]: {f: v[f] for f in ("expected", "received", "accepted", "late")}
+                    for k, v in unit_comp.items()
+                    if k.startswith(c + "/")
+                },
+                "figures": rollup_records(table, catalogue, [c]),
+            }
+            for c in codes
+        ],
+    }

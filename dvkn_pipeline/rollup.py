@@ -59,11 +59,15 @@ def rollup(
     )
     parts = [summed]
     for ratio in catalogue.ratios:
-        num = summed.filter(pl.col("indicator") == ratio.numerator).group_by("unit_code", "unit_level").agg(
-            pl.col("value").sum().alias("numerator")
+        num = (
+            summed.filter(pl.col("indicator") == ratio.numerator)
+            .group_by("unit_code", "unit_level")
+            .agg(pl.col("value").sum().alias("numerator"))
         )
-        den = summed.filter(pl.col("indicator") == ratio.denominator).group_by("unit_code", "unit_level").agg(
-            pl.col("value").sum().alias("denominator")
+        den = (
+            summed.filter(pl.col("indicator") == ratio.denominator)
+            .group_by("unit_code", "unit_level")
+            .agg(pl.col("value").sum().alias("denominator"))
         )
         parts.append(
             num.join(den, on=["unit_code", "unit_level"], how="full", coalesce=True).select(
@@ -115,7 +119,9 @@ def completeness(
     """
     reporting_levels = [lvl for lvl in hierarchy.levels if catalogue.reported_by(lvl)]
     units = hierarchy.units_frame().select("unit_code", "level")
-    in_period = ledger.filter(pl.col("period") == period.code).join(units, on="unit_code", how="inner")
+    in_period = ledger.filter(pl.col("period") == period.code).join(
+        units, on="unit_code", how="inner"
+    )
     received = in_period.group_by("unit_code").agg(pl.len().alias("n_uploads"))
     accepted = (
         in_period.filter(pl.col("status") == "accepted")
@@ -152,7 +158,9 @@ def completeness(
             pl.col("accepted").sum().alias("accepted"),
             pl.col("on_time").sum().alias("on_time"),
         )
-        .with_columns(pl.col(c).cast(pl.Int64) for c in ("expected", "received", "accepted", "on_time"))
+        .with_columns(
+            pl.col(c).cast(pl.Int64) for c in ("expected", "received", "accepted", "on_time")
+        )
         .select(
             pl.lit(period.code).alias("period"),
             pl.col("ancestor_code").alias("unit_code"),

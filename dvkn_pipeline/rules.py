@@ -17,6 +17,7 @@ import yaml
 
 import schemas
 from dvkn_pipeline.catalogue import Catalogue
+from dvkn_pipeline.report_format import load_format
 from schemas.records import Problem
 from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
 
@@ -43,6 +44,8 @@ class Side:
     total: float
     rows: tuple[int, ...]
     sheet: str | None
+    #: A cell of this side has no usable value (blank or not a number).
+    missing: bool = False
 
 
 def evaluate_rules(
@@ -67,9 +70,12 @@ def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterabl
     check = _OPS[rule.operator]
     for group in sorted(set(left) | set(right), key=str):
         lhs, rhs = left.get(group), right.get(group)
-        if lhs is None or rhs is None:
-            if rule.missing_value_strategy is not MissingValueStrategy.NEVER_SKIP:
-                continue
+        strategy = rule.missing_value_strategy
+        absent = [s is None or s.missing for s in (lhs, rhs)]
+        if strategy is MissingValueStrategy.SKIP_IF_ANY_VALUE_MISSING and any(absent):
+            continue
+        if strategy is MissingValueStrategy.SKIP_IF_ALL_VALUES_MISSING and all(absent):
+            continue
         lv = lhs.total if lhs else 0.0
         rv = rhs.total if rhs else 0.0
         if check(lv, rv):
@@ -88,7 +94,7 @@ def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterabl
             rule=rule.id,
             sheet=anchor.sheet if anchor else None,
             row=anchor.rows[0] if anchor and anchor.rows else None,
-            column="value",
+            column=load_format().column_label("value", catalogue),
             value=_num(lv),
             message_vi=f"{rule.vi}{where_vi}: {lname} = {_num(lv)}, {rname} = {_num(rv)} ({shown}).",
             message_en=(
@@ -99,21 +105,23 @@ def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterabl
         )
 
 
-def _side(terms: tuple[Term, ...], by: tuple[str, ...], details: pl.DataFrame) -> dict[tuple[str | None, ...], Side]:
+def _side(
+    terms: tuple[Term, ...], by: tuple[str, ...], details: pl.DataFrame
+) -> dict[tuple[str | None, ...], Side]:
     out: dict[tuple[str | None, ...], Side] = {}
     for term in terms:
         frame = details.filter(pl.col("indicator") == term.indicator)
         for dim, value in term.where.items():
             frame = frame.filter(pl.col(dim) == value)
         for rec in frame.iter_rows(named=True):
-            if rec["value"] is None:
-                continue
             group = tuple(rec[d] for d in by)
             prev = out.get(group)
+            value = rec["value"]
             out[group] = Side(
-                total=(prev.total if prev else 0.0) + float(rec["value"]),
+                total=(prev.total if prev else 0.0) + (float(value) if value is not None else 0.0),
                 rows=(*(prev.rows if prev else ()), int(rec["row"])),
                 sheet=prev.sheet if prev else rec["sheet"],
+                missing=(prev.missing if prev else False) or value is None,
             )
     return out
 
@@ -129,9 +137,8 @@ def _declared_totals(
         parts = details.filter(pl.col("indicator") == ind.code)
         for dim, value in given.items():
             parts = parts.filter(pl.col(dim) == value)
-        parts = parts.filter(pl.col("value").is_not_null())
-        if parts.is_empty():
-            continue
+        if parts.is_empty() or parts["value"].null_count():
+            continue  # a blank or unreadable part is reported by its own rule
         total = float(parts["value"].sum())
         declared_value = float(rec["value"])
         if abs(total - declared_value) < 1e-9:
@@ -144,7 +151,7 @@ def _declared_totals(
             rule=rule.id,
             sheet=rec["sheet"],
             row=int(rec["row"]),
-            column="value",
+            column=load_format().column_label("value", catalogue),
             value=_num(declared_value),
             message_vi=(
                 f"{rule.vi}: «{ind.vi}»{scope_vi} ghi tổng {_num(declared_value)} nhưng "

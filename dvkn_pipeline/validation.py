@@ -61,7 +61,9 @@ class ValidatedReport:
 
 
 def _problem(rule: str, vi: str, en: str, **kw: Any) -> Problem:
-    return Problem(severity=kw.pop("severity", Severity.ERROR), rule=rule, message_vi=vi, message_en=en, **kw)
+    return Problem(
+        severity=kw.pop("severity", Severity.ERROR), rule=rule, message_vi=vi, message_en=en, **kw
+    )
 
 
 def validate_report(parsed: ParsedReport, ctx: ReportContext) -> ValidatedReport:
@@ -76,7 +78,12 @@ def validate_report(parsed: ParsedReport, ctx: ReportContext) -> ValidatedReport
     usable = details.filter(
         pl.col("value").is_not_null() & pl.col("value_type").is_not_null() & (pl.col("value") >= 0)
     )
-    problems.extend(evaluate_rules(usable, declared.filter(pl.col("value_type").is_not_null()), ctx.catalogue))
+    known = details.filter(pl.col("value_type").is_not_null()).with_columns(
+        pl.when(pl.col("value") >= 0).then(pl.col("value")).otherwise(None).alias("value")
+    )
+    problems.extend(
+        evaluate_rules(known, declared.filter(pl.col("value_type").is_not_null()), ctx.catalogue)
+    )
     model_level = ctx.catalogue.model_level_for(unit.level) if unit else None
     level_col = REPORTER_DIMENSION
     has_level = [i.code for i in ctx.catalogue.reported if level_col in i.dimensions]
@@ -159,9 +166,11 @@ def _validate_header(
                     **where("unit_code"),
                 )
             )
-        elif ctx.root_unit and ctx.root_unit != unit.code and ctx.root_unit not in {
-            a.code for a in hierarchy.ancestors(unit.code)
-        }:
+        elif (
+            ctx.root_unit
+            and ctx.root_unit != unit.code
+            and ctx.root_unit not in {a.code for a in hierarchy.ancestors(unit.code)}
+        ):
             problems.append(
                 _problem(
                     "unit_in_scope",
@@ -245,7 +254,9 @@ def _resolve_unit(text: str, hierarchy: Hierarchy, hint: str | None) -> Unit | N
     if code in hierarchy:
         return hierarchy.unit(code)
     if code.isdigit():
-        candidates = [hierarchy.unit(c) for c in {code.zfill(w) for w in (2, 3, 5)} if c in hierarchy]
+        candidates = [
+            hierarchy.unit(c) for c in {code.zfill(w) for w in (2, 3, 5)} if c in hierarchy
+        ]
         if hint is not None and any(u.code == hint for u in candidates):
             return hierarchy.unit(hint)
         return candidates[0] if len(candidates) == 1 else None
@@ -389,7 +400,9 @@ def _schema_problems(typed: pl.DataFrame, catalogue: Catalogue) -> list[Problem]
     return []
 
 
-def _failures_to_problems(failures: pl.DataFrame, typed: pl.DataFrame, catalogue: Catalogue) -> list[Problem]:
+def _failures_to_problems(
+    failures: pl.DataFrame, typed: pl.DataFrame, catalogue: Catalogue
+) -> list[Problem]:
     fmt = load_format()
     problems: list[Problem] = []
     seen: set[tuple[str, int | None, str | None]] = set()
@@ -421,9 +434,16 @@ def _failures_to_problems(failures: pl.DataFrame, typed: pl.DataFrame, catalogue
                 "Dùng mẫu báo cáo.",
                 "Use the report template.",
             )
-        if name in {"value_is_number", "integer_value", "value_present"} or column in {"value", "value_text"}:
+        if name in {"value_is_number", "integer_value", "value_present"} or column in {
+            "value",
+            "value_text",
+        }:
             column = "value"
-        shown = row.get("value_text") if row and column == "value" else (row.get(column) if row and column else f["failure_case"])
+        shown = (
+            row.get("value_text")
+            if row and column == "value"
+            else (row.get(column) if row and column else f["failure_case"])
+        )
         key = (rule, row["row"] if row else None, column)
         if key in seen:
             continue
@@ -541,7 +561,9 @@ def _missing(vi: str, en: str, dims_vi: str, dims_en: str, catalogue: Catalogue)
     )
 
 
-def _dims_text(values: tuple[Any, ...], dims: tuple[str, ...], catalogue: Catalogue, lang: str = "vi") -> str:
+def _dims_text(
+    values: tuple[Any, ...], dims: tuple[str, ...], catalogue: Catalogue, lang: str = "vi"
+) -> str:
     parts = []
     for dim, value in zip(dims, values, strict=True):
         spec = catalogue.model.dimensions[dim]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
 
-from prefect import get_client
+from prefect import Flow, get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from prefect.exceptions import ObjectAlreadyExists
 
@@ -23,20 +27,21 @@ RECONCILE = "process-uploads/reconcile"
 
 def ensure_pool_and_limits(settings: Settings) -> None:
     with get_client(sync_client=True) as client:
-        try:
+        with contextlib.suppress(ObjectAlreadyExists):
             client.create_work_pool(WorkPoolCreate(name=settings.work_pool, type="process"))
-        except ObjectAlreadyExists:
-            pass
-        try:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=ROLLUP_LIMIT, limit=1))
-        except ObjectAlreadyExists:
-            pass
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=ROLLUP_LIMIT, limit=1)
+            )
 
 
 def register(settings: Settings) -> list[str]:
     """Create or update both deployments; returns their ids."""
     ensure_pool_and_limits(settings)
-    source = process_uploads.from_source(source=str(PROJECT_ROOT), entrypoint=ENTRYPOINT)
+    # from_source/to_deployment/apply are sync here (async_dispatch); the casts say so.
+    source = cast(
+        Flow[..., Any], process_uploads.from_source(source=str(PROJECT_ROOT), entrypoint=ENTRYPOINT)
+    )
     trigger = DeploymentEventTrigger(
         name="dvkn upload",
         expect={EVENT_UPLOADED},
@@ -46,8 +51,8 @@ def register(settings: Settings) -> list[str]:
         within=timedelta(seconds=settings.batch_window_seconds),
         parameters={"key": "{{ event.resource['dvkn.key'] }}"},
     )
-    # to_deployment + apply rather than deploy(): deploy() first lists the pool's
-    # workers with a request the 3.8.8 server refuses (limit=null) under FastAPI 0.154.
+    # to_deployment + apply rather than deploy(): nothing to build or push for a
+    # process pool whose workers run the code from this directory.
     deployments = [
         source.to_deployment(
             name="on-upload",
@@ -71,4 +76,4 @@ def register(settings: Settings) -> list[str]:
             tags=["dvkn", "reconcile"],
         ),
     ]
-    return [str(d.apply()) for d in deployments]
+    return [str(cast(UUID, cast(RunnerDeployment, d).apply())) for d in deployments]

@@ -21,7 +21,13 @@ from prefect.runtime import flow_run
 from dvkn_pipeline.intake import BatchResult, Intake
 from dvkn_pipeline.reporting import completeness_summary, outcomes_markdown
 from dvkn_pipeline.wiring import build_intake
-from schemas.records import EVENT_ACCEPTED, EVENT_REJECTED, EVENT_ROLLUP_UPDATED, FileOutcome, Status
+from schemas.records import (
+    EVENT_ACCEPTED,
+    EVENT_REJECTED,
+    EVENT_ROLLUP_UPDATED,
+    FileOutcome,
+    Status,
+)
 from schemas.settings import Settings
 
 ROLLUP_LIMIT = "dvkn-rollup"
@@ -39,7 +45,10 @@ def refresh_rollups(intake: Intake, periods: set[str]) -> dict[str, Any]:
     # overwrite a newer roll-up.
     with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
         comp = intake.refresh(periods)
-    return {p: completeness_summary(c, intake.hierarchies, intake.settings.root_unit) for p, c in comp.items()}
+    return {
+        p: completeness_summary(c, intake.hierarchies, intake.settings.root_unit)
+        for p, c in comp.items()
+    }
 
 
 def _emit_outcome(o: FileOutcome, bucket: str) -> None:

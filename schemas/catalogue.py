@@ -11,7 +11,6 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
 #: The breakdown that is the reporting unit's own level, never typed in a file.
 REPORTER_DIMENSION = "level"
 

@@ -9,7 +9,6 @@ file, so the same code runs against either by configuration alone. Secrets are
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator

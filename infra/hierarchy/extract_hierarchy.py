@@ -47,12 +47,15 @@ FILES = {"three-level": "vn-3level-2025-01.csv", "two-level": "vn-2level-2025-07
 HEADER = ["unit_code", "name", "level", "division_type", "parent_code"]
 CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
 
-# Tried in order, so a longer type word wins over a shorter one it ends with ("thị xã" / "xã").
+# Type words a name starts with, per level, tried in order so that a longer word wins
+# over a shorter one it ends with ("thị xã" before "xã").
 _NAME_PREFIXES = {
-    "province": (("thành phố", "thành phố trung ương"), ("tỉnh", "tỉnh")),
-    "district": (("thành phố", "thành phố"), ("thị xã", "thị xã"), ("quận", "quận"), ("huyện", "huyện")),
-    "commune": (("thị trấn", "thị trấn"), ("phường", "phường"), ("đặc khu", "đặc khu"), ("xã", "xã")),
+    "province": ("thành phố", "tỉnh"),
+    "district": ("thành phố", "thị xã", "quận", "huyện"),
+    "commune": ("thị trấn", "phường", "đặc khu", "xã"),
 }
+# The package's own level-1 value for a centrally-run city (VietNamDivisionType).
+_CENTRAL_CITY = "thành phố trung ương"
 _GENERIC_TYPES = {"tỉnh", "huyện", "xã"}
 
 
@@ -66,9 +69,9 @@ def _division_type(name: str, level: str, given: str) -> str:
     if given not in _GENERIC_TYPES:
         return given
     low = name.lower()
-    for prefix, dtype in _NAME_PREFIXES[level]:
+    for prefix in _NAME_PREFIXES[level]:
         if low.startswith(prefix + " "):
-            return dtype
+            return _CENTRAL_CITY if (level, prefix) == ("province", "thành phố") else prefix
     if level == "province" and given == "tỉnh":  # 2025 data: "Cao Bằng", no prefix
         return given
     raise SystemExit(f"cannot tell the type of {level} {name!r} (data says {given!r})")
@@ -96,7 +99,7 @@ def extract(kind: str) -> list[list[str]]:
         rows.append(prow)
         if kind == "three-level":
             if "districts" not in p:
-                raise SystemExit("this package release has no districts: use vietnam-provinces 0.6.x")
+                raise SystemExit("this release has no districts: use vietnam-provinces 0.6.x")
             for d in p["districts"]:
                 drow = _row(d["code"], d["name"], "district", d["division_type"], prow[0])
                 rows.append(drow)
@@ -106,7 +109,7 @@ def extract(kind: str) -> list[list[str]]:
                 )
         else:
             if "wards" not in p:
-                raise SystemExit("this package release is three-level: use vietnam-provinces 2025.x")
+                raise SystemExit("this release is three-level: use vietnam-provinces 2025.x")
             rows.extend(
                 _row(w["code"], w["name"], "commune", w["division_type"], prow[0])
                 for w in p["wards"]

@@ -14,7 +14,9 @@ DIMS = list(CAT.dimension_columns)
 def cells(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
     schema |= {d: pl.Utf8 for d in DIMS} | {"value": pl.Float64}
-    full = [{"sheet": "csv", "row": i + 10, **{d: None for d in DIMS}, **r} for i, r in enumerate(rows)]
+    full = [
+        {"sheet": "csv", "row": i + 10, **{d: None for d in DIMS}, **r} for i, r in enumerate(rows)
+    ]
     return pl.DataFrame(full, schema=schema)
 
 

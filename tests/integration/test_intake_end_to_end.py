@@ -1,0 +1,140 @@
+"""Upload → sensor → Prefect event → triggered deployment → receipts, ledger, roll-up.
+
+Real SeaweedFS, real Prefect server, a real process worker and the polling
+sensor; nothing is called in-process except the checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import polars as pl
+import pytest
+
+from dvkn_pipeline import local_stack
+from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.demo import Upload, upload_all, wait_for_ledger, wait_for_rollup
+from dvkn_pipeline.generator import SyntheticReport, generate_report
+from dvkn_pipeline.hierarchy import load_hierarchies
+from dvkn_pipeline.keys import incoming_key, receipt_key
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.wiring import build_intake
+from schemas.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+CAT = load_catalogue()
+Q1 = Period.parse("2025-Q1")
+HANOI = load_hierarchies().for_date(Q1.reference_date).subtree("01")
+
+
+@pytest.fixture(scope="module")
+def pipeline(stack_settings: Settings) -> Iterator[Settings]:
+    """Deployments registered, one worker and the sensor watching a fresh bucket."""
+    settings = stack_settings.model_copy(
+        update={"bucket": "e2e-intake", "batch_window_seconds": 3.0}
+    )
+    local_stack.ensure_bucket(settings)
+    from flows.deployments import register
+
+    register(settings)
+    local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
+    local_stack.start_service(local_stack.sensor_spec(settings), settings)
+    yield settings
+    local_stack.stop_service("sensor", settings)
+    local_stack.stop_service("worker-0", settings)
+
+
+@dataclass
+class Sent:
+    uploads: list[Upload]
+    live: dict[str, SyntheticReport]
+
+
+def _upload(unit: str, report: SyntheticReport, name: str, content: bytes | None = None) -> Upload:
+    return Upload(incoming_key(unit, Q1.code, name), report, content or report.to_csv(CAT))
+
+
+def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Settings) -> None:
+    communes = [u for u in HANOI.children("001")][:5]
+    reports = {u.code: generate_report(u, Q1, CAT, seed=11) for u in communes[:4]}
+    corrected = generate_report(communes[1], Q1, CAT, seed=99, version=2)
+    broken_unit = communes[4]
+    broken = generate_report(broken_unit, Q1, CAT, seed=11)
+    bad_rows = [dict(r) for r in broken.rows]
+    for r in bad_rows:
+        if r["indicator"] == "Y_KIEN_GIAI_QUYET":
+            r["value"] = broken.value("Y_KIEN_TIEP_NHAN") + 7
+    broken = SyntheticReport(broken_unit, Q1, 1, broken.header, bad_rows)
+
+    first = communes[0].code
+    uploads = [
+        *[_upload(code, rep, "bao-cao.csv") for code, rep in reports.items()],
+        _upload(communes[1].code, corrected, "bao-cao-lan-2.csv"),
+        _upload(broken_unit.code, broken, "bao-cao.csv"),
+        _upload(first, reports[first], "gui-lai.csv"),  # the same bytes again
+    ]
+    intake = build_intake(pipeline)
+    bucket: Bucket = intake.bucket
+    ids = upload_all(bucket, uploads)
+
+    ledger = wait_for_ledger(intake.tables, ids, timeout=240)
+    status = dict(zip(ledger["key"], ledger["status"], strict=True))
+    assert sorted(status.values()) == ["accepted"] * 5 + ["duplicate", "rejected"]
+    assert status[incoming_key(broken_unit.code, Q1.code, "bao-cao.csv")] == "rejected"
+    assert status[incoming_key(first, Q1.code, "gui-lai.csv")] == "duplicate"
+
+    # Receipts beside every upload; the rejected one says what and where.
+    for u in uploads:
+        receipt = bucket.get_json(receipt_key(u.key))
+        assert receipt is not None and receipt["status"] == status[u.key]
+        assert bucket.exists(receipt_key(u.key).removesuffix(".json") + ".md")
+    rejected = bucket.get_json(receipt_key(incoming_key(broken_unit.code, Q1.code, "bao-cao.csv")))
+    [problem] = rejected["problems"]
+    assert problem["rule"] == "resolved_le_received"
+    assert problem["row"] is not None and problem["sheet"] == "csv"
+
+    # Roll-up: the district holds the live version of each commune's report.
+    live = {**reports, communes[1].code: corrected}
+    wait_for_rollup(intake.tables, Q1.code, "01", accepted_units=4, timeout=120)
+    table = intake.tables.read_rollup(Q1.code)
+    for indicator in ("MH_DANG_KY", "TIEN_VAN_DONG", "Y_KIEN_TIEP_NHAN"):
+        expected = sum(r.value(indicator) for r in live.values())
+        for unit in ("001", "01"):
+            got = table.filter((pl.col("unit_code") == unit) & (pl.col("indicator") == indicator))[
+                "value"
+            ].sum()
+            assert got == expected, (unit, indicator)
+
+    comp = intake.tables.read_completeness(Q1.code)
+    district = comp.filter(
+        (pl.col("unit_code") == "001") & (pl.col("reporter_level") == "commune")
+    ).row(0, named=True)
+    assert (district["received"], district["accepted"], district["rejected"]) == (5, 4, 1)
+    assert district["expected"] == len(HANOI.children("001"))
+
+    # Stewards see the run in Prefect: a completed run of the triggered deployment, with artifacts.
+    _assert_prefect_run_with_artifacts(deadline=time.monotonic() + 60)
+
+
+def _assert_prefect_run_with_artifacts(deadline: float) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    with get_client(sync_client=True) as client:
+        [dep] = client.read_deployments(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["on-upload"]))
+        )
+        assert dep.triggers if hasattr(dep, "triggers") else True
+        while True:
+            runs = [r for r in client.read_flow_runs() if r.deployment_id == dep.id]
+            done = [r for r in runs if r.state_name == "Completed"]
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert done, [r.state_name for r in runs]
+        keys = {a.key for a in client.read_artifacts()}
+        assert {"intake-files", "intake-summary"} <= keys

@@ -1,0 +1,54 @@
+from dvkn_pipeline.catalogue import load_catalogue
+from schemas.catalogue import Aggregation
+
+CAT = load_catalogue()
+
+
+def test_catalogue_covers_the_figures_named_in_the_domain() -> None:
+    wanted = {
+        "MH_DANG_KY",  # models registered
+        "MH_CONG_NHAN",  # recognized (collective / individual)
+        "MH_NHAN_RONG",  # replicated
+        "TIEN_VAN_DONG",  # money mobilized, VND
+        "DAT_HIEN",  # land donated, m²
+        "NGAY_CONG",  # working days
+        "QUA_TANG",  # gifts
+        "HOI_NGHI_DOI_THOAI",  # dialogue conferences
+        "Y_KIEN_TIEP_NHAN",  # opinions received
+        "Y_KIEN_GIAI_QUYET",  # opinions resolved
+        "NTM_MUC_DAT",  # new-rural standard of the commune
+        "GD_VAN_HOA_DAT",  # cultural families: numerator
+        "GD_TONG_SO",  # cultural families: denominator
+        "TL_GD_VAN_HOA",  # the ratio itself
+    }
+    assert wanted <= set(CAT.by_code)
+
+
+def test_models_are_broken_down_by_field_level_and_holder() -> None:
+    assert CAT.indicator("MH_CONG_NHAN").dimensions == ("field", "level", "holder")
+    assert set(CAT.allowed_values("field")) == {"KT", "VHXH", "QPAN", "XDHTCT"}
+    assert set(CAT.allowed_values("holder")) == {"TT", "CN"}
+
+
+def test_each_aggregation_kind_is_present_and_consistent() -> None:
+    kinds = {i.aggregation for i in CAT.indicators}
+    assert kinds == set(Aggregation)
+    ratio = CAT.indicator("TL_GD_VAN_HOA")
+    assert CAT.indicator(ratio.numerator or "").aggregation is Aggregation.SUM
+    assert CAT.indicator(ratio.denominator or "").aggregation is Aggregation.SUM
+    assert ratio not in CAT.reported
+
+
+def test_every_indicator_is_named_in_vietnamese_and_english_with_a_unit() -> None:
+    for ind in CAT.indicators:
+        assert ind.vi and ind.en and ind.unit.vi and ind.unit.en
+
+
+def test_files_never_carry_the_reporting_level_column() -> None:
+    assert "level" in CAT.dimension_columns
+    assert "level" not in CAT.file_dimension_columns
+
+
+def test_communes_report_the_new_rural_standard_but_districts_do_not() -> None:
+    assert "NTM_MUC_DAT" in {i.code for i in CAT.reported_by("commune")}
+    assert "NTM_MUC_DAT" not in {i.code for i in CAT.reported_by("district")}
