@@ -75,7 +75,48 @@ def parse_date(value: object) -> date | None:
     return None
 
 
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # grave, acute, tilde, hook, dot below
+# Letters plus stray combining marks (NFC leaves some uncomposed), so a word is never split.
+_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+# Pairs whose tone placement differs between the old style and the new one
+# when they end the syllable.
+_OPEN_PAIRS = ("oa", "oe", "uy")
+
+
+def _retone_word(word: str) -> str:
+    """Put the tone of an open oa/oe/uy syllable where the new rule puts it.
+
+    The old style writes the tone on the first vowel ("hóa", "khỏe", "thủy"),
+    the new rule (Ministry of Education, 1984) on the second ("hoá", "khoẻ",
+    "thuỷ"), and both occur in official lists and in what commune staff type.
+    With a final consonant ("hoàn", "huỳnh") or a third vowel
+    ("ngoài", "khuya") both styles agree, so those words are left alone.
+    """
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [c for c in decomposed if c in _TONES]
+    if len(tones) != 1:
+        return word
+    bare = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+    if bare[-2:] not in _OPEN_PAIRS:
+        return word
+    return bare[:-1] + unicodedata.normalize("NFC", bare[-1] + tones[0])
+
+
+def fold_text(text: str) -> str:
+    """Fold Vietnamese text the ways people type it, so that it matches.
+
+    Unicode form (NFC/NFD), case, invisible characters, runs of spaces, the
+    lookalike "Ð" (Icelandic eth, left by legacy encodings) and old/new tone
+    placement. Diacritics are kept: "Hà" and "Hạ" differ. Idempotent.
+    """
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower()).replace(
+        "ð", "đ"
+    )
+    folded = _SPACES.sub(" ", _INVISIBLE.sub("", folded)).strip()
+    return _WORD.sub(lambda m: _retone_word(m.group(0)), folded)
+
+
 def label_key(text: str) -> str:
-    """Fold a label for matching: NFC, lower case, single spaces, no trailing colon."""
-    folded = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip().lower()
-    return folded.rstrip(":").strip()
+    """Fold a label or name for matching (see :func:`fold_text`), without a trailing colon."""
+    return fold_text(text).rstrip(":").strip()

@@ -244,7 +244,7 @@ def _number_rule(ind: Indicator) -> dict[str, Any]:
         "validate": kind,
         "criteria": ">=",
         "value": 0,
-        "error_title": "Giá trị không hợp lệ / Invalid value",
+        "error_title": "Giá trị không hợp lệ",
         "error_message": "Nhập số không âm / Enter a non-negative number"
         + (" (số nguyên / whole number)" if kind == "integer" else ""),
     }

@@ -26,6 +26,7 @@ import polars as pl
 import yaml
 
 import schemas
+from dvkn_pipeline.cells import fold_text
 
 DEFAULT_DIR = Path(schemas.__file__).parent / "hierarchy"
 
@@ -495,33 +496,6 @@ _TYPE_PREFIX = re.compile(
     r"(?:(?:thành phố|thị trấn|thị xã|đặc khu|phường|quận|huyện|tỉnh|xã) |(?:tp|tx|tt)(?:\. ?| ))"
     r"(?=\S)"
 )
-_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # grave, acute, tilde, hook, dot below
-# Letters plus stray combining marks (NFC leaves some uncomposed), so a word is never split.
-_WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
-_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-_SPACES = re.compile(r"\s+")
-# Pairs whose tone placement differs between the old style and the new one
-# when they end the syllable.
-_OPEN_PAIRS = ("oa", "oe", "uy")
-
-
-def _retone_word(word: str) -> str:
-    """Put the tone of an open oa/oe/uy syllable where the new rule puts it.
-
-    The old style writes the tone on the first vowel ("hóa", "khỏe", "thủy"),
-    the new rule (Ministry of Education, 1984) on the second ("hoá", "khoẻ",
-    "thuỷ"), and both occur in official lists and in what commune staff type.
-    With a final consonant ("hoàn", "huỳnh") or a third vowel
-    ("ngoài", "khuya") both styles agree, so those words are left alone.
-    """
-    decomposed = unicodedata.normalize("NFD", word)
-    tones = [c for c in decomposed if c in _TONES]
-    if len(tones) != 1:
-        return word
-    bare = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
-    if bare[-2:] not in _OPEN_PAIRS:
-        return word
-    return bare[:-1] + unicodedata.normalize("NFC", bare[-1] + tones[0])
 
 
 def normalize_name(text: str) -> str:
@@ -533,9 +507,7 @@ def normalize_name(text: str) -> str:
     "TP."). Diacritics are kept: "Hà" and "Hạ" are different places.
     Idempotent, so stored keys can be normalized again safely.
     """
-    folded = unicodedata.normalize("NFC", text).lower()
-    folded = unicodedata.normalize("NFC", folded).replace("ð", "đ")
-    folded = _SPACES.sub(" ", _INVISIBLE.sub("", folded)).strip()
+    folded = fold_text(text)
     while m := _TYPE_PREFIX.match(folded):
         folded = folded[m.end() :]
-    return _WORD.sub(lambda m: _retone_word(m.group(0)), folded)
+    return folded

@@ -10,6 +10,7 @@ without a ledger row are never live, so they cannot change a total.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +23,13 @@ from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.delta_tables import Tables
 from dvkn_pipeline.hierarchy import HierarchyCatalog
-from dvkn_pipeline.periods import Period
+from dvkn_pipeline.keys import parse_incoming_key
+from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.processing import Judgement, judge_upload
 from dvkn_pipeline.receipts import render_markdown
 from dvkn_pipeline.rollup import completeness, live_submissions, rollup
+from dvkn_pipeline.rules import load_rules
+from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Status, UploadRef
 from schemas.settings import Settings
 
@@ -74,8 +78,11 @@ class Intake:
             ledger.filter(pl.col("status") == "accepted")["submission_id"].drop_nulls().to_list()
         )
         todo = {r.upload_id: r for r in refs if r.upload_id not in done}
+        histories = self._histories(ledger, todo.values())
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
-            judged = list(pool.map(lambda r: self._judge(r, accepted, flow_run_id), todo.values()))
+            judged = list(
+                pool.map(lambda r: self._judge(r, accepted, flow_run_id, histories), todo.values())
+            )
         judgements = _dedupe_within_batch([j for j in judged if j is not None])
         result.skipped = [r.key for r, j in zip(todo.values(), judged, strict=True) if j is None]
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
@@ -95,8 +102,49 @@ class Intake:
         }
         return result
 
+    def _histories(
+        self, ledger: pl.DataFrame, refs: Iterable[UploadRef]
+    ) -> dict[str, pl.DataFrame]:
+        """Each unit's accepted indicator totals of earlier periods of the same type, newest first.
+
+        Loaded once per batch for the periods its keys name, so the history
+        warning costs one read per earlier period, not one per file.
+        """
+        depth = max(
+            (r.history_periods for r in load_rules().rules if r.kind == "history_outlier"),
+            default=0,
+        )
+        periods: set[Period] = set()
+        for ref in refs:
+            key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
+            if key is not None:
+                with contextlib.suppress(PeriodError):
+                    periods.add(Period.parse(key.period_text))
+        earlier = sorted({q for p in periods for q in p.previous(depth)}, reverse=True)
+        sums = [i.code for i in self.catalogue.reported if i.aggregation is Aggregation.SUM]
+        frames = []
+        for q in earlier:
+            live = live_submissions(ledger, q.code)
+            if live.is_empty():
+                continue
+            facts = self.tables.read_facts(q.code, live["submission_id"].to_list())
+            frames.append(
+                facts.filter(pl.col("indicator").is_in(sums))
+                .group_by("unit_code", "indicator")
+                .agg(pl.col("value").sum())
+                .with_columns(pl.lit(q.code).alias("period"))
+            )
+        if not frames:
+            return {}
+        history = pl.concat(frames).sort("period", descending=True)
+        return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
+
     def _judge(
-        self, ref: UploadRef, accepted: frozenset[str], flow_run_id: str | None
+        self,
+        ref: UploadRef,
+        accepted: frozenset[str],
+        flow_run_id: str | None,
+        histories: dict[str, pl.DataFrame],
     ) -> Judgement | None:
         content = self.bucket.get_bytes(ref.key, ref.etag or None)
         if content is None:
@@ -107,6 +155,7 @@ class Intake:
             head = self.bucket.head(ref.key)
             ref = head if head is not None else ref
         uploader_unit = ref.uploader if ref.uploader and ref.uploader.isdigit() else None
+        key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
         return judge_upload(
             ref,
             content,
@@ -116,6 +165,7 @@ class Intake:
             accepted_submissions=accepted,
             uploader_unit=uploader_unit,
             flow_run_id=flow_run_id,
+            history=histories.get(key.unit_code) if key else None,
         )
 
     def _write_receipt_and_archive(self, j: Judgement) -> None:

@@ -130,6 +130,17 @@ class Period:
         days = load_calendar().deadline_days[reporter_level]
         return self.window[1] + timedelta(days=days)
 
+    def previous(self, count: int) -> list[Period]:
+        """The ``count`` periods of the same type before this one, nearest first."""
+        out: list[Period] = []
+        year, index, per_year = self.year, self.index, self.ptype.count
+        for _ in range(count):
+            index -= 1
+            if index < 1:
+                year, index = year - 1, per_year
+            out.append(Period(year, self.type_id, index))
+        return out
+
     def contains(self, other: Period) -> bool:
         """True when ``other``'s months all lie inside this period (temporal roll-up)."""
         return set(other.months) <= set(self.months)

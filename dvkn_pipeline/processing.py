@@ -19,7 +19,9 @@ from dvkn_pipeline.hierarchy import HierarchyCatalog
 from dvkn_pipeline.keys import archive_key, file_format_of, parse_incoming_key, receipt_key
 from dvkn_pipeline.normalize import to_facts
 from dvkn_pipeline.report_format import ParsedReport, parse_csv
+from dvkn_pipeline.rules import history_problems, lateness_problems
 from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_report
+from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Problem, Receipt, Severity, Status, UploadRef
 from schemas.settings import Settings
 
@@ -89,7 +91,9 @@ def judge_upload(
     uploader_unit: str | None = None,
     now: datetime | None = None,
     flow_run_id: str | None = None,
+    history: pl.DataFrame | None = None,
 ) -> Judgement:
+    """``history``: the unit's accepted indicator totals of earlier periods, for warnings."""
     processed_at = now or datetime.now(UTC)
     sha = hashlib.sha256(content).hexdigest()
     key_info = parse_incoming_key(ref.key, settings.incoming_prefix)
@@ -118,6 +122,8 @@ def judge_upload(
     report.problems[:0] = problems
     facts: pl.DataFrame | None = None
     duplicate_of: str | None = None
+    if report.ok and report.unit is not None and report.period is not None:
+        report.problems.extend(_warnings(report, ref, history, catalogue))
     if report.ok:
         if sha in accepted_submissions:
             status, duplicate_of = Status.DUPLICATE, sha
@@ -150,6 +156,27 @@ def judge_upload(
         "flow_run_id": flow_run_id,
     }
     return Judgement(ref, receipt, r_key, a_key, ledger_row, facts)
+
+
+def _warnings(
+    report: ValidatedReport, ref: UploadRef, history: pl.DataFrame | None, catalogue: Catalogue
+) -> list[Problem]:
+    assert report.unit is not None and report.period is not None
+    out: list[Problem] = []
+    if history is not None and not history.is_empty():
+        sums = {i.code for i in catalogue.reported if i.aggregation is Aggregation.SUM}
+        totals = (
+            report.details.filter(pl.col("indicator").is_in(sums))
+            .group_by("indicator")
+            .agg(pl.col("value").sum())
+        )
+        out.extend(history_problems(dict(totals.iter_rows()), history, catalogue))
+    if ref.last_modified is not None:
+        deadline = report.period.deadline(report.unit.level)
+        out.extend(
+            lateness_problems((ref.last_modified.astimezone(VIETNAM).date() - deadline).days)
+        )
+    return out
 
 
 def build_receipt(

@@ -260,9 +260,10 @@ def write_csv(header: dict[str, str], rows: list[dict[str, Any]], catalogue: Cat
         [fmt.column_label(c, catalogue) for c in ("indicator", "indicator_name", *dims, "value")]
     )
     for r in rows:
-        ind = catalogue.indicator(r["indicator"])
+        ind = catalogue.by_code.get(r["indicator"])
+        name = ind.vi if ind else ""
         w.writerow(
-            [r["indicator"], ind.vi, *[r.get(d) or "" for d in dims], _format_value(r["value"])]
+            [r["indicator"], name, *[r.get(d) or "" for d in dims], _format_value(r["value"])]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -59,9 +59,90 @@ def evaluate_rules(
     for rule in (rules or load_rules()).rules:
         if rule.kind == "declared_totals":
             problems.extend(_declared_totals(rule, details, declared, catalogue))
-        else:
+        elif rule.kind == "compare":
             problems.extend(_compare(rule, details, catalogue))
     return problems
+
+
+def history_problems(
+    totals: dict[str, float],
+    history: pl.DataFrame,
+    catalogue: Catalogue,
+    rules: RuleSet | None = None,
+) -> list[Problem]:
+    """Warnings for indicator totals far outside the unit's own earlier periods.
+
+    ``history`` holds the unit's accepted totals of earlier periods (columns
+    ``period``, ``indicator``, ``value``). A modified z-score (median and MAD)
+    is robust to the one odd period a history may already hold; with too few
+    periods for it, a generous min-max band catches a digit typed too many.
+    """
+    out: list[Problem] = []
+    for rule in (rules or load_rules()).rules:
+        if rule.kind != "history_outlier":
+            continue
+        for code, value in sorted(totals.items()):
+            past = history.filter(pl.col("indicator") == code)["value"].to_list()[
+                : rule.history_periods
+            ]
+            if not past:
+                continue
+            verdict = _outlier(value, [float(v) for v in past], rule)
+            if verdict is None:
+                continue
+            ind = catalogue.indicator(code)
+            shown = ", ".join(_num(v) for v in past)
+            out.append(
+                Problem(
+                    severity=rule.severity,
+                    rule=rule.id,
+                    column=load_format().column_label("value", catalogue),
+                    value=_num(value),
+                    message_vi=f"{rule.vi}: «{ind.vi}» = {_num(value)}; các kỳ trước: {shown} ({verdict}).",
+                    message_en=f"{rule.en}: '{ind.en}' = {_num(value)}; earlier periods: {shown} ({verdict}).",
+                    hint_vi=rule.hint_vi,
+                    hint_en=rule.hint_en,
+                )
+            )
+    return out
+
+
+def _outlier(value: float, past: list[float], rule: Rule) -> str | None:
+    if len(past) >= rule.min_history:
+        ordered = sorted(past)
+        median = _median(ordered)
+        mad = _median(sorted(abs(v - median) for v in ordered))
+        if mad == 0:
+            return None if value == median else f"median {_num(median)}, no spread"
+        z = 0.6745 * (value - median) / mad
+        return f"modified z = {z:.1f}" if abs(z) > rule.z_threshold else None
+    low, high = min(past) / rule.range_factor, max(past) * rule.range_factor
+    if low <= value <= high or (max(past) == 0 and value <= rule.range_factor):
+        return None
+    return f"range {_num(low)}-{_num(high)}"
+
+
+def _median(ordered: list[float]) -> float:
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def lateness_problems(days_late: int, rules: RuleSet | None = None) -> list[Problem]:
+    """A warning when a report arrives long after its deadline (it is still accepted)."""
+    return [
+        Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            value=str(days_late),
+            message_vi=f"{rule.vi}: muộn {days_late} ngày.",
+            message_en=f"{rule.en}: {days_late} days late.",
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+        for rule in (rules or load_rules()).rules
+        if rule.kind == "late_report" and days_late > rule.days_after_deadline
+    ]
 
 
 def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterable[Problem]:

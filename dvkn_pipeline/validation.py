@@ -405,15 +405,17 @@ def _failures_to_problems(
 ) -> list[Problem]:
     fmt = load_format()
     problems: list[Problem] = []
-    seen: set[tuple[str, int | None, str | None]] = set()
+    seen: set[tuple[str, str | None, int | None, str | None]] = set()
     for f in failures.iter_rows(named=True):
         check = str(f["check"] or "")
         column = f["column"]
         idx = f["index"]
         row = typed.row(idx, named=True) if idx is not None and idx < typed.height else None
-        name = check if check in _CHECK_TEXT else ("known" if check.startswith("known_") else check)
-        if column == CATEGORY_COLUMN and check.startswith("known"):
-            name = "known_category"
+        name = check
+        if check.startswith(("isin", "known")):  # pandera reports built-in checks by their own name
+            name = {"indicator": "known_indicator", CATEGORY_COLUMN: "known_category"}.get(
+                column or "", "known"
+            )
         if check == "not_nullable" and column == "indicator":
             rule, vi, en, hvi, hen = (
                 "indicator_present",
@@ -444,7 +446,7 @@ def _failures_to_problems(
             if row and column == "value"
             else (row.get(column) if row and column else f["failure_case"])
         )
-        key = (rule, row["row"] if row else None, column)
+        key = (rule, row["sheet"] if row else None, row["row"] if row else None, column)
         if key in seen:
             continue
         seen.add(key)

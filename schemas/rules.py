@@ -25,7 +25,7 @@ class Term(BaseModel):
 class Rule(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str
-    kind: Literal["compare", "declared_totals"]
+    kind: Literal["compare", "declared_totals", "history_outlier", "late_report"]
     severity: Severity
     importance: Literal["high", "medium", "low"] = "medium"
     vi: str
@@ -37,6 +37,13 @@ class Rule(BaseModel):
     right: tuple[Term, ...] = ()
     by: tuple[str, ...] = ()
     missing_value_strategy: MissingValueStrategy = MissingValueStrategy.SKIP_IF_ANY_VALUE_MISSING
+    # history_outlier: compare each indicator's total with the unit's own earlier periods.
+    history_periods: int = 8
+    min_history: int = 3
+    z_threshold: float = 3.5
+    range_factor: float = 3.0
+    # late_report: warn when a report arrives this many days after its deadline.
+    days_after_deadline: int = 15
 
 
 class RuleSet(BaseModel):

@@ -59,8 +59,10 @@ def _upload(unit: str, report: SyntheticReport, name: str, content: bytes | None
 
 
 def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Settings) -> None:
-    communes = [u for u in HANOI.children("001")][:5]
+    communes = list(HANOI.children("001"))[:6]
     reports = {u.code: generate_report(u, Q1, CAT, seed=11) for u in communes[:4]}
+    excel_unit = communes[5]
+    reports[excel_unit.code] = generate_report(excel_unit, Q1, CAT, seed=12)
     corrected = generate_report(communes[1], Q1, CAT, seed=99, version=2)
     broken_unit = communes[4]
     broken = generate_report(broken_unit, Q1, CAT, seed=11)
@@ -71,8 +73,20 @@ def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Setti
     broken = SyntheticReport(broken_unit, Q1, 1, broken.header, bad_rows)
 
     first = communes[0].code
+    from tests.corpus import filled_template
+
     uploads = [
-        *[_upload(code, rep, "bao-cao.csv") for code, rep in reports.items()],
+        *[
+            _upload(code, rep, "bao-cao.csv")
+            for code, rep in reports.items()
+            if code != excel_unit.code
+        ],
+        _upload(
+            excel_unit.code,
+            reports[excel_unit.code],
+            "bao-cao.xlsx",
+            filled_template(reports[excel_unit.code]),
+        ),
         _upload(communes[1].code, corrected, "bao-cao-lan-2.csv"),
         _upload(broken_unit.code, broken, "bao-cao.csv"),
         _upload(first, reports[first], "gui-lai.csv"),  # the same bytes again
@@ -83,7 +97,7 @@ def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Setti
 
     ledger = wait_for_ledger(intake.tables, ids, timeout=240)
     status = dict(zip(ledger["key"], ledger["status"], strict=True))
-    assert sorted(status.values()) == ["accepted"] * 5 + ["duplicate", "rejected"]
+    assert sorted(status.values()) == ["accepted"] * 6 + ["duplicate", "rejected"]
     assert status[incoming_key(broken_unit.code, Q1.code, "bao-cao.csv")] == "rejected"
     assert status[incoming_key(first, Q1.code, "gui-lai.csv")] == "duplicate"
 
@@ -99,7 +113,7 @@ def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Setti
 
     # Roll-up: the district holds the live version of each commune's report.
     live = {**reports, communes[1].code: corrected}
-    wait_for_rollup(intake.tables, Q1.code, "01", accepted_units=4, timeout=120)
+    wait_for_rollup(intake.tables, Q1.code, "01", accepted_units=5, timeout=120)
     table = intake.tables.read_rollup(Q1.code)
     for indicator in ("MH_DANG_KY", "TIEN_VAN_DONG", "Y_KIEN_TIEP_NHAN"):
         expected = sum(r.value(indicator) for r in live.values())
@@ -113,7 +127,7 @@ def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Setti
     district = comp.filter(
         (pl.col("unit_code") == "001") & (pl.col("reporter_level") == "commune")
     ).row(0, named=True)
-    assert (district["received"], district["accepted"], district["rejected"]) == (5, 4, 1)
+    assert (district["received"], district["accepted"], district["rejected"]) == (6, 5, 1)
     assert district["expected"] == len(HANOI.children("001"))
 
     # Stewards see the run in Prefect: a completed run of the triggered deployment, with artifacts.

@@ -143,3 +143,33 @@ def test_an_unsupported_format_is_rejected() -> None:
 def test_receipt_says_whether_the_report_was_on_time() -> None:
     j = judge(csv_of())
     assert j.receipt.deadline == "2025-03-17" and j.receipt.on_time is True
+
+
+def test_warnings_accept_the_file_and_appear_on_the_receipt() -> None:
+    import polars as pl
+
+    report = generate_report(COMMUNE, Q1, CAT, seed=7)
+    money = report.value("TIEN_VAN_DONG")
+    past = pl.DataFrame(
+        {
+            "period": ["2024-Q4", "2024-Q3", "2024-Q2", "2024-Q1"],
+            "indicator": ["TIEN_VAN_DONG"] * 4,
+            "value": [money / 100, money / 95, money / 105, money / 98],
+        }
+    )
+    ref = UploadRef(
+        bucket="b",
+        key="incoming/00004/2025-Q1/r.csv",
+        etag="e",
+        last_modified=datetime(2025, 5, 2, tzinfo=UTC),
+    )
+    j = judge_upload(
+        ref, report.to_csv(CAT), catalogue=CAT, hierarchies=HS, settings=SETTINGS, history=past
+    )
+    assert j.receipt.status is Status.ACCEPTED
+    assert {p.rule for p in j.receipt.problems} == {
+        "value_far_from_history",
+        "report_much_later_than_deadline",
+    }
+    assert j.receipt.n_warnings == 2 and j.receipt.on_time is False
+    assert j.facts is not None

@@ -5,7 +5,7 @@ from typing import Any
 import polars as pl
 
 from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.rules import evaluate_rules, load_rules
+from dvkn_pipeline.rules import evaluate_rules, history_problems, lateness_problems, load_rules
 
 CAT = load_catalogue()
 DIMS = list(CAT.dimension_columns)
@@ -122,3 +122,38 @@ def test_every_rule_names_indicators_of_the_catalogue() -> None:
             assert term.indicator in CAT.by_code, rule.id
         for dim in rule.by:
             assert dim in CAT.dimension_columns, rule.id
+
+
+def history(values: list[float], indicator: str = "TIEN_VAN_DONG") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "period": [f"2024-Q{4 - i}" for i in range(len(values))],
+            "indicator": [indicator] * len(values),
+            "value": values,
+        }
+    )
+
+
+def test_a_value_far_from_the_units_history_warns_by_modified_z_score() -> None:
+    past = history([100.0, 110.0, 95.0, 105.0])
+    [warning] = history_problems({"TIEN_VAN_DONG": 1050.0}, past, CAT)
+    assert warning.severity.value == "warning" and warning.rule == "value_far_from_history"
+    assert "1.050" in warning.message_vi and "modified z" in warning.message_en
+    assert history_problems({"TIEN_VAN_DONG": 108.0}, past, CAT) == []
+
+
+def test_with_short_history_a_min_max_band_is_used() -> None:
+    past = history([100.0, 120.0])
+    assert history_problems({"TIEN_VAN_DONG": 300.0}, past, CAT) == []
+    [warning] = history_problems({"TIEN_VAN_DONG": 1000.0}, past, CAT)
+    assert "range" in warning.message_en
+
+
+def test_no_history_no_warning() -> None:
+    assert history_problems({"TIEN_VAN_DONG": 1e12}, history([]), CAT) == []
+
+
+def test_a_report_long_after_its_deadline_warns_but_a_slightly_late_one_does_not() -> None:
+    [warning] = lateness_problems(40)
+    assert warning.severity.value == "warning" and "40" in warning.message_en
+    assert lateness_problems(3) == []
