@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _VN_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -117,6 +118,7 @@ def fold_text(text: str) -> str:
     return _WORD.sub(lambda m: _retone_word(m.group(0)), folded)
 
 
+@lru_cache(maxsize=65536)
 def label_key(text: str) -> str:
     """Fold a label or name for matching (see :func:`fold_text`), without a trailing colon."""
     return fold_text(text).rstrip(":").strip()

@@ -25,13 +25,14 @@ from dvkn_pipeline.delta_tables import Tables
 from dvkn_pipeline.hierarchy import HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.periods import Period, PeriodError
-from dvkn_pipeline.processing import Judgement, judge_upload
+from dvkn_pipeline.processing import Judgement, Upload, judge_uploads
 from dvkn_pipeline.receipts import render_markdown
 from dvkn_pipeline.rollup import completeness, live_submissions, rollup
 from dvkn_pipeline.rules import load_rules
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Status, UploadRef
 from schemas.settings import Settings
+from schemas.tables import facts_schema
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +78,28 @@ class Intake:
         accepted = frozenset(
             ledger.filter(pl.col("status") == "accepted")["submission_id"].drop_nulls().to_list()
         )
-        todo = {r.upload_id: r for r in refs if r.upload_id not in done}
-        histories = self._histories(ledger, todo.values())
+        todo = [r for r in {r.upload_id: r for r in refs}.values() if r.upload_id not in done]
+        histories = self._histories(ledger, todo)
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
-            judged = list(
-                pool.map(lambda r: self._judge(r, accepted, flow_run_id, histories), todo.values())
+            fetched = list(pool.map(lambda r: self._fetch(r, histories), todo))
+        uploads = [u for u in fetched if u is not None]
+        result.skipped = [r.key for r, u in zip(todo, fetched, strict=True) if u is None]
+        judgements = _dedupe_within_batch(
+            judge_uploads(
+                uploads,
+                catalogue=self.catalogue,
+                hierarchies=self.hierarchies,
+                settings=self.settings,
+                accepted_submissions=accepted,
+                flow_run_id=flow_run_id,
             )
-        judgements = _dedupe_within_batch([j for j in judged if j is not None])
-        result.skipped = [r.key for r, j in zip(todo.values(), judged, strict=True) if j is None]
+        )
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             list(pool.map(self._write_receipt_and_archive, judgements))
         facts = [j.facts for j in judgements if j.facts is not None]
         if facts:
-            self.tables.add_facts(pl.concat(facts, how="vertical_relaxed"))
+            batch = pl.concat(facts, how="vertical_relaxed")
+            self.tables.add_facts(facts_schema(self.catalogue.dimension_columns).validate(batch))
         if judgements:
             self.tables.add_to_ledger(
                 pl.DataFrame(
@@ -139,13 +149,7 @@ class Intake:
         history = pl.concat(frames).sort("period", descending=True)
         return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
 
-    def _judge(
-        self,
-        ref: UploadRef,
-        accepted: frozenset[str],
-        flow_run_id: str | None,
-        histories: dict[str, pl.DataFrame],
-    ) -> Judgement | None:
+    def _fetch(self, ref: UploadRef, histories: dict[str, pl.DataFrame]) -> Upload | None:
         content = self.bucket.get_bytes(ref.key, ref.etag or None)
         if content is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
@@ -156,17 +160,8 @@ class Intake:
             ref = head if head is not None else ref
         uploader_unit = ref.uploader if ref.uploader and ref.uploader.isdigit() else None
         key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
-        return judge_upload(
-            ref,
-            content,
-            catalogue=self.catalogue,
-            hierarchies=self.hierarchies,
-            settings=self.settings,
-            accepted_submissions=accepted,
-            uploader_unit=uploader_unit,
-            flow_run_id=flow_run_id,
-            history=histories.get(key.unit_code) if key else None,
-        )
+        history = histories.get(key.unit_code) if key else None
+        return Upload(ref, content, uploader_unit, history)
 
     def _write_receipt_and_archive(self, j: Judgement) -> None:
         self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))

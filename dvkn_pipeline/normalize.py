@@ -32,8 +32,14 @@ def empty_facts(catalogue: Catalogue) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def to_facts(report: ValidatedReport, sub_id: str, catalogue: Catalogue) -> pl.DataFrame:
-    """Breakdown cells only: declared totals were checked against them and are derivable."""
+def to_facts(
+    report: ValidatedReport, sub_id: str, catalogue: Catalogue, *, check: bool = True
+) -> pl.DataFrame:
+    """Breakdown cells only: declared totals were checked against them and are derivable.
+
+    ``check=False`` leaves the schema check to the caller, who checks a whole
+    batch's facts in one pass.
+    """
     if report.unit is None or report.period is None:
         raise ValueError("only a validated report with unit and period has facts")
     frame = report.details.select(
@@ -44,4 +50,4 @@ def to_facts(report: ValidatedReport, sub_id: str, catalogue: Catalogue) -> pl.D
         *catalogue.dimension_columns,
         pl.col("value").cast(pl.Float64),
     )
-    return facts_schema(catalogue.dimension_columns).validate(frame)
+    return facts_schema(catalogue.dimension_columns).validate(frame) if check else frame

@@ -20,7 +20,7 @@ from dvkn_pipeline.keys import archive_key, file_format_of, parse_incoming_key, 
 from dvkn_pipeline.normalize import to_facts
 from dvkn_pipeline.report_format import ParsedReport, parse_csv
 from dvkn_pipeline.rules import history_problems, lateness_problems
-from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_report
+from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_reports
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Problem, Receipt, Severity, Status, UploadRef
 from schemas.settings import Settings
@@ -80,6 +80,17 @@ def parse_upload(content: bytes, key: str, catalogue: Catalogue) -> ParsedReport
     )
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One upload to judge: the object, its bytes, and what is known about it."""
+
+    ref: UploadRef
+    content: bytes
+    uploader_unit: str | None = None
+    #: The unit's accepted indicator totals of earlier periods, for the history warning.
+    history: pl.DataFrame | None = None
+
+
 def judge_upload(
     ref: UploadRef,
     content: bytes,
@@ -93,43 +104,92 @@ def judge_upload(
     flow_run_id: str | None = None,
     history: pl.DataFrame | None = None,
 ) -> Judgement:
-    """``history``: the unit's accepted indicator totals of earlier periods, for warnings."""
-    processed_at = now or datetime.now(UTC)
-    sha = hashlib.sha256(content).hexdigest()
-    key_info = parse_incoming_key(ref.key, settings.incoming_prefix)
-    problems: list[Problem] = []
-    if key_info is None:
-        problems.append(
-            Problem(
-                severity=Severity.ERROR,
-                rule="key_layout",
-                value=ref.key,
-                message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
-                message_en="The file is not under incoming/<unit code>/<period>/.",
-                hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
-                hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
-            )
-        )
-    parsed = parse_upload(content, ref.key, catalogue)
-    ctx = ReportContext(
+    """Judge one upload (see :func:`judge_uploads`)."""
+    [judgement] = judge_uploads(
+        [Upload(ref, content, uploader_unit, history)],
         catalogue=catalogue,
         hierarchies=hierarchies,
-        key=key_info,
-        uploader_unit=uploader_unit,
-        root_unit=settings.root_unit,
+        settings=settings,
+        accepted_submissions=accepted_submissions,
+        now=now,
+        flow_run_id=flow_run_id,
     )
-    report = validate_report(parsed, ctx)
-    report.problems[:0] = problems
+    return judgement
+
+
+def judge_uploads(
+    uploads: list[Upload],
+    *,
+    catalogue: Catalogue,
+    hierarchies: HierarchyCatalog,
+    settings: Settings,
+    accepted_submissions: frozenset[str] = frozenset(),
+    now: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> list[Judgement]:
+    """Judge a batch of uploads; files are validated together, judged one by one.
+
+    Facts are not schema-checked here: the caller checks the batch's facts in
+    one pass before writing them.
+    """
+    processed_at = now or datetime.now(UTC)
+    items: list[tuple[ParsedReport, ReportContext]] = []
+    key_problems: list[list[Problem]] = []
+    for up in uploads:
+        key_info = parse_incoming_key(up.ref.key, settings.incoming_prefix)
+        key_problems.append([] if key_info is not None else [_key_layout_problem(up.ref.key)])
+        ctx = ReportContext(
+            catalogue=catalogue,
+            hierarchies=hierarchies,
+            key=key_info,
+            uploader_unit=up.uploader_unit,
+            root_unit=settings.root_unit,
+        )
+        items.append((parse_upload(up.content, up.ref.key, catalogue), ctx))
+    reports = validate_reports(items)
+    return [
+        _judge_one(
+            up, report, extra, catalogue, settings, accepted_submissions, processed_at, flow_run_id
+        )
+        for up, report, extra in zip(uploads, reports, key_problems, strict=True)
+    ]
+
+
+def _key_layout_problem(key: str) -> Problem:
+    return Problem(
+        severity=Severity.ERROR,
+        rule="key_layout",
+        value=key,
+        message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
+        message_en="The file is not under incoming/<unit code>/<period>/.",
+        hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
+        hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
+    )
+
+
+def _judge_one(
+    up: Upload,
+    report: ValidatedReport,
+    key_problems: list[Problem],
+    catalogue: Catalogue,
+    settings: Settings,
+    accepted_submissions: frozenset[str],
+    processed_at: datetime,
+    flow_run_id: str | None,
+) -> Judgement:
+    ref, content = up.ref, up.content
+    sha = hashlib.sha256(content).hexdigest()
+    report.problems[:0] = key_problems
     facts: pl.DataFrame | None = None
     duplicate_of: str | None = None
     if report.ok and report.unit is not None and report.period is not None:
-        report.problems.extend(_warnings(report, ref, history, catalogue))
+        report.problems.extend(_warnings(report, ref, up.history, catalogue))
     if report.ok:
         if sha in accepted_submissions:
             status, duplicate_of = Status.DUPLICATE, sha
         else:
             status = Status.ACCEPTED
-            facts = to_facts(report, sha, catalogue)
+            facts = to_facts(report, sha, catalogue, check=False)
     else:
         status = Status.REJECTED
     receipt = build_receipt(ref, report, sha, len(content), status, duplicate_of, processed_at)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import yaml
@@ -56,11 +57,12 @@ def evaluate_rules(
 ) -> list[Problem]:
     """Problems from every rule; ``details`` are breakdown cells, ``declared`` total rows."""
     problems: list[Problem] = []
+    cells, totals = details.to_dicts(), declared.to_dicts()  # a few hundred rows: plain loops
     for rule in (rules or load_rules()).rules:
         if rule.kind == "declared_totals":
-            problems.extend(_declared_totals(rule, details, declared, catalogue))
+            problems.extend(_declared_totals(rule, cells, totals, catalogue))
         elif rule.kind == "compare":
-            problems.extend(_compare(rule, details, catalogue))
+            problems.extend(_compare(rule, cells, catalogue))
     return problems
 
 
@@ -145,7 +147,7 @@ def lateness_problems(days_late: int, rules: RuleSet | None = None) -> list[Prob
     ]
 
 
-def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterable[Problem]:
+def _compare(rule: Rule, details: list[dict[str, Any]], catalogue: Catalogue) -> Iterable[Problem]:
     left = _side(rule.left, rule.by, details)
     right = _side(rule.right, rule.by, details)
     check = _OPS[rule.operator]
@@ -187,14 +189,15 @@ def _compare(rule: Rule, details: pl.DataFrame, catalogue: Catalogue) -> Iterabl
 
 
 def _side(
-    terms: tuple[Term, ...], by: tuple[str, ...], details: pl.DataFrame
+    terms: tuple[Term, ...], by: tuple[str, ...], details: list[dict[str, Any]]
 ) -> dict[tuple[str | None, ...], Side]:
     out: dict[tuple[str | None, ...], Side] = {}
     for term in terms:
-        frame = details.filter(pl.col("indicator") == term.indicator)
-        for dim, value in term.where.items():
-            frame = frame.filter(pl.col(dim) == value)
-        for rec in frame.iter_rows(named=True):
+        for rec in details:
+            if rec["indicator"] != term.indicator or any(
+                rec[d] != v for d, v in term.where.items()
+            ):
+                continue
             group = tuple(rec[d] for d in by)
             prev = out.get(group)
             value = rec["value"]
@@ -208,19 +211,21 @@ def _side(
 
 
 def _declared_totals(
-    rule: Rule, details: pl.DataFrame, declared: pl.DataFrame, catalogue: Catalogue
+    rule: Rule, details: list[dict[str, Any]], declared: list[dict[str, Any]], catalogue: Catalogue
 ) -> Iterable[Problem]:
-    for rec in declared.iter_rows(named=True):
+    for rec in declared:
         if rec["value"] is None:
             continue
         ind = catalogue.indicator(rec["indicator"])
         given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
-        parts = details.filter(pl.col("indicator") == ind.code)
-        for dim, value in given.items():
-            parts = parts.filter(pl.col(dim) == value)
-        if parts.is_empty() or parts["value"].null_count():
+        parts = [
+            p["value"]
+            for p in details
+            if p["indicator"] == ind.code and all(p[d] == v for d, v in given.items())
+        ]
+        if not parts or any(v is None for v in parts):
             continue  # a blank or unreadable part is reported by its own rule
-        total = float(parts["value"].sum())
+        total = float(sum(parts))
         declared_value = float(rec["value"])
         if abs(total - declared_value) < 1e-9:
             continue

@@ -67,10 +67,33 @@ def _problem(rule: str, vi: str, en: str, **kw: Any) -> Problem:
 
 
 def validate_report(parsed: ParsedReport, ctx: ReportContext) -> ValidatedReport:
+    return validate_reports([(parsed, ctx)])[0]
+
+
+def validate_reports(items: list[tuple[ParsedReport, ReportContext]]) -> list[ValidatedReport]:
+    """Validate many files at once: the pandera schema runs once over all their rows.
+
+    At a deadline thousands of small files arrive together; one vectorized
+    schema pass over the batch costs about what one file's pass costs, and
+    each failure still lands on its own file, sheet and row.
+    """
+    if not items:
+        return []
+    catalogue = items[0][1].catalogue
+    typed = [_typed_rows(parsed.rows, ctx.catalogue) for parsed, ctx in items]
+    schema_problems = _schema_problems(typed, catalogue)
+    return [
+        _validate_one(parsed, ctx, rows, found)
+        for (parsed, ctx), rows, found in zip(items, typed, schema_problems, strict=True)
+    ]
+
+
+def _validate_one(
+    parsed: ParsedReport, ctx: ReportContext, typed: pl.DataFrame, schema_problems: list[Problem]
+) -> ValidatedReport:
     problems = list(parsed.problems)
     unit, period, version, hierarchy = _validate_header(parsed, ctx, problems)
-    typed = _typed_rows(parsed.rows, ctx.catalogue)
-    problems.extend(_schema_problems(typed, ctx.catalogue))
+    problems.extend(schema_problems)
     details = typed.filter(~pl.col("is_total"))
     declared = typed.filter(pl.col("is_total"))
     if unit is not None:
@@ -392,20 +415,28 @@ _CHECK_TEXT: dict[str, tuple[str, str, str, str, str]] = {
 }
 
 
-def _schema_problems(typed: pl.DataFrame, catalogue: Catalogue) -> list[Problem]:
+def _schema_problems(typed: list[pl.DataFrame], catalogue: Catalogue) -> list[list[Problem]]:
+    """The pandera report schema over all files' rows at once, failures sorted back per file."""
+    out: list[list[Problem]] = [[] for _ in typed]
+    frame = pl.concat(
+        [t.with_columns(pl.lit(i, dtype=pl.Int32).alias("_file")) for i, t in enumerate(typed)]
+    )
     try:
-        _rows_schema(catalogue).validate(typed, lazy=True)
+        _rows_schema(catalogue).validate(frame, lazy=True)
     except SchemaErrors as exc:
-        return _failures_to_problems(exc.failure_cases, typed, catalogue)
-    return []
+        for file_index, problem in _failures_to_problems(exc.failure_cases, frame, catalogue):
+            for i in range(len(typed)) if file_index is None else [file_index]:
+                out[i].append(problem)
+    return out
 
 
 def _failures_to_problems(
     failures: pl.DataFrame, typed: pl.DataFrame, catalogue: Catalogue
-) -> list[Problem]:
+) -> list[tuple[int | None, Problem]]:
+    """Problems with the index of the file they belong to (None: every file)."""
     fmt = load_format()
-    problems: list[Problem] = []
-    seen: set[tuple[str, str | None, int | None, str | None]] = set()
+    problems: list[tuple[int | None, Problem]] = []
+    seen: set[tuple[Any, ...]] = set()
     for f in failures.iter_rows(named=True):
         check = str(f["check"] or "")
         column = f["column"]
@@ -446,23 +477,27 @@ def _failures_to_problems(
             if row and column == "value"
             else (row.get(column) if row and column else f["failure_case"])
         )
-        key = (rule, row["sheet"] if row else None, row["row"] if row else None, column)
+        file_index = row["_file"] if row else None
+        key = (file_index, rule, row["sheet"] if row else None, row["row"] if row else None, column)
         if key in seen:
             continue
         seen.add(key)
         label = fmt.column_label(column, catalogue) if column else None
         problems.append(
-            Problem(
-                severity=Severity.ERROR,
-                rule=rule,
-                sheet=row["sheet"] if row else None,
-                row=row["row"] if row else None,
-                column=label,
-                value=None if shown is None else str(shown),
-                message_vi=vi.format(value=shown, column=label, check=check),
-                message_en=en.format(value=shown, column=label, check=check),
-                hint_vi=hvi,
-                hint_en=hen,
+            (
+                file_index,
+                Problem(
+                    severity=Severity.ERROR,
+                    rule=rule,
+                    sheet=row["sheet"] if row else None,
+                    row=row["row"] if row else None,
+                    column=label,
+                    value=None if shown is None else str(shown),
+                    message_vi=vi.format(value=shown, column=label, check=check),
+                    message_en=en.format(value=shown, column=label, check=check),
+                    hint_vi=hvi,
+                    hint_en=hen,
+                ),
             )
         )
     return problems
