@@ -65,7 +65,7 @@ def up(
     sensor: Annotated[bool, typer.Option(help="Start the polling event source.")] = True,
 ) -> None:
     """Start the embedded object store, Prefect server, worker(s) and sensor; register deployments."""
-    settings = _settings()
+    settings = _settings().model_copy(update={"intake_concurrency": workers})
     info = local_stack.up(settings, workers=workers, with_sensor=False)
     _use_prefect(settings)
     from flows.deployments import register
@@ -127,7 +127,7 @@ def generate(
     settings = _settings()
     p = _period(period)
     catalogue = load_catalogue()
-    hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
+    hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
     units = (
         [hierarchy.unit(u) for u in unit]
         if unit
@@ -260,7 +260,7 @@ def rollup(
     settings = _settings()
     p = _period(period)
     intake = build_intake(settings)
-    hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
+    hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
     payload = figures(
         intake.tables, hierarchy, p, level, [unit] if unit else None, settings.root_unit
     )
@@ -359,7 +359,7 @@ def demo(
     from dvkn_pipeline.wiring import build_intake
     from schemas.records import Receipt
 
-    settings = _settings()
+    settings = _settings().model_copy(update={"intake_concurrency": workers})
     p = _period(period)
     say = err.print if json_out else console.print
     say("[bold]1/5[/] starting SeaweedFS (S3), Prefect server and worker ...")
@@ -373,7 +373,7 @@ def demo(
         say(f"      Prefect UI: [bold]{info.prefect_ui_url}[/]   S3: {info.s3_endpoint}")
         intake = build_intake(settings)
         catalogue = intake.catalogue
-        hierarchy = load_hierarchies().for_date(p.reference_date).subtree(settings.root_unit)
+        hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
         uploads = demo_uploads(hierarchy, p, catalogue, settings)
         target = f"s3://{settings.bucket}/{settings.incoming_prefix}"
         say(f"[bold]2/5[/] uploading {len(uploads)} reports for {p} ({p.label_vi}) to {target} ...")
@@ -425,6 +425,10 @@ def demo(
                 )
                 print_receipt_brief(Receipt.model_validate(data))
         say(f"\nPrefect UI (flow runs, artifacts, events): [bold]{info.prefect_ui_url}[/]")
+        if not keep_running:
+            from flows.deployments import wait_until_idle
+
+            wait_until_idle(timeout=120)  # let the run finish and write its artifacts
     finally:
         if keep_running:
             say("Services are still running: stop them with [bold]uv run dvkn down[/].")

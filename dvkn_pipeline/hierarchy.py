@@ -45,6 +45,11 @@ CLOSURE_SCHEMA: dict[str, type[pl.DataType]] = {
 }
 
 
+#: Root code of a national installation (every province under one root).
+COUNTRY = "VN"
+COUNTRY_LEVEL = "country"
+
+
 class NoHierarchyError(LookupError):
     """No hierarchy version covers the date (or id) asked for.
 
@@ -233,6 +238,29 @@ class Hierarchy:
             self.valid_from,
             self.valid_to,
             levels,
+            units,
+            source=self.source,
+            notes=self.notes,
+        )
+
+    def scope(self, root_code: str) -> Hierarchy:
+        """What one installation rolls up to: a province's subtree, or with
+        :data:`COUNTRY` the whole country under one national root."""
+        if root_code != COUNTRY:
+            return self.subtree(root_code)
+        country = Unit(COUNTRY, "Việt Nam", COUNTRY_LEVEL, "quốc gia", None)
+        units = [
+            country,
+            *(
+                Unit(u.code, u.name, u.level, u.division_type, u.parent_code or COUNTRY)
+                for u in self.units.values()
+            ),
+        ]
+        return Hierarchy(
+            self.version_id,
+            self.valid_from,
+            self.valid_to,
+            (COUNTRY_LEVEL, *self.levels),
             units,
             source=self.source,
             notes=self.notes,

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from dvkn_pipeline import leases
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.delta_tables import Tables
 from dvkn_pipeline.hierarchy import HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
+from dvkn_pipeline.leases import Lease, shard_of
 from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.processing import Judgement, Upload, judge_uploads
 from dvkn_pipeline.receipts import render_markdown
@@ -70,6 +73,33 @@ class Intake:
                 if limit is not None and len(out) >= limit:
                     break
         return out
+
+    def claim(self, owner: str, limit: int) -> tuple[list[UploadRef], list[Lease]]:
+        """Pending uploads from shards this run could lease, up to ``limit``.
+
+        Shards are tried in random order so concurrent runs spread out; an empty
+        list with pending uploads left means other runs hold their shards.
+        """
+        by_shard: dict[int, list[UploadRef]] = {}
+        for ref in self.pending():
+            by_shard.setdefault(shard_of(ref.upload_id, self.settings.shards), []).append(ref)
+        refs: list[UploadRef] = []
+        held: list[Lease] = []
+        ttl = timedelta(seconds=self.settings.lease_seconds)
+        for shard in random.sample(sorted(by_shard), k=len(by_shard)):
+            if len(refs) >= limit:
+                break
+            key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"
+            lease = leases.acquire(self.bucket, key, owner, ttl)
+            if lease is None:
+                continue
+            held.append(lease)
+            refs.extend(by_shard[shard][: limit - len(refs)])
+        return refs, held
+
+    def release(self, held: Iterable[Lease]) -> None:
+        for lease in held:
+            leases.release(self.bucket, lease)
 
     def process(self, refs: Iterable[UploadRef], flow_run_id: str | None = None) -> BatchResult:
         result = BatchResult()
@@ -182,7 +212,7 @@ class Intake:
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
             period = Period.parse(code)
-            hierarchy = self.hierarchies.for_date(period.reference_date).subtree(
+            hierarchy = self.hierarchies.for_date(period.reference_date).scope(
                 self.settings.root_unit
             )
             ledger = self.tables.read_ledger(code)

@@ -16,7 +16,12 @@ from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.periods import Period
 from schemas.records import FileOutcome, Status
 
-_PLURAL = {"province": "provinces", "district": "districts", "commune": "communes"}
+_PLURAL = {
+    "country": "country",
+    "province": "provinces",
+    "district": "districts",
+    "commune": "communes",
+}
 
 
 def completeness_summary(

@@ -16,7 +16,7 @@ from pandera.errors import SchemaErrors
 
 from dvkn_pipeline.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.cells import clean_text, label_key, parse_number
-from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog, NoHierarchyError, Unit
+from dvkn_pipeline.hierarchy import COUNTRY, Hierarchy, HierarchyCatalog, NoHierarchyError, Unit
 from dvkn_pipeline.keys import IncomingKey
 from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.report_format import ParsedReport, load_format
@@ -191,6 +191,7 @@ def _validate_header(
             )
         elif (
             ctx.root_unit
+            and ctx.root_unit != COUNTRY
             and ctx.root_unit != unit.code
             and ctx.root_unit not in {a.code for a in hierarchy.ancestors(unit.code)}
         ):

@@ -59,7 +59,8 @@ def register(settings: Settings) -> list[str]:
             work_pool_name=settings.work_pool,
             triggers=[trigger],
             concurrency_limit=ConcurrencyLimitConfig(
-                limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
+                limit=settings.intake_concurrency,
+                collision_strategy=ConcurrencyLimitStrategy.ENQUEUE,
             ),
             description="Processes uploads in batches; started by dvkn.report.uploaded events.",
             tags=["dvkn", "intake"],
@@ -77,3 +78,30 @@ def register(settings: Settings) -> list[str]:
         ),
     ]
     return [str(cast(UUID, cast(RunnerDeployment, d).apply())) for d in deployments]
+
+
+def wait_until_idle(timeout: float = 120.0) -> bool:
+    """Wait until no intake run is pending, queued or running (so its artifacts exist)."""
+    import time
+
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    busy = [StateType.PENDING, StateType.RUNNING, StateType.SCHEDULED]
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(INTAKE)
+        runs_filter = FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id]),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=busy)),
+        )
+        while time.monotonic() < deadline:
+            if not client.read_flow_runs(flow_run_filter=runs_filter):
+                return True
+            time.sleep(1.0)
+    return False

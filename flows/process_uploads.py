@@ -1,19 +1,24 @@
 """The intake flow: process every pending upload in batches, then refresh roll-ups.
 
-Triggered by ``dvkn.report.uploaded`` events. The trigger fires at most once per
-batch window (a reactive trigger with ``within``), and each run drains all
-pending uploads and stays until the window has passed, so the events it
-swallowed are all picked up: a burst of thousands of uploads becomes a few runs,
-while every file still gets its own receipt, ledger row and artifact line.
+Triggered by ``dvkn.report.uploaded`` events. The trigger fires at most once
+per batch window (a reactive trigger with ``within``); each run drains the
+pending uploads of the shards it can lease and stays until nothing has been
+pending for ``drain_idle_seconds``, so the events it swallowed are all picked
+up and a late upload soon after a burst needs no new run. A burst of thousands
+of uploads becomes a few runs, while every file still gets its own receipt,
+ledger row and artifact line. The flow only orchestrates: the work is in
+``dvkn_pipeline.intake``.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 from prefect.events import emit_event
 from prefect.runtime import flow_run
@@ -33,16 +38,19 @@ from schemas.settings import Settings
 ROLLUP_LIMIT = "dvkn-rollup"
 
 
-@task(name="process-batch", retries=2, retry_delay_seconds=[2, 10])
-def process_batch(intake: Intake, max_files: int) -> BatchResult:
-    pending = intake.pending(limit=max_files)
-    return intake.process(pending, flow_run_id=str(flow_run.get_id() or ""))
+@task(name="process-batch", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def process_batch(intake: Intake, owner: str, max_files: int) -> BatchResult:
+    refs, held = intake.claim(owner, max_files)
+    try:
+        return intake.process(refs, flow_run_id=owner)
+    finally:
+        intake.release(held)
 
 
-@task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10])
+@task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def refresh_rollups(intake: Intake, periods: set[str]) -> dict[str, Any]:
-    # One refresher at a time: a refresh that read an older ledger must not
-    # overwrite a newer roll-up.
+    # One refresher at a time, reading the ledger inside the slot: the last
+    # refresh always sees every commit before it, so no stale roll-up wins.
     with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
         comp = intake.refresh(periods)
     return {
@@ -72,42 +80,51 @@ def process_uploads(key: str | None = None, drain_seconds: float | None = None) 
     log = get_run_logger()
     settings = Settings()
     intake = build_intake(settings)
-    window = settings.batch_window_seconds if drain_seconds is None else drain_seconds
-    started = time.monotonic()
+    owner = str(flow_run.get_id() or uuid.uuid4())
+    idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
     outcomes: list[FileOutcome] = []
-    periods: set[str] = set()
     summaries: dict[str, Any] = {}
+    dirty: set[str] = set()
+    last_work = last_refresh = time.monotonic()
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
     while True:
-        result = process_batch(intake, settings.batch_max_files)
+        result = process_batch(intake, owner, settings.batch_max_files)
         for o in result.outcomes:
             _emit_outcome(o, settings.bucket)
+        if result.outcomes:
+            # One artifact per batch: stewards see a long burst progress file by file.
+            create_table_artifact(
+                key="intake-files",
+                table=[o.model_dump(mode="json") for o in result.outcomes],
+                description=f"Batch of {len(result.outcomes)} uploads processed by this run",
+            )
         outcomes.extend(result.outcomes)
-        if result.periods:
-            periods |= result.periods
-            summaries.update(refresh_rollups(intake, result.periods))
-            for p in result.periods:
+        dirty |= result.periods
+        now = time.monotonic()
+        if result.outcomes:
+            last_work = now
+        if dirty and (not result.outcomes or now - last_refresh >= settings.refresh_every_seconds):
+            updated = refresh_rollups(intake, dirty)
+            summaries.update(updated)
+            for p in dirty:
                 emit_event(
                     event=EVENT_ROLLUP_UPDATED,
                     resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
-                    payload=summaries.get(p, {}),
+                    payload=updated.get(p, {}),
                 )
+            dirty.clear()
+            last_refresh = time.monotonic()
         if result.outcomes:
             continue
-        if time.monotonic() - started >= window + 1.0:
+        if time.monotonic() - last_work >= idle:
             break
         time.sleep(0.5)
     counts = {s.value: sum(o.status is s for o in outcomes) for s in Status}
     log.info("processed %d uploads: %s", len(outcomes), counts)
     if outcomes:
-        create_table_artifact(
-            key="intake-files",
-            table=[o.model_dump(mode="json") for o in outcomes],
-            description=f"Uploads processed by this run: {counts}",
-        )
         create_markdown_artifact(
             key="intake-summary",
             markdown=outcomes_markdown(outcomes, summaries),
             description="Accepted, rejected and duplicate uploads, with receipts",
         )
-    return {"counts": counts, "periods": sorted(periods), "completeness": summaries}
+    return {"counts": counts, "periods": sorted(summaries), "completeness": summaries}

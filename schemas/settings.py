@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     state_prefix: str = "_state/"
 
     # Which part of the country this installation serves (GSO province code).
+    # GSO code of the province or city this installation serves; "VN" for the whole country.
     root_unit: str = "01"
 
     # Local state: data dirs, pid files and logs of the embedded services.
@@ -46,7 +47,17 @@ class Settings(BaseSettings):
     work_pool: str = "dvkn-local"
     # Upload events within this window are handled by one flow run (batching).
     batch_window_seconds: float = Field(default=5.0, ge=0)
+    # A run keeps draining until no upload has been pending for this long, so a
+    # late upload shortly after a burst is picked up without starting a new run.
+    drain_idle_seconds: float = Field(default=10.0, ge=0)
     batch_max_files: int = Field(default=1000, ge=1)
+    # Uploads are spread over this many shards; concurrent runs lease shards.
+    shards: int = Field(default=16, ge=1)
+    lease_seconds: int = Field(default=600, ge=10)
+    # During a burst, roll-ups are refreshed at most this often (and once at the end).
+    refresh_every_seconds: float = Field(default=10.0, ge=0)
+    # Intake runs allowed at once (one per worker is the natural setting).
+    intake_concurrency: int = Field(default=1, ge=1)
     # Files parsed concurrently inside one flow run.
     file_concurrency: int = Field(default=8, ge=1)
     sensor_interval_seconds: float = Field(default=1.0, gt=0)

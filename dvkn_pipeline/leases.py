@@ -1,0 +1,85 @@
+"""Shard leases on the object store, so concurrent workers split a burst between them.
+
+Uploads are spread over a fixed number of shards by a hash of their identity.
+A flow run processes a shard only while it holds the shard's lease: an object
+written with a conditional put (``If-None-Match: *`` to take a free lease,
+``If-Match: <etag>`` to take over an expired one), so two workers never hold
+the same shard. Leases only split the work; correctness does not depend on
+them (every write is idempotent and Delta commits detect concurrent writers),
+so a lease lost to a crash merely delays its shard until it expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from dvkn_pipeline.bucket import Bucket
+
+
+def shard_of(upload_id: str, shards: int) -> int:
+    return int(hashlib.sha1(upload_id.encode()).hexdigest()[:8], 16) % shards
+
+
+@dataclass(frozen=True)
+class Lease:
+    key: str
+    etag: str
+    owner: str
+    expires_at: datetime
+
+
+def _conflict(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {
+        "PreconditionFailed",
+        "412",
+        "ConditionalRequestConflict",
+    }
+
+
+def acquire(
+    bucket: Bucket, key: str, owner: str, ttl: timedelta, now: datetime | None = None
+) -> Lease | None:
+    """Take the lease at ``key`` if it is free or expired; None if someone else holds it."""
+    now = now or datetime.now(UTC)
+    expires = now + ttl
+    body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
+    try:
+        current = bucket.client.get_object(Bucket=bucket.name, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
+            raise
+        current = None
+    try:
+        if current is None:
+            resp = bucket.client.put_object(Bucket=bucket.name, Key=key, Body=body, IfNoneMatch="*")
+        else:
+            held = json.loads(current["Body"].read())
+            if held["owner"] != owner and datetime.fromisoformat(held["expires_at"]) > now:
+                return None
+            resp = bucket.client.put_object(
+                Bucket=bucket.name, Key=key, Body=body, IfMatch=current["ETag"]
+            )
+    except ClientError as exc:
+        if _conflict(exc):
+            return None  # another worker won the race
+        raise
+    return Lease(key, str(resp.get("ETag", "")), owner, expires)
+
+
+def release(bucket: Bucket, lease: Lease) -> None:
+    """Hand the shard back at once (expire the lease) unless someone took it over."""
+    body = json.dumps(
+        {"owner": lease.owner, "expires_at": datetime(1970, 1, 1, tzinfo=UTC).isoformat()}
+    )
+    try:
+        bucket.client.put_object(
+            Bucket=bucket.name, Key=lease.key, Body=body.encode(), IfMatch=lease.etag
+        )
+    except ClientError as exc:
+        if not _conflict(exc):
+            raise
