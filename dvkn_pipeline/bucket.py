@@ -25,15 +25,28 @@ class Bucket:
 
     def get_bytes(self, key: str, etag: str | None = None) -> bytes | None:
         """The object's bytes; None when it is gone (or, with ``etag``, was replaced since)."""
+        got = self.get_version(key, etag)
+        return got[0] if got else None
+
+    def get_version(self, key: str, etag: str | None = None) -> tuple[bytes, str | None] | None:
+        """The object's bytes and version id (None on an unversioned bucket)."""
         kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if etag:
             kwargs["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
         try:
-            return self.client.get_object(**kwargs)["Body"].read()
+            resp = self.client.get_object(**kwargs)
         except ClientError as exc:
             if _missing(exc) or exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
                 return None
             raise
+        version = resp.get("VersionId")
+        return resp["Body"].read(), (None if version in (None, "null") else str(version))
+
+    def enable_versioning(self) -> None:
+        """Keep every version of every object: no upload's bytes are ever lost to an overwrite."""
+        self.client.put_bucket_versioning(
+            Bucket=self.name, VersioningConfiguration={"Status": "Enabled"}
+        )
 
     def put_bytes(
         self, key: str, data: bytes, content_type: str = "application/octet-stream"

@@ -343,6 +343,49 @@ def completeness(period: PeriodOpt, json_out: JsonOpt = False) -> None:
 
 
 @app.command()
+def export(
+    period: PeriodOpt,
+    level: Annotated[str, typer.Option(help="city (province), district or commune.")] = "city",
+    unit: Annotated[list[str] | None, typer.Option(help="Only these units (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output .xlsx; the .csv is written beside it.")
+    ] = None,
+) -> None:
+    """Write the upper-level report of a period (.xlsx and .csv), completeness on the cover.
+
+    A period nobody reported directly (a quarter of monthly reports, a year of
+    quarters) is built from the finer periods that tile it.
+    """
+    from dvkn_pipeline.export import export_csv, export_xlsx
+    from dvkn_pipeline.hierarchy import load_hierarchies
+    from dvkn_pipeline.temporal import source_periods, temporal_rollup
+    from dvkn_pipeline.wiring import build_intake
+
+    settings, p, catalogue = _settings(), _period(period), load_catalogue()
+    tables = build_intake(settings).tables
+    hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
+    table, comp = tables.read_rollup(p.code), tables.read_completeness(p.code)
+    try:
+        if table.is_empty():
+            have = [
+                q for q in map(Period.parse, tables.rollup_periods()) if q != p and p.contains(q)
+            ]
+            sources = source_periods(p, have)
+            table = temporal_rollup(
+                {q.code: tables.read_rollup(q.code) for q in sources}, p, catalogue
+            )
+            comp = pl.concat([tables.read_completeness(q.code) for q in sources])
+        xlsx = export_xlsx(table, comp, hierarchy, catalogue, p, level, unit or None)
+        csv_bytes = export_csv(table, hierarchy, catalogue, p, level, unit or None)
+    except (ValueError, KeyError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    path = out or Path(f"dvkn-{p.code}-{level}.xlsx")
+    path.write_bytes(xlsx)
+    path.with_suffix(".csv").write_bytes(csv_bytes)
+    console.print(f"wrote {path} and {path.with_suffix('.csv')}")
+
+
+@app.command()
 def demo(
     period: PeriodOpt = "2025-Q1",
     keep_running: Annotated[

@@ -1,7 +1,7 @@
 """Process a batch of uploads and refresh the roll-ups they touch.
 
 The order of writes is what gives an exactly-once effect under at-least-once
-delivery: receipts and the archive copy first (idempotent overwrites), then
+delivery: receipts (and, on an unversioned bucket, an archive copy) first, then
 facts (inserted once per submission), then the ledger (inserted once per
 upload) as the commit point. A crash anywhere before the ledger commit leaves
 the upload pending, and the retry redoes the same idempotent writes; facts
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ from schemas.settings import Settings
 from schemas.tables import facts_schema
 
 log = logging.getLogger(__name__)
+#: Where the polling event source keeps its cursor (see flows/sensor.py).
+SENSOR_CURSOR = "sensor-cursor.json"
 
 
 @dataclass
@@ -74,28 +75,27 @@ class Intake:
                     break
         return out
 
-    def claim(self, owner: str, limit: int) -> tuple[list[UploadRef], list[Lease]]:
-        """Pending uploads from shards this run could lease, up to ``limit``.
-
-        Shards are tried in random order so concurrent runs spread out; an empty
-        list with pending uploads left means other runs hold their shards.
-        """
+    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
+        """Pending uploads grouped by shard: one listing serves a whole round of batches."""
         by_shard: dict[int, list[UploadRef]] = {}
         for ref in self.pending():
             by_shard.setdefault(shard_of(ref.upload_id, self.settings.shards), []).append(ref)
-        refs: list[UploadRef] = []
-        held: list[Lease] = []
-        ttl = timedelta(seconds=self.settings.lease_seconds)
-        for shard in random.sample(sorted(by_shard), k=len(by_shard)):
-            if len(refs) >= limit:
-                break
-            key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"
-            lease = leases.acquire(self.bucket, key, owner, ttl)
-            if lease is None:
-                continue
-            held.append(lease)
-            refs.extend(by_shard[shard][: limit - len(refs)])
-        return refs, held
+        return by_shard
+
+    def change_token(self) -> str | None:
+        """Changes whenever the event source announces new uploads (the sensor cursor's ETag).
+
+        Lets an idle run wait on one HEAD request instead of listing every
+        object under ``incoming/`` again and again.
+        """
+        ref = self.bucket.head(self.settings.state_prefix + SENSOR_CURSOR)
+        return ref.etag if ref else None
+
+    def lease(self, shard: int, owner: str) -> Lease | None:
+        key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"
+        return leases.acquire(
+            self.bucket, key, owner, timedelta(seconds=self.settings.lease_seconds)
+        )
 
     def release(self, held: Iterable[Lease]) -> None:
         for lease in held:
@@ -125,7 +125,7 @@ class Intake:
             )
         )
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
-            list(pool.map(self._write_receipt_and_archive, judgements))
+            list(pool.map(self._write_receipts, judgements))
         facts = [j.facts for j in judgements if j.facts is not None]
         if facts:
             batch = pl.concat(facts, how="vertical_relaxed")
@@ -180,11 +180,13 @@ class Intake:
         return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
 
     def _fetch(self, ref: UploadRef, histories: dict[str, pl.DataFrame]) -> Upload | None:
-        content = self.bucket.get_bytes(ref.key, ref.etag or None)
-        if content is None:
+        got = self.bucket.get_version(ref.key, ref.etag or None)
+        if got is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
             log.warning("skipping %s: object changed or gone since it was listed", ref.key)
             return None
+        content, version = got
+        ref = ref.model_copy(update={"version_id": version})
         if ref.last_modified is None:
             head = self.bucket.head(ref.key)
             ref = head if head is not None else ref
@@ -193,14 +195,15 @@ class Intake:
         history = histories.get(key.unit_code) if key else None
         return Upload(ref, content, uploader_unit, history)
 
-    def _write_receipt_and_archive(self, j: Judgement) -> None:
+    def _write_receipts(self, j: Judgement) -> None:
         self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))
         self.bucket.put_bytes(
             j.receipt_key.removesuffix(".json") + ".md",
             render_markdown(j.receipt).encode("utf-8"),
             "text/markdown; charset=utf-8",
         )
-        if not self.bucket.exists(j.archive_key):
+        if j.ref.version_id is None and not self.bucket.exists(j.archive_key):
+            # An unversioned bucket: keep a content-addressed copy instead.
             self.bucket.client.copy_object(
                 Bucket=self.bucket.name,
                 Key=j.archive_key,

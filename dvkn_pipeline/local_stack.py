@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 from botocore.exceptions import ClientError
 
+from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.object_store import make_s3_client
 from schemas.settings import Settings
 
@@ -274,6 +275,7 @@ def object_store_spec(settings: Settings) -> ServiceSpec:
         "-admin.ui=false",
         "-webdav=false",
         f"-s3.config={config}",
+        *os.environ.get("DVKN_WEED_EXTRA_ARGS", "").split(),
     ]
     return ServiceSpec("seaweedfs", argv, ready=_s3_ready(settings), timeout=60)
 
@@ -340,11 +342,13 @@ def sensor_spec(settings: Settings) -> ServiceSpec:
 
 
 def ensure_bucket(settings: Settings) -> None:
+    """Create the bucket, versioned, so an overwritten upload keeps its earlier bytes."""
     client = make_s3_client(settings)
     try:
         client.head_bucket(Bucket=settings.bucket)
     except ClientError:
         client.create_bucket(Bucket=settings.bucket)
+        Bucket(client, settings.bucket).enable_versioning()
 
 
 def start_object_store(settings: Settings) -> None:

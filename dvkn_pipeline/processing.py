@@ -194,7 +194,13 @@ def _judge_one(
         status = Status.REJECTED
     receipt = build_receipt(ref, report, sha, len(content), status, duplicate_of, processed_at)
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
-    a_key = archive_key(sha, ref.key, settings.archive_prefix)
+    # Where the exact bytes stay: the object version on a versioned bucket,
+    # else a content-addressed copy the intake writes.
+    a_key = (
+        f"{ref.key}?versionId={ref.version_id}"
+        if ref.version_id
+        else archive_key(sha, ref.key, settings.archive_prefix)
+    )
     ledger_row: dict[str, object] = {
         "upload_id": ref.upload_id,
         "key": ref.key,

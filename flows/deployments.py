@@ -45,11 +45,14 @@ def register(settings: Settings) -> list[str]:
     trigger = DeploymentEventTrigger(
         name="dvkn upload",
         expect={EVENT_UPLOADED},
-        match={"prefect.resource.id": "dvkn.upload.*"},
+        match={"prefect.resource.id": f"dvkn.upload.{settings.bucket}/*"},
         posture="Reactive",
         threshold=1,
         within=timedelta(seconds=settings.batch_window_seconds),
-        parameters={"key": "{{ event.resource['dvkn.key'] }}"},
+        parameters={
+            "key": "{{ event.resource['dvkn.key'] }}",
+            "bucket": "{{ event.resource['dvkn.bucket'] }}",
+        },
     )
     # to_deployment + apply rather than deploy(): nothing to build or push for a
     # process pool whose workers run the code from this directory.
@@ -78,6 +81,42 @@ def register(settings: Settings) -> list[str]:
         ),
     ]
     return [str(cast(UUID, cast(RunnerDeployment, d).apply())) for d in deployments]
+
+
+def register_naive(settings: Settings, concurrency: int = 2) -> str:
+    """The baseline the benchmark compares with: one flow run per uploaded file."""
+    from flows.process_uploads import process_one_upload
+
+    ensure_pool_and_limits(settings)
+    source = cast(
+        Flow[..., Any],
+        process_one_upload.from_source(
+            source=str(PROJECT_ROOT), entrypoint="flows/process_uploads.py:process_one_upload"
+        ),
+    )
+    trigger = DeploymentEventTrigger(
+        name="dvkn upload (naive)",
+        expect={EVENT_UPLOADED},
+        match={"prefect.resource.id": f"dvkn.upload.{settings.bucket}/*"},
+        posture="Reactive",
+        threshold=1,
+        within=timedelta(seconds=0),
+        parameters={
+            "key": "{{ event.resource['dvkn.key'] }}",
+            "etag": "{{ event.resource['dvkn.etag'] }}",
+        },
+    )
+    deployment = source.to_deployment(
+        name="naive",
+        work_pool_name=settings.work_pool,
+        triggers=[trigger],
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=concurrency, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
+        ),
+        description="Benchmark baseline only: one flow run per uploaded file.",
+        tags=["dvkn", "benchmark"],
+    )
+    return str(cast(UUID, cast(RunnerDeployment, deployment).apply()))
 
 
 def wait_until_idle(timeout: float = 120.0) -> bool:

@@ -12,6 +12,7 @@ ledger row and artifact line. The flow only orchestrates: the work is in
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from typing import Any
@@ -32,19 +33,17 @@ from schemas.records import (
     EVENT_ROLLUP_UPDATED,
     FileOutcome,
     Status,
+    UploadRef,
 )
 from schemas.settings import Settings
 
 ROLLUP_LIMIT = "dvkn-rollup"
+LIST_AT_LEAST_EVERY = 15.0
 
 
 @task(name="process-batch", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def process_batch(intake: Intake, owner: str, max_files: int) -> BatchResult:
-    refs, held = intake.claim(owner, max_files)
-    try:
-        return intake.process(refs, flow_run_id=owner)
-    finally:
-        intake.release(held)
+def process_batch(intake: Intake, refs: list[UploadRef], owner: str) -> BatchResult:
+    return intake.process(refs, flow_run_id=owner)
 
 
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -74,11 +73,31 @@ def _emit_outcome(o: FileOutcome, bucket: str) -> None:
     )
 
 
+def _publish(result: BatchResult, bucket: str) -> None:
+    for o in result.outcomes:
+        _emit_outcome(o, bucket)
+    if result.outcomes:
+        # One artifact per batch: stewards see a long burst progress file by file.
+        create_table_artifact(
+            key="intake-files",
+            table=[o.model_dump(mode="json") for o in result.outcomes],
+            description=f"Batch of {len(result.outcomes)} uploads processed by this run",
+        )
+
+
 @flow(name="process-uploads")
-def process_uploads(key: str | None = None, drain_seconds: float | None = None) -> dict[str, Any]:
-    """Drain pending uploads; ``key`` names the upload whose event started this run."""
+def process_uploads(
+    key: str | None = None, drain_seconds: float | None = None, bucket: str | None = None
+) -> dict[str, Any]:
+    """Drain pending uploads; ``key`` names the upload whose event started this run.
+
+    ``bucket`` (from the event) overrides the configured bucket, so one worker
+    pool can serve deployments watching different buckets.
+    """
     log = get_run_logger()
     settings = Settings()
+    if bucket:
+        settings = settings.model_copy(update={"bucket": bucket})
     intake = build_intake(settings)
     owner = str(flow_run.get_id() or uuid.uuid4())
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
@@ -87,38 +106,60 @@ def process_uploads(key: str | None = None, drain_seconds: float | None = None) 
     dirty: set[str] = set()
     last_work = last_refresh = time.monotonic()
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
-    while True:
-        result = process_batch(intake, owner, settings.batch_max_files)
-        for o in result.outcomes:
-            _emit_outcome(o, settings.bucket)
-        if result.outcomes:
-            # One artifact per batch: stewards see a long burst progress file by file.
-            create_table_artifact(
-                key="intake-files",
-                table=[o.model_dump(mode="json") for o in result.outcomes],
-                description=f"Batch of {len(result.outcomes)} uploads processed by this run",
+
+    def refresh() -> None:
+        nonlocal last_refresh
+        updated = refresh_rollups(intake, dirty)
+        summaries.update(updated)
+        for p in dirty:
+            emit_event(
+                event=EVENT_ROLLUP_UPDATED,
+                resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
+                payload=updated.get(p, {}),
             )
-        outcomes.extend(result.outcomes)
-        dirty |= result.periods
-        now = time.monotonic()
-        if result.outcomes:
-            last_work = now
-        if dirty and (not result.outcomes or now - last_refresh >= settings.refresh_every_seconds):
-            updated = refresh_rollups(intake, dirty)
-            summaries.update(updated)
-            for p in dirty:
-                emit_event(
-                    event=EVENT_ROLLUP_UPDATED,
-                    resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
-                    payload=updated.get(p, {}),
-                )
-            dirty.clear()
-            last_refresh = time.monotonic()
-        if result.outcomes:
-            continue
-        if time.monotonic() - last_work >= idle:
+        dirty.clear()
+        last_refresh = time.monotonic()
+
+    token: str | None = None
+    listed_at = 0.0
+    while True:
+        # While idle, list incoming/ again only when the event source has seen
+        # something new (or every so often, in case it has not): listing
+        # thousands of objects twice a second would load the store for nothing.
+        if not dirty and time.monotonic() - last_work > 1.0:
+            now_token = intake.change_token()
+            if now_token == token and time.monotonic() - listed_at < LIST_AT_LEAST_EVERY:
+                if time.monotonic() - last_work >= idle:
+                    break
+                time.sleep(0.5)
+                continue
+            token = now_token
+        listed_at = time.monotonic()
+        work = intake.pending_by_shard()
+        for shard in random.sample(sorted(work), k=len(work)):
+            lease = intake.lease(shard, owner)
+            if lease is None:
+                continue  # another run is on this shard
+            try:
+                refs = work[shard]
+                for start in range(0, len(refs), settings.batch_max_files):
+                    result = process_batch(
+                        intake, refs[start : start + settings.batch_max_files], owner
+                    )
+                    _publish(result, settings.bucket)
+                    outcomes.extend(result.outcomes)
+                    dirty |= result.periods
+                    last_work = time.monotonic()
+                    if dirty and last_work - last_refresh >= settings.refresh_every_seconds:
+                        refresh()
+            finally:
+                intake.release([lease])
+        if dirty:
+            refresh()
+        elif time.monotonic() - last_work >= idle:
             break
-        time.sleep(0.5)
+        else:
+            time.sleep(0.5)
     counts = {s.value: sum(o.status is s for o in outcomes) for s in Status}
     log.info("processed %d uploads: %s", len(outcomes), counts)
     if outcomes:
@@ -128,3 +169,17 @@ def process_uploads(key: str | None = None, drain_seconds: float | None = None) 
             description="Accepted, rejected and duplicate uploads, with receipts",
         )
     return {"counts": counts, "periods": sorted(summaries), "completeness": summaries}
+
+
+@flow(name="process-one-upload")
+def process_one_upload(key: str, etag: str = "", bucket: str | None = None) -> dict[str, Any]:
+    """The naive design, kept as the benchmark's baseline: one flow run per file."""
+    settings = Settings()
+    if bucket:
+        settings = settings.model_copy(update={"bucket": bucket})
+    intake = build_intake(settings)
+    ref = UploadRef(bucket=settings.bucket, key=key, etag=etag)
+    result = intake.process([ref], flow_run_id=str(flow_run.get_id() or ""))
+    if result.periods:
+        refresh_rollups(intake, result.periods)
+    return {"counts": {s.value: result.count(s) for s in Status}}

@@ -15,13 +15,14 @@ from types import FrameType
 from prefect.events import emit_event
 
 from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.intake import SENSOR_CURSOR
 from dvkn_pipeline.object_store import make_s3_client
 from dvkn_pipeline.sensor_cursor import SensorCursor, advance
 from schemas.records import EVENT_UPLOADED, UploadRef
 from schemas.settings import Settings
 
 log = logging.getLogger("dvkn.sensor")
-CURSOR_NAME = "sensor-cursor.json"
+CURSOR_NAME = SENSOR_CURSOR
 
 
 def upload_event_resource(ref: UploadRef) -> dict[str, str]:

@@ -56,6 +56,9 @@ class UploadRef(BaseModel):
     size: int | None = None
     last_modified: datetime | None = None
     uploader: str | None = None
+    #: Object version, where the bucket keeps versions (the bytes stay reachable
+    #: even after the uploader overwrites the key).
+    version_id: str | None = None
 
     @property
     def upload_id(self) -> str:

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     intake_concurrency: int = Field(default=1, ge=1)
     # Files parsed concurrently inside one flow run.
     file_concurrency: int = Field(default=8, ge=1)
-    sensor_interval_seconds: float = Field(default=1.0, gt=0)
+    sensor_interval_seconds: float = Field(default=2.0, gt=0)
     reconcile_interval_seconds: int = Field(default=300, ge=10)
 
     @model_validator(mode="after")

@@ -1,0 +1,337 @@
+"""Deadline burst benchmark: prints figures, writes them to bench/results/. Not a test.
+
+    uv run python -m bench.burst                 # 10,051 national communes, 2 workers
+    uv run python -m bench.burst --n 2000 --naive 100 --trials 20
+
+On a fresh embedded stack (SeaweedFS + Prefect server on free loopback ports,
+process workers, the polling sensor), it measures:
+
+1. the burst: N commune reports uploaded as fast as possible, from the first
+   PUT until the national roll-up counts all N (seconds, files per second);
+2. single-file latency: a corrected report uploaded after the burst, from PUT
+   until the province roll-up shows the new figure (p50, p95 over trials);
+3. the naive baseline in the same invocation: one flow run per file;
+4. peak memory: the largest sum of RSS over every process involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import random
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import psutil
+
+from dvkn_pipeline import local_stack
+from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.demo import with_value
+from dvkn_pipeline.generator import SyntheticReport, generate_report
+from dvkn_pipeline.hierarchy import COUNTRY, load_hierarchies
+from dvkn_pipeline.keys import incoming_key
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.wiring import build_intake
+from schemas.records import UploadRef
+from schemas.settings import Settings
+
+print = functools.partial(print, flush=True)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PERIOD = Period.parse("2025-Q1")
+
+
+class RssSampler(threading.Thread):
+    """Largest total RSS of the benchmark and every service process (and their children)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.settings = settings
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            procs = [psutil.Process()]
+            for s in local_stack.service_status(self.settings):
+                if s.alive and s.pid:
+                    try:
+                        p = psutil.Process(s.pid)
+                        procs += [p, *p.children(recursive=True)]
+                    except psutil.NoSuchProcess:
+                        continue
+            total = 0
+            for p in {p.pid: p for p in procs}.values():
+                try:
+                    total += p.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+            self.peak = max(self.peak, total)
+            time.sleep(0.5)
+
+
+def reports_for(n: int, seed: int) -> list[SyntheticReport]:
+    catalogue = load_catalogue()
+    hierarchy = load_hierarchies().for_date(PERIOD.reference_date)
+    communes = hierarchy.units_at("commune")[:n]
+    return [generate_report(u, PERIOD, catalogue, seed=seed) for u in communes]
+
+
+def upload(bucket: Bucket, items: list[tuple[str, bytes]], threads: int = 32) -> list[str]:
+    def put(item: tuple[str, bytes]) -> str:
+        etag = bucket.put_bytes(item[0], item[1], "text/csv")
+        return UploadRef(bucket=bucket.name, key=item[0], etag=etag).upload_id
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(put, items))
+
+
+def wait_ledger(settings: Settings, ids: list[str], timeout: float) -> float:
+    tables = build_intake(settings).tables
+    wanted = set(ids)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ledger = tables.read_ledger()
+        if wanted <= set(ledger["upload_id"].to_list()):
+            return time.perf_counter()
+        time.sleep(0.5)
+    raise TimeoutError(f"ledger incomplete after {timeout:.0f}s")
+
+
+def wait_rollup_count(settings: Settings, n: int, timeout: float) -> float:
+    tables = build_intake(settings).tables
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        comp = tables.read_completeness(PERIOD.code)
+        if comp.height:
+            top = comp.filter(
+                (pl.col("unit_code") == COUNTRY) & (pl.col("reporter_level") == "commune")
+            )
+            if top.height and int(top["accepted"][0]) >= n:
+                return time.perf_counter()
+        time.sleep(0.25)
+    raise TimeoutError(f"roll-up did not reach {n} communes in {timeout:.0f}s")
+
+
+def province_value(settings: Settings, province: str, indicator: str) -> float:
+    table = build_intake(settings).tables.read_rollup(PERIOD.code)
+    sel = table.filter((pl.col("unit_code") == province) & (pl.col("indicator") == indicator))
+    return float(sel["value"].sum())
+
+
+def latency_trials(settings: Settings, reports: list[SyntheticReport], trials: int) -> list[float]:
+    catalogue = load_catalogue()
+    hierarchy = load_hierarchies().for_date(PERIOD.reference_date)
+    bucket = build_intake(settings).bucket
+    rng = random.Random(7)
+    out: list[float] = []
+    for i in range(trials):
+        report = rng.choice(reports)
+        province = hierarchy.ancestors(report.unit.code)[-1].code
+        before = province_value(settings, province, "TIEN_VAN_DONG")
+        old = report.value("TIEN_VAN_DONG")
+        new = old + 1_000_000 * (i + 1)
+        corrected = with_value(report, "TIEN_VAN_DONG", new)
+        corrected = SyntheticReport(
+            corrected.unit,
+            PERIOD,
+            100 + i,
+            {**corrected.header, "report_version": str(100 + i)},
+            corrected.rows,
+        )
+        key = incoming_key(report.unit.code, PERIOD.code, f"sua-lan-{i}.csv")
+        # The live version before this trial may already be a corrected one.
+        expected_delta = new - _live_value(settings, report.unit.code)
+        started = time.perf_counter()
+        bucket.put_bytes(key, corrected.to_csv(catalogue), "text/csv")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if (
+                abs(province_value(settings, province, "TIEN_VAN_DONG") - (before + expected_delta))
+                < 0.5
+            ):
+                out.append(time.perf_counter() - started)
+                break
+            time.sleep(0.1)
+        else:
+            raise TimeoutError(f"trial {i}: roll-up never showed the corrected figure")
+    return out
+
+
+def _live_value(settings: Settings, unit: str) -> float:
+    from dvkn_pipeline.rollup import live_submissions
+
+    tables = build_intake(settings).tables
+    live = live_submissions(tables.read_ledger(PERIOD.code), PERIOD.code)
+    sub = live.filter(pl.col("unit_code") == unit)["submission_id"].to_list()
+    facts = tables.read_facts(PERIOD.code, sub)
+    return float(facts.filter(pl.col("indicator") == "TIEN_VAN_DONG")["value"].sum())
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    state = Path(tempfile.mkdtemp(prefix="dvkn-bench-"))
+    base = local_stack.find_free_port_block()
+    settings = Settings(
+        base_port=base,
+        state_dir=state,
+        root_unit=COUNTRY,
+        bucket="bench-burst",
+        work_pool="dvkn-bench",
+        intake_concurrency=args.workers,
+        batch_window_seconds=2.0,
+        drain_idle_seconds=60.0,
+        batch_max_files=args.batch,
+        file_concurrency=16,
+    )
+    sampler = RssSampler(settings)
+    catalogue = load_catalogue()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "parameters": vars(args),
+    }
+    print(f"starting the embedded stack on 127.0.0.1:{base}.. in {state}")
+    local_stack.up(settings, workers=args.workers, with_sensor=False)
+    try:
+        import os
+
+        os.environ.update(local_stack.prefect_env(settings))
+        from flows.deployments import register, register_naive
+
+        register(settings)
+        local_stack.start_sensor(settings)
+        sampler.start()
+
+        print(f"generating {args.n} commune reports ...")
+        reports = reports_for(args.n, seed=1)
+        items = [
+            (incoming_key(r.unit.code, PERIOD.code, "bao-cao.csv"), r.to_csv(catalogue))
+            for r in reports
+        ]
+        bucket = build_intake(settings).bucket
+        print("burst: uploading ...")
+        t0 = time.perf_counter()
+        ids = upload(bucket, items)
+        t_uploaded = time.perf_counter()
+        t_done = wait_rollup_count(settings, len(reports), timeout=args.timeout)
+        burst = t_done - t0
+        results["burst"] = {
+            "files": len(reports),
+            "upload_seconds": round(t_uploaded - t0, 2),
+            "seconds_to_rolled_up": round(burst, 2),
+            "files_per_second": round(len(reports) / burst, 1),
+        }
+        print(
+            f"  {len(reports)} files rolled up in {burst:.1f}s ({len(reports) / burst:.0f} files/s)"
+        )
+        del ids
+
+        print(f"latency: {args.trials} corrected reports, one at a time ...")
+        lat = latency_trials(settings, reports, args.trials)
+        q = statistics.quantiles(lat, n=20) if len(lat) >= 2 else lat * 19
+        results["latency"] = {
+            "trials": len(lat),
+            "p50_seconds": round(statistics.median(lat), 2),
+            "p95_seconds": round(q[18], 2),
+            "max_seconds": round(max(lat), 2),
+        }
+        print(
+            f"  p50 {results['latency']['p50_seconds']}s, p95 {results['latency']['p95_seconds']}s"
+        )
+
+        print(f"naive baseline: one flow run per file, {args.naive} files ...")
+        naive = settings.model_copy(update={"bucket": "bench-naive"})
+        local_stack.ensure_bucket(naive)
+        register_naive(naive, concurrency=args.workers)
+        local_stack.start_service(
+            local_stack.ServiceSpec(
+                "sensor-naive",
+                local_stack.sensor_spec(naive).argv,
+                local_stack.sensor_spec(naive).env,
+            ),
+            naive,
+        )
+        naive_items = items[: args.naive]
+        n0 = time.perf_counter()
+        naive_ids = upload(Bucket(bucket.client, naive.bucket), naive_items)
+        n_done = wait_ledger(naive, naive_ids, timeout=args.timeout)
+        naive_rate = len(naive_items) / (n_done - n0)
+        results["naive"] = {
+            "files": len(naive_items),
+            "seconds": round(n_done - n0, 2),
+            "files_per_second": round(naive_rate, 2),
+        }
+        results["speedup_vs_naive"] = round(results["burst"]["files_per_second"] / naive_rate, 1)
+        print(f"  {naive_rate:.2f} files/s; batched is {results['speedup_vs_naive']}x faster")
+    finally:
+        sampler.stop.set()
+        results["peak_rss_mib"] = round(sampler.peak / 2**20)
+        local_stack.down(settings)
+    print(f"peak memory (RSS, all processes): {results['peak_rss_mib']} MiB")
+    return results
+
+
+def write(results: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"burst-{stamp}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    b, lat, naive = results.get("burst", {}), results.get("latency", {}), results.get("naive", {})
+    md = [
+        f"# Burst benchmark, {results['date']}",
+        "",
+        f"Machine: {results['machine']['cpus']} CPUs, {results['machine']['memory_gib']} GiB, "
+        f"{results['machine']['platform']}, Python {results['machine']['python']}",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
+        f"| burst: files | {b.get('files')} | 10,051 |",
+        f"| burst: seconds from first PUT to national roll-up | {b.get('seconds_to_rolled_up')} | < 60 |",
+        f"| burst: files per second | {b.get('files_per_second')} | |",
+        f"| single-file latency p50 (s) | {lat.get('p50_seconds')} | |",
+        f"| single-file latency p95 (s) | {lat.get('p95_seconds')} | < 10 |",
+        f"| naive baseline files per second | {naive.get('files_per_second')} | |",
+        f"| speed-up over naive | {results.get('speedup_vs_naive')}x | |",
+        f"| peak RSS, all processes (MiB) | {results.get('peak_rss_mib')} | < 1536 |",
+        "",
+    ]
+    path.with_suffix(".md").write_text("\n".join(md))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=10051, help="commune reports in the burst")
+    parser.add_argument("--workers", type=int, default=2, help="Prefect worker processes")
+    parser.add_argument("--batch", type=int, default=1000, help="files per batch")
+    parser.add_argument(
+        "--naive", type=int, default=200, help="files for the one-run-per-file baseline"
+    )
+    parser.add_argument("--trials", type=int, default=20, help="single-file latency trials")
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds to wait for each stage"
+    )
+    results = run(parser.parse_args())
+    path = write(results)
+    print(f"results: {path} and {path.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()

