@@ -105,9 +105,16 @@ class Intake:
         result = BatchResult()
         ledger = self.tables.read_ledger()
         done = set(ledger["upload_id"].to_list())
-        accepted = frozenset(
-            ledger.filter(pl.col("status") == "accepted")["submission_id"].drop_nulls().to_list()
+        first_accepted = (
+            ledger.filter(pl.col("status") == "accepted")
+            .sort("received_at", "key")
+            .group_by("submission_id", maintain_order=True)
+            .first()
         )
+        accepted = {
+            r["submission_id"]: (r["received_at"], r["key"])
+            for r in first_accepted.iter_rows(named=True)
+        }
         todo = [r for r in {r.upload_id: r for r in refs}.values() if r.upload_id not in done]
         histories = self._histories(ledger, todo)
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:

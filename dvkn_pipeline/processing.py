@@ -8,6 +8,7 @@ It never raises on bad content, so one broken file cannot take down a batch.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -98,7 +99,7 @@ def judge_upload(
     catalogue: Catalogue,
     hierarchies: HierarchyCatalog,
     settings: Settings,
-    accepted_submissions: frozenset[str] = frozenset(),
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str] = frozenset(),
     uploader_unit: str | None = None,
     now: datetime | None = None,
     flow_run_id: str | None = None,
@@ -123,7 +124,7 @@ def judge_uploads(
     catalogue: Catalogue,
     hierarchies: HierarchyCatalog,
     settings: Settings,
-    accepted_submissions: frozenset[str] = frozenset(),
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str] = frozenset(),
     now: datetime | None = None,
     flow_run_id: str | None = None,
 ) -> list[Judgement]:
@@ -155,6 +156,21 @@ def judge_uploads(
     ]
 
 
+def _earlier_copy_accepted(
+    sha: str, ref: UploadRef, accepted: Mapping[str, tuple[datetime, str]] | frozenset[str]
+) -> bool:
+    """The same bytes were accepted from an upload made before this one.
+
+    Judged by upload time, not processing order, so when a re-send happens to
+    be processed first, the original is still not called a duplicate.
+    """
+    if sha not in accepted:
+        return False
+    if isinstance(accepted, frozenset) or ref.last_modified is None:
+        return True
+    return accepted[sha] <= (ref.last_modified, ref.key)
+
+
 def _key_layout_problem(key: str) -> Problem:
     return Problem(
         severity=Severity.ERROR,
@@ -173,7 +189,7 @@ def _judge_one(
     key_problems: list[Problem],
     catalogue: Catalogue,
     settings: Settings,
-    accepted_submissions: frozenset[str],
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str],
     processed_at: datetime,
     flow_run_id: str | None,
 ) -> Judgement:
@@ -185,7 +201,7 @@ def _judge_one(
     if report.ok and report.unit is not None and report.period is not None:
         report.problems.extend(_warnings(report, ref, up.history, catalogue))
     if report.ok:
-        if sha in accepted_submissions:
+        if _earlier_copy_accepted(sha, ref, accepted_submissions):
             status, duplicate_of = Status.DUPLICATE, sha
         else:
             status = Status.ACCEPTED

@@ -1,15 +1,14 @@
 """One real S3 server and one real Prefect server for the whole test session.
 
 Like sqlite-utils' ``fresh_db``: each test that needs storage gets a fresh
-bucket on the one server, so tests do not see each other's objects.
+bucket on the one server, so tests do not see each other's objects. Workers and
+the sensor are started by the integration tests that need them.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,26 +16,44 @@ from dvkn_pipeline import local_stack
 from schemas.settings import Settings
 
 
+def _start_stack(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Object store and Prefect server on a free port block; another block if one was taken."""
+    error: local_stack.StackError | None = None
+    for _ in range(3):
+        settings = local_stack.local_settings(
+            tmp_path_factory.mktemp("dvkn-state"),
+            local_stack.find_free_port_block(),
+            work_pool="dvkn-test",
+        )
+        try:
+            local_stack.start_object_store(settings)
+            local_stack.start_prefect_server(settings)
+            return settings
+        except local_stack.StackError as exc:  # a port taken between the check and the start
+            error = exc
+            local_stack.down(settings)
+    assert error is not None
+    raise error
+
+
 @pytest.fixture(scope="session")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """SeaweedFS and a Prefect server on a free loopback port block, stopped at the end."""
-    state: Path = tmp_path_factory.mktemp("dvkn-state")
-    settings = Settings(
-        base_port=local_stack.find_free_port_block(), state_dir=state, work_pool="dvkn-test"
-    )
-    saved = dict(os.environ)
+    """SeaweedFS and a Prefect server on loopback, this session's env pointing at them."""
+    settings = _start_stack(tmp_path_factory)
     try:
-        local_stack.start_object_store(settings)
-        local_stack.start_prefect_server(settings)
-        os.environ.update(local_stack.prefect_env(settings))
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in (
+                local_stack.prefect_env(settings) | local_stack.dvkn_env(settings)
+            ).items():
+                mp.setenv(name, value)
+            from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with temporary_settings(updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}):
-            yield settings
+            with temporary_settings(
+                updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}
+            ):
+                yield settings
     finally:
         local_stack.down(settings)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.fixture

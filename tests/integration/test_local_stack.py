@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
+import boto3
+import botocore
 import psutil
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
@@ -16,50 +22,184 @@ from schemas.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def test_object_store_refuses_a_wrong_secret(stack_settings: Settings) -> None:
-    wrong = stack_settings.model_copy(update={"s3_secret_key": SecretStr("not-the-secret")})
-    with pytest.raises(ClientError):
-        make_s3_client(wrong, max_attempts=1).list_buckets()
-    make_s3_client(stack_settings).list_buckets()
+def _error_code(call: object) -> str:
+    assert callable(call)
+    with pytest.raises(ClientError) as exc:
+        call()
+    return str(exc.value.response["Error"]["Code"])
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _listening(pid: int) -> set[tuple[str, int]]:
+    proc = psutil.Process(pid)
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for p in [proc, *proc.children(recursive=True)]
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
+def test_object_store_accepts_only_the_configured_key_pair(stack_settings: Settings) -> None:
+    wrong_secret = stack_settings.model_copy(update={"s3_secret_key": SecretStr("not-it")})
+    wrong_key = stack_settings.model_copy(update={"s3_access_key": "someone-else"})
+    anonymous = boto3.client(
+        "s3",
+        endpoint_url=stack_settings.s3_endpoint_url,
+        region_name=stack_settings.s3_region,
+        config=Config(signature_version=botocore.UNSIGNED, s3={"addressing_style": "path"}),
+    )
+    assert _error_code(make_s3_client(wrong_secret, max_attempts=1).list_buckets) == (
+        "SignatureDoesNotMatch"
+    )
+    assert _error_code(make_s3_client(wrong_key, max_attempts=1).list_buckets) == (
+        "InvalidAccessKeyId"
+    )
+    assert _error_code(anonymous.list_buckets) == "AccessDenied"
+    names = {b["Name"] for b in make_s3_client(stack_settings).list_buckets()["Buckets"]}
+    assert stack_settings.bucket in names
 
 
 def test_conditional_put_on_an_existing_key_is_refused(fresh_bucket: Settings) -> None:
     s3 = make_s3_client(fresh_bucket)
     s3.put_object(Bucket=fresh_bucket.bucket, Key="k", Body=b"1")
-    with pytest.raises(ClientError) as exc:
-        s3.put_object(Bucket=fresh_bucket.bucket, Key="k", Body=b"2", IfNoneMatch="*")
-    assert exc.value.response["Error"]["Code"] == "PreconditionFailed"
+    code = _error_code(
+        lambda: s3.put_object(Bucket=fresh_bucket.bucket, Key="k", Body=b"2", IfNoneMatch="*")
+    )
+    assert code == "PreconditionFailed"
+    assert s3.get_object(Bucket=fresh_bucket.bucket, Key="k")["Body"].read() == b"1"
 
 
 def test_prefect_server_answers_its_health_check(stack_settings: Settings) -> None:
-    with urllib.request.urlopen(
-        local_stack.prefect_api_url(stack_settings) + "/health", timeout=5
-    ) as r:
+    url = local_stack.prefect_api_url(stack_settings)
+    assert url == f"http://127.0.0.1:{stack_settings.base_port + 10}/api"
+    with urllib.request.urlopen(url + "/health", timeout=5) as r:
         assert r.status == 200
 
 
 def test_services_are_listed_alive_and_a_second_start_reuses_them(stack_settings: Settings) -> None:
     alive = {s.name: s for s in local_stack.service_status(stack_settings) if s.alive}
     assert {"seaweedfs", "prefect-server"} <= set(alive)
-    pid = local_stack.start_service(local_stack.object_store_spec(stack_settings), stack_settings)
-    assert pid == alive["seaweedfs"].pid
+    assert alive["seaweedfs"].log_path.is_file()
+    assert local_stack.start_object_store(stack_settings) == alive["seaweedfs"].pid
+    assert local_stack.start_prefect_server(stack_settings) == alive["prefect-server"].pid
+    # The state directory itself works as well as the settings.
+    again = local_stack.start_service(
+        local_stack.object_store_spec(stack_settings), stack_settings.state_dir
+    )
+    assert again == alive["seaweedfs"].pid
 
 
-def test_every_service_listens_on_loopback_only(stack_settings: Settings) -> None:
-    for state in local_stack.service_status(stack_settings):
-        if not state.alive or state.pid is None:
-            continue
-        proc = psutil.Process(state.pid)
-        for p in [proc, *proc.children(recursive=True)]:
-            for conn in p.net_connections(kind="inet"):
-                if conn.status == psutil.CONN_LISTEN:
-                    assert conn.laddr.ip in {"127.0.0.1", "::1"}, (state.name, conn.laddr)
+def test_servers_listen_on_loopback_inside_their_port_block(stack_settings: Settings) -> None:
+    b = stack_settings.base_port
+    block = set(range(b, b + 16)) | set(range(b + 10000, b + 10016))
+    for name in ("seaweedfs", "prefect-server"):
+        (state,) = [s for s in local_stack.service_status(stack_settings) if s.name == name]
+        assert state.pid is not None
+        listening = _listening(state.pid)
+        assert listening, name
+        assert {ip for ip, _ in listening} <= {"127.0.0.1", "::1"}, (name, listening)
+        assert {port for _, port in listening} <= block, (name, listening)
+    weed = [s for s in local_stack.service_status(stack_settings) if s.name == "seaweedfs"][0]
+    assert weed.pid is not None
+    assert {p for _, p in _listening(weed.pid)} >= {b, b + 1, b + 2, b + 3, b + 6}
 
 
-def test_a_stopped_service_is_really_gone(stack_settings: Settings) -> None:
-    spec = local_stack.ServiceSpec("sleeper", ["sleep", "300"])
+def test_a_worker_inherits_the_settings_and_listens_only_on_loopback(
+    stack_settings: Settings,
+) -> None:
+    settings = stack_settings.model_copy(update={"work_pool": "dvkn-test-local-stack"})
+    pid = local_stack.start_service(local_stack.worker_spec(settings, 9), settings)
+    try:
+        proc = psutil.Process(pid)
+        env = proc.environ()
+        assert Path(proc.cwd()) == local_stack.PROJECT_ROOT
+        assert env["DVKN_S3_ENDPOINT_URL"] == settings.s3_endpoint_url
+        assert env["DVKN_WORK_POOL"] == "dvkn-test-local-stack"
+        assert env["PREFECT_API_URL"] == local_stack.prefect_api_url(settings)
+        # The run control channel of Prefect's runner takes an OS-chosen port, on loopback.
+        assert {ip for ip, _ in _listening(pid)} <= {"127.0.0.1", "::1"}
+    finally:
+        assert local_stack.stop_service("worker-9", settings, timeout=10)
+    assert _gone(pid)
+
+
+def test_a_stopped_service_is_really_gone_with_its_escaped_children(
+    stack_settings: Settings,
+) -> None:
+    # The child leaves the process group, as Prefect's flow-run processes do.
+    code = (
+        "import subprocess, sys, time\n"
+        "c = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "print(c.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    spec = local_stack.ServiceSpec("sleeper", [sys.executable, "-c", code], settle_seconds=0.5)
     pid = local_stack.start_service(spec, stack_settings)
-    assert psutil.pid_exists(pid)
-    local_stack.stop_service("sleeper", stack_settings, timeout=5)
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    child = psutil.Process(pid).children()[0].pid
+    assert local_stack.stop_service("sleeper", stack_settings, timeout=5)
+    assert _gone(pid) and _gone(child)
     assert "sleeper" not in {s.name for s in local_stack.service_status(stack_settings)}
+    assert not local_stack.stop_service("sleeper", stack_settings)
+
+
+def test_a_recycled_pid_is_neither_reused_nor_signalled(stack_settings: Settings) -> None:
+    stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        run = local_stack.state_dir(stack_settings) / "run"
+        (run / "napper.pid").write_text(f"{stranger.pid}\n")
+        (state,) = [s for s in local_stack.service_status(stack_settings) if s.name == "napper"]
+        assert not state.alive
+        spec = local_stack.ServiceSpec("napper", ["sleep", "301"])
+        pid = local_stack.start_service(spec, stack_settings)
+        assert pid != stranger.pid
+        assert local_stack.stop_service("napper", stack_settings, timeout=5)
+        assert stranger.poll() is None  # untouched
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_service_that_dies_or_never_gets_ready_reports_its_log(stack_settings: Settings) -> None:
+    crash = local_stack.ServiceSpec(
+        "crasher", [sys.executable, "-c", "print('boom-7f3a'); raise SystemExit(3)"]
+    )
+    with pytest.raises(local_stack.StackError, match=r"(?s)status 3.*boom-7f3a"):
+        local_stack.start_service(crash, stack_settings)
+    slow = local_stack.ServiceSpec(
+        "slowpoke",
+        [sys.executable, "-c", "print('waiting-9c1e', flush=True); import time; time.sleep(300)"],
+        ready=lambda: False,
+        timeout=1.5,
+    )
+    with pytest.raises(local_stack.StackError, match=r"(?s)not ready.*waiting-9c1e"):
+        local_stack.start_service(slow, stack_settings)
+    assert {"crasher", "slowpoke"}.isdisjoint(
+        s.name for s in local_stack.service_status(stack_settings)
+    )
+
+
+def test_settings_pass_to_children_unchanged(
+    stack_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in local_stack.dvkn_env(stack_settings).items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == stack_settings
+    mismatched = stack_settings.model_copy(update={"base_port": stack_settings.base_port + 16})
+    with pytest.raises(local_stack.StackError, match="s3_endpoint_url"):
+        local_stack.check_settings(mismatched)
+    assert local_stack._stop_order(
+        ["seaweedfs", "worker-10", "prefect-server", "sensor", "worker-2"]
+    ) == [
+        "sensor",
+        "worker-2",
+        "worker-10",
+        "prefect-server",
+        "seaweedfs",
+    ]
