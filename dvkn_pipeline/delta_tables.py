@@ -142,6 +142,26 @@ class Tables:
 
         _retry_commit(write, name)
 
+    def replace_units(self, name: str, period: str, units: list[str], frame: pl.DataFrame) -> None:
+        """Atomically replace the rows of some units in one period (an incremental refresh)."""
+        if not units:
+            return
+        listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
+        opts: dict[str, Any] = {
+            "partition_by": ["period"],
+            "predicate": f"period = '{period}' AND unit_code IN ({listed})",
+        }
+
+        def write() -> None:
+            frame.write_delta(
+                self.uri(name),
+                mode="overwrite",
+                storage_options=self.options,
+                delta_write_options=opts,
+            )
+
+        _retry_commit(write, name)
+
     def rollup_periods(self) -> list[str]:
         """Periods that have a roll-up (the partitions of the roll-up table)."""
         if self._table(ROLLUP) is None:

@@ -23,13 +23,21 @@ from dvkn_pipeline import leases
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.delta_tables import Tables
-from dvkn_pipeline.hierarchy import HierarchyCatalog
+from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.leases import Lease, shard_of
 from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.processing import Judgement, Upload, judge_uploads
 from dvkn_pipeline.receipts import render_markdown
-from dvkn_pipeline.rollup import completeness, live_submissions, rollup
+from dvkn_pipeline.rollup import (
+    affected_units,
+    completeness,
+    completeness_ancestors,
+    live_submissions,
+    rollup,
+    rollup_ancestors,
+    units_to_read,
+)
 from dvkn_pipeline.rules import load_rules
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Status, UploadRef
@@ -44,8 +52,13 @@ SENSOR_CURSOR = "sensor-cursor.json"
 @dataclass
 class BatchResult:
     outcomes: list[FileOutcome] = field(default_factory=list)
-    periods: set[str] = field(default_factory=set)
+    #: Period -> units whose uploads this batch recorded (what a refresh must revisit).
+    changed: dict[str, set[str]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def periods(self) -> set[str]:
+        return set(self.changed)
 
     def count(self, status: Status) -> int:
         return sum(o.status is status for o in self.outcomes)
@@ -144,9 +157,10 @@ class Intake:
                 )
             )
         result.outcomes = [j.outcome for j in judgements]
-        result.periods = {
-            str(j.ledger_row["period"]) for j in judgements if j.ledger_row["period"] is not None
-        }
+        for j in judgements:
+            period, unit = j.ledger_row["period"], j.ledger_row["unit_code"]
+            if period is not None and unit is not None:
+                result.changed.setdefault(str(period), set()).add(str(unit))
         return result
 
     def _histories(
@@ -217,14 +231,31 @@ class Intake:
                 CopySource={"Bucket": self.bucket.name, "Key": j.ref.key},
             )
 
-    def refresh(self, periods: Iterable[str]) -> dict[str, pl.DataFrame]:
-        """Recompute and replace the roll-up and completeness of each period."""
+    def refresh(
+        self, periods: Iterable[str], changed: dict[str, set[str]] | None = None
+    ) -> dict[str, pl.DataFrame]:
+        """Bring the roll-up and completeness of each period up to date with the ledger.
+
+        With ``changed`` units (a late or corrected report, a small batch), only
+        their ancestors are recomputed, each from its children's stored totals;
+        otherwise, or for a period with no roll-up yet, the whole period is.
+        Returns each period's completeness rows for the units it rewrote.
+        """
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
             period = Period.parse(code)
             hierarchy = self.hierarchies.for_date(period.reference_date).scope(
                 self.settings.root_unit
             )
+            units = (changed or {}).get(code)
+            current = self.tables.read_completeness(code)
+            if (
+                units
+                and not current.is_empty()
+                and len(units) <= self.settings.incremental_max_units
+            ):
+                out[code] = self._refresh_ancestors(units, hierarchy, period, current)
+                continue
             ledger = self.tables.read_ledger(code)
             live = live_submissions(ledger, code)
             facts = self.tables.read_facts(code, live["submission_id"].to_list())
@@ -234,6 +265,46 @@ class Intake:
             self.tables.replace_period("completeness", code, comp)
             out[code] = comp
         return out
+
+    def _refresh_ancestors(
+        self, units: set[str], hierarchy: Hierarchy, period: Period, current: pl.DataFrame
+    ) -> pl.DataFrame:
+        code = period.code
+        affected = affected_units(units, hierarchy)
+        needed = units_to_read(affected, hierarchy)
+        leaves = sorted(u for u in units if u in hierarchy and not hierarchy.children(u))
+        ledger = self.tables.read_ledger(code).filter(pl.col("unit_code").is_in([*needed, *leaves]))
+        live = live_submissions(ledger, code)
+        facts = self.tables.read_facts(code, live["submission_id"].to_list())
+        table = pl.concat(
+            [
+                rollup_ancestors(
+                    units, hierarchy, self.catalogue, period, facts, self.tables.read_rollup(code)
+                ),
+                # A changed commune's own row is its own facts.
+                rollup(
+                    facts.filter(pl.col("unit_code").is_in(leaves)),
+                    hierarchy,
+                    self.catalogue,
+                    period,
+                ).filter(pl.col("unit_code").is_in(leaves)),
+            ]
+        )
+        comp = pl.concat(
+            [
+                completeness_ancestors(units, hierarchy, self.catalogue, period, ledger, current),
+                completeness(
+                    ledger.filter(pl.col("unit_code").is_in(leaves)),
+                    hierarchy,
+                    self.catalogue,
+                    period,
+                ).filter(pl.col("unit_code").is_in(leaves)),
+            ]
+        )
+        rewritten = sorted({u.code for u in affected} | set(leaves))
+        self.tables.replace_units("rollup", code, rewritten, table)
+        self.tables.replace_units("completeness", code, rewritten, comp)
+        return comp
 
 
 def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from dvkn_pipeline.catalogue import Catalogue
-from dvkn_pipeline.hierarchy import Hierarchy
+from dvkn_pipeline.hierarchy import Hierarchy, Unit
 from dvkn_pipeline.periods import Period
 from schemas.tables import COMPLETENESS_SCHEMA, rollup_schema
 
@@ -52,11 +52,19 @@ def rollup(
         .group_by(["ancestor_code", "ancestor_level", "indicator", *dims])
         .agg(pl.col("value").sum())
         .rename({"ancestor_code": "unit_code", "ancestor_level": "unit_level"})
-        .with_columns(
-            pl.lit(None, dtype=pl.Float64).alias("numerator"),
-            pl.lit(None, dtype=pl.Float64).alias("denominator"),
-        )
     )
+    return _finish(summed, hierarchy, catalogue, period)
+
+
+def _finish(
+    summed: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
+) -> pl.DataFrame:
+    """Add the ratio rows (re-divided from summed parts) and the table's columns."""
+    dims = list(catalogue.dimension_columns)
+    summed = summed.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("numerator"),
+        pl.lit(None, dtype=pl.Float64).alias("denominator"),
+    ).select("unit_code", "unit_level", "indicator", *dims, "value", "numerator", "denominator")
     parts = [summed]
     for ratio in catalogue.ratios:
         num = (
@@ -117,6 +125,24 @@ def completeness(
     however many files it sent, so no figure exceeds 100%. Timeliness is judged
     on a unit's first accepted upload against its level's deadline.
     """
+    per_unit = _unit_statuses(ledger, hierarchy, catalogue, period)
+    closure = hierarchy.closure_frame().select("unit_code", "ancestor_code", "ancestor_level")
+    counts = (
+        per_unit.join(closure, on="unit_code", how="inner")
+        .group_by("ancestor_code", "ancestor_level", "reporter_level")
+        .agg(pl.col(c).sum() for c in _COUNTS)
+        .rename({"ancestor_code": "unit_code", "ancestor_level": "unit_level"})
+    )
+    return _finish_completeness(counts, hierarchy, period)
+
+
+_COUNTS = ("expected", "received", "accepted", "on_time")
+
+
+def _unit_statuses(
+    ledger: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
+) -> pl.DataFrame:
+    """One row per reporting unit: expected 1, received/accepted/on time as 0 or 1."""
     reporting_levels = [lvl for lvl in hierarchy.levels if catalogue.reported_by(lvl)]
     units = hierarchy.units_frame().select("unit_code", "level")
     in_period = ledger.filter(pl.col("period") == period.code).join(
@@ -135,7 +161,7 @@ def completeness(
         },
         schema={"level": pl.Utf8, "deadline": pl.Datetime("us", "UTC")},
     )
-    per_unit = (
+    return (
         units.filter(pl.col("level").is_in(reporting_levels))
         .join(received, on="unit_code", how="left")
         .join(accepted, on="unit_code", how="left")
@@ -143,28 +169,26 @@ def completeness(
         .select(
             "unit_code",
             pl.col("level").alias("reporter_level"),
-            pl.col("n_uploads").is_not_null().alias("received"),
-            pl.col("first_accepted").is_not_null().alias("accepted"),
-            (pl.col("first_accepted") <= pl.col("deadline")).fill_null(False).alias("on_time"),
+            pl.lit(1, dtype=pl.Int64).alias("expected"),
+            pl.col("n_uploads").is_not_null().cast(pl.Int64).alias("received"),
+            pl.col("first_accepted").is_not_null().cast(pl.Int64).alias("accepted"),
+            (pl.col("first_accepted") <= pl.col("deadline"))
+            .fill_null(False)
+            .cast(pl.Int64)
+            .alias("on_time"),
         )
     )
-    closure = hierarchy.closure_frame().select("unit_code", "ancestor_code", "ancestor_level")
+
+
+def _finish_completeness(
+    counts: pl.DataFrame, hierarchy: Hierarchy, period: Period
+) -> pl.DataFrame:
     out = (
-        per_unit.join(closure, on="unit_code", how="inner")
-        .group_by("ancestor_code", "ancestor_level", "reporter_level")
-        .agg(
-            pl.len().alias("expected"),
-            pl.col("received").sum().alias("received"),
-            pl.col("accepted").sum().alias("accepted"),
-            pl.col("on_time").sum().alias("on_time"),
-        )
-        .with_columns(
-            pl.col(c).cast(pl.Int64) for c in ("expected", "received", "accepted", "on_time")
-        )
+        counts.with_columns(pl.col(c).cast(pl.Int64) for c in _COUNTS)
         .select(
             pl.lit(period.code).alias("period"),
-            pl.col("ancestor_code").alias("unit_code"),
-            pl.col("ancestor_level").alias("unit_level"),
+            "unit_code",
+            "unit_level",
             "reporter_level",
             "expected",
             "received",
@@ -180,7 +204,128 @@ def completeness(
     return COMPLETENESS_SCHEMA.validate(out)
 
 
+def completeness_ancestors(
+    changed: set[str],
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    period: Period,
+    ledger: pl.DataFrame,
+    current: pl.DataFrame,
+) -> pl.DataFrame:
+    """New completeness rows of the aggregating units a change can move.
+
+    ``ledger`` needs only the rows of :func:`units_to_read`; ``current`` the
+    stored completeness rows of the period.
+    """
+    affected = affected_units(changed, hierarchy)
+    needed = set(units_to_read(affected, hierarchy))
+    statuses = _unit_statuses(ledger, hierarchy, catalogue, period).filter(
+        pl.col("unit_code").is_in(sorted(needed))
+    )
+    counts = _bottom_up(affected, hierarchy, statuses, current, ["reporter_level"], list(_COUNTS))
+    if counts.is_empty():
+        counts = pl.DataFrame(
+            schema={"unit_code": pl.Utf8, "unit_level": pl.Utf8, "reporter_level": pl.Utf8}
+            | dict.fromkeys(_COUNTS, pl.Int64)
+        )
+    return _finish_completeness(counts, hierarchy, period)
+
+
 def _end_of_day(period: Period, level: str) -> datetime:
     d = period.deadline(level)
     # Deadlines are Vietnamese calendar days (UTC+7); 23:59:59 local is 16:59:59 UTC.
     return datetime(d.year, d.month, d.day, 16, 59, 59, tzinfo=UTC)
+
+
+# -- incremental: a late or corrected report recomputes only its ancestors ------------
+
+
+def affected_units(changed: set[str], hierarchy: Hierarchy) -> list[Unit]:
+    """The aggregating units whose figures a change in ``changed`` can move, deepest first."""
+    out: dict[str, Unit] = {}
+    for code in changed:
+        unit = hierarchy.get(code)
+        if unit is None:
+            continue
+        if hierarchy.children(code):
+            out[code] = unit
+        for a in hierarchy.ancestors(code):
+            out[a.code] = a
+    depth = {lvl: i for i, lvl in enumerate(hierarchy.levels)}
+    return sorted(out.values(), key=lambda u: (-depth[u.level], u.code))
+
+
+def units_to_read(affected: list[Unit], hierarchy: Hierarchy) -> list[str]:
+    """Whose own figures the recomputation needs: the affected units and their leaf children."""
+    codes = {u.code for u in affected}
+    for u in affected:
+        codes |= {c.code for c in hierarchy.children(u.code) if not hierarchy.children(c.code)}
+    return sorted(codes)
+
+
+def _bottom_up(
+    affected: list[Unit],
+    hierarchy: Hierarchy,
+    own: pl.DataFrame,
+    current: pl.DataFrame,
+    keys: list[str],
+    values: list[str],
+) -> pl.DataFrame:
+    """Each affected unit = its own rows + its leaf children's rows + its other children's totals.
+
+    Children that are themselves affected use their new totals, the others the
+    totals already stored, so the work is the fan-out along one path up the
+    tree, whatever the number of units elsewhere.
+    """
+    new: dict[str, pl.DataFrame] = {}
+    for unit in affected:
+        kids = hierarchy.children(unit.code)
+        leaves = [k.code for k in kids if not hierarchy.children(k.code)]
+        inner = [k.code for k in kids if hierarchy.children(k.code)]
+        parts = [own.filter(pl.col("unit_code").is_in([unit.code, *leaves])).select(*keys, *values)]
+        parts += [new[k].select(*keys, *values) for k in inner if k in new]
+        stored = [k for k in inner if k not in new]
+        if stored and not current.is_empty():
+            parts.append(current.filter(pl.col("unit_code").is_in(stored)).select(*keys, *values))
+        rows = (
+            pl.concat(parts, how="vertical_relaxed")
+            .group_by(keys)
+            .agg(pl.col(v).sum() for v in values)
+            .with_columns(
+                pl.lit(unit.code).alias("unit_code"), pl.lit(unit.level).alias("unit_level")
+            )
+        )
+        new[unit.code] = rows
+    if not new:
+        return pl.DataFrame()
+    return pl.concat(list(new.values()), how="vertical_relaxed")
+
+
+def rollup_ancestors(
+    changed: set[str],
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    period: Period,
+    facts: pl.DataFrame,
+    current: pl.DataFrame,
+) -> pl.DataFrame:
+    """New roll-up rows of the aggregating units a change can move.
+
+    ``facts``: live facts of :func:`units_to_read`; ``current``: the stored
+    roll-up rows of the period (only other children's totals are used).
+    """
+    affected = affected_units(changed, hierarchy)
+    dims = list(catalogue.dimension_columns)
+    ratio_codes = [r.code for r in catalogue.ratios]
+    stored = current.filter(~pl.col("indicator").is_in(ratio_codes)) if current.height else current
+    summed = _bottom_up(
+        affected,
+        hierarchy,
+        facts.filter(pl.col("period") == period.code),
+        stored,
+        ["indicator", *dims],
+        ["value"],
+    )
+    if summed.is_empty():
+        return rollup(facts.clear(), hierarchy, catalogue, period)
+    return _finish(summed, hierarchy, catalogue, period)

@@ -47,11 +47,11 @@ def process_batch(intake: Intake, refs: list[UploadRef], owner: str) -> BatchRes
 
 
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def refresh_rollups(intake: Intake, periods: set[str]) -> dict[str, Any]:
+def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, Any]:
     # One refresher at a time, reading the ledger inside the slot: the last
     # refresh always sees every commit before it, so no stale roll-up wins.
     with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
-        comp = intake.refresh(periods)
+        comp = intake.refresh(set(changed), changed)
     return {
         p: completeness_summary(c, intake.hierarchies, intake.settings.root_unit)
         for p, c in comp.items()
@@ -103,7 +103,7 @@ def process_uploads(
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
     outcomes: list[FileOutcome] = []
     summaries: dict[str, Any] = {}
-    dirty: set[str] = set()
+    dirty: dict[str, set[str]] = {}
     last_work = last_refresh = time.monotonic()
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
 
@@ -148,7 +148,8 @@ def process_uploads(
                     )
                     _publish(result, settings.bucket)
                     outcomes.extend(result.outcomes)
-                    dirty |= result.periods
+                    for period, units in result.changed.items():
+                        dirty.setdefault(period, set()).update(units)
                     last_work = time.monotonic()
                     if dirty and last_work - last_refresh >= settings.refresh_every_seconds:
                         refresh()
@@ -180,6 +181,6 @@ def process_one_upload(key: str, etag: str = "", bucket: str | None = None) -> d
     intake = build_intake(settings)
     ref = UploadRef(bucket=settings.bucket, key=key, etag=etag)
     result = intake.process([ref], flow_run_id=str(flow_run.get_id() or ""))
-    if result.periods:
-        refresh_rollups(intake, result.periods)
+    if result.changed:
+        refresh_rollups(intake, result.changed)
     return {"counts": {s.value: result.count(s) for s in Status}}

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=600, ge=10)
     # During a burst, roll-ups are refreshed at most this often (and once at the end).
     refresh_every_seconds: float = Field(default=10.0, ge=0)
+    # A refresh touching at most this many units recomputes only their ancestors.
+    incremental_max_units: int = Field(default=200, ge=0)
     # Intake runs allowed at once (one per worker is the natural setting).
     intake_concurrency: int = Field(default=1, ge=1)
     # Files parsed concurrently inside one flow run.

@@ -194,3 +194,29 @@ def test_two_worker_processes_at_once_end_like_a_clean_run(
         assert p.returncode == 0, err.decode()[-2000:]
     intake.refresh({Q1.code})
     assert snapshot(intake) == clean
+
+
+def test_a_late_correction_recomputes_only_its_ancestors_and_matches_a_full_refresh(
+    stack_settings: Settings,
+) -> None:
+    intake = loaded(stack_settings.model_copy(update={"bucket": "eo-incremental"}))
+    intake.refresh(intake.process(intake.pending()).periods)
+    unit = HANOI.units_at("commune")[12]
+    corrected = generate_report(unit, Q1, CAT, seed=77, version=9)
+    intake.bucket.put_bytes(incoming_key(unit.code, Q1.code, "sua.csv"), corrected.to_csv(CAT))
+    result = intake.process(intake.pending())
+    assert result.changed == {Q1.code: {unit.code}}
+    rewritten = intake.refresh(result.periods, result.changed)[Q1.code]
+    district = HANOI.unit(unit.parent_code or "")
+    assert set(rewritten["unit_code"]) == {unit.code, district.code, "01"}
+    incremental = snapshot(intake)
+    intake.refresh(result.periods)  # the whole period, from scratch
+    assert snapshot(intake) == incremental
+    money = (
+        intake.tables.read_rollup(Q1.code)
+        .filter((pl.col("unit_code") == unit.code) & (pl.col("indicator") == "TIEN_VAN_DONG"))[
+            "value"
+        ]
+        .sum()
+    )
+    assert money == corrected.value("TIEN_VAN_DONG")

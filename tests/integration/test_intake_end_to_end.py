@@ -110,6 +110,7 @@ def test_reports_are_processed_by_the_event_triggered_deployment(pipeline: Setti
         assert receipt is not None and receipt["status"] == status[u.key]
         assert bucket.exists(receipt_key(u.key).removesuffix(".json") + ".md")
     rejected = bucket.get_json(receipt_key(incoming_key(broken_unit.code, Q1.code, "bao-cao.csv")))
+    assert rejected is not None
     [problem] = rejected["problems"]
     assert problem["rule"] == "resolved_le_received"
     assert problem["row"] is not None and problem["sheet"] == "csv"

@@ -31,7 +31,7 @@ def _error_code(call: object) -> str:
 
 def _gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return True
 
@@ -99,16 +99,17 @@ def test_services_are_listed_alive_and_a_second_start_reuses_them(stack_settings
 def test_servers_listen_on_loopback_inside_their_port_block(stack_settings: Settings) -> None:
     b = stack_settings.base_port
     block = set(range(b, b + 16)) | set(range(b + 10000, b + 10016))
+    pids = {s.name: s.pid for s in local_stack.service_status(stack_settings)}
     for name in ("seaweedfs", "prefect-server"):
-        (state,) = [s for s in local_stack.service_status(stack_settings) if s.name == name]
-        assert state.pid is not None
-        listening = _listening(state.pid)
-        assert listening, name
+        pid = pids[name]
+        assert pid is not None
+        listening = _listening(pid)
         assert {ip for ip, _ in listening} <= {"127.0.0.1", "::1"}, (name, listening)
         assert {port for _, port in listening} <= block, (name, listening)
-    weed = [s for s in local_stack.service_status(stack_settings) if s.name == "seaweedfs"][0]
-    assert weed.pid is not None
-    assert {p for _, p in _listening(weed.pid)} >= {b, b + 1, b + 2, b + 3, b + 6}
+    weed, prefect = pids["seaweedfs"], pids["prefect-server"]
+    assert weed is not None and prefect is not None
+    assert {p for _, p in _listening(weed)} >= {b, b + 1, b + 2, b + 3, b + 6}
+    assert {p for _, p in _listening(prefect)} == {b + 10}
 
 
 def test_a_worker_inherits_the_settings_and_listens_only_on_loopback(
@@ -168,7 +169,9 @@ def test_a_recycled_pid_is_neither_reused_nor_signalled(stack_settings: Settings
 
 def test_a_service_that_dies_or_never_gets_ready_reports_its_log(stack_settings: Settings) -> None:
     crash = local_stack.ServiceSpec(
-        "crasher", [sys.executable, "-c", "print('boom-7f3a'); raise SystemExit(3)"]
+        "crasher",
+        [sys.executable, "-c", "print('boom-7f3a'); raise SystemExit(3)"],
+        settle_seconds=5,
     )
     with pytest.raises(local_stack.StackError, match=r"(?s)status 3.*boom-7f3a"):
         local_stack.start_service(crash, stack_settings)
@@ -188,6 +191,7 @@ def test_a_service_that_dies_or_never_gets_ready_reports_its_log(stack_settings:
 def test_settings_pass_to_children_unchanged(
     stack_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(local_stack.PROJECT_ROOT)  # where children run, .env included
     for name, value in local_stack.dvkn_env(stack_settings).items():
         monkeypatch.setenv(name, value)
     assert Settings() == stack_settings
