@@ -24,6 +24,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from dvkn_pipeline.catalogue import Catalogue
+from dvkn_pipeline.freshness import empty_marks
 from dvkn_pipeline.normalize import empty_facts
 from schemas.settings import Settings
 from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA
@@ -35,6 +36,7 @@ LEDGER = "ledger"
 FACTS = "facts"
 ROLLUP = "rollup"
 COMPLETENESS = "completeness"
+MARKS = "refresh_marks"
 
 
 def ledger_polars_schema() -> dict[str, pl.DataType]:
@@ -161,6 +163,18 @@ class Tables:
             )
 
         _retry_commit(write, name)
+
+    def read_marks(self, period: str | None = None) -> pl.DataFrame:
+        """What each unit's roll-up rows were last computed from (see ``freshness``)."""
+        pred = pl.col("period") == period if period else None
+        return self._read(MARKS, empty_marks(), pred)
+
+    def write_marks(self, period: str, marks: pl.DataFrame, units: list[str] | None) -> None:
+        """Replace a period's marks, or only those of ``units`` (an incremental refresh)."""
+        if units is None or self._table(MARKS) is None:
+            self.replace_period(MARKS, period, marks)
+        else:
+            self.replace_units(MARKS, period, units, marks)
 
     def rollup_periods(self) -> list[str]:
         """Periods that have a roll-up (the partitions of the roll-up table)."""

@@ -23,6 +23,7 @@ from dvkn_pipeline import leases
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.delta_tables import Tables
+from dvkn_pipeline.freshness import marks_for, stale, upload_counts
 from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.leases import Lease, shard_of
@@ -236,10 +237,13 @@ class Intake:
     ) -> dict[str, pl.DataFrame]:
         """Bring the roll-up and completeness of each period up to date with the ledger.
 
-        With ``changed`` units (a late or corrected report, a small batch), only
-        their ancestors are recomputed, each from its children's stored totals;
-        otherwise, or for a period with no roll-up yet, the whole period is.
-        Returns each period's completeness rows for the units it rewrote.
+        What to recompute comes from the ledger itself (see ``freshness``): the
+        units with uploads no refresh has seen, including those of a worker
+        that died between its ledger commit and its refresh. ``changed`` only
+        adds units to revisit. A few units recompute only their ancestors,
+        each from its children's stored totals; many units, or a period with
+        no roll-up yet, recompute the whole period. Returns each period's
+        completeness rows for the units it rewrote (none if nothing was stale).
         """
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
@@ -247,33 +251,49 @@ class Intake:
             hierarchy = self.hierarchies.for_date(period.reference_date).scope(
                 self.settings.root_unit
             )
-            units = (changed or {}).get(code)
+            ledger = self.tables.read_ledger(code)
+            counts = upload_counts(ledger)
+            marks = self.tables.read_marks(code)
+            units = stale(counts, marks).get(code, set()) | (changed or {}).get(code, set())
             current = self.tables.read_completeness(code)
+            if not units and not current.is_empty():
+                continue
             if (
                 units
                 and not current.is_empty()
+                and not marks.is_empty()
                 and len(units) <= self.settings.incremental_max_units
             ):
-                out[code] = self._refresh_ancestors(units, hierarchy, period, current)
+                out[code] = self._refresh_ancestors(units, hierarchy, period, current, ledger)
+                self.tables.write_marks(code, marks_for(counts, units), sorted(units))
                 continue
-            ledger = self.tables.read_ledger(code)
             live = live_submissions(ledger, code)
             facts = self.tables.read_facts(code, live["submission_id"].to_list())
             table = rollup(facts, hierarchy, self.catalogue, period)
             comp = completeness(ledger, hierarchy, self.catalogue, period)
             self.tables.replace_period("rollup", code, table)
             self.tables.replace_period("completeness", code, comp)
+            self.tables.write_marks(code, marks_for(counts), None)  # last: the commit point
             out[code] = comp
         return out
 
+    def stale_periods(self) -> dict[str, set[str]]:
+        """Periods whose roll-up misses some recorded uploads, with the units concerned."""
+        return stale(upload_counts(self.tables.read_ledger()), self.tables.read_marks())
+
     def _refresh_ancestors(
-        self, units: set[str], hierarchy: Hierarchy, period: Period, current: pl.DataFrame
+        self,
+        units: set[str],
+        hierarchy: Hierarchy,
+        period: Period,
+        current: pl.DataFrame,
+        period_ledger: pl.DataFrame,
     ) -> pl.DataFrame:
         code = period.code
         affected = affected_units(units, hierarchy)
         needed = units_to_read(affected, hierarchy)
         leaves = sorted(u for u in units if u in hierarchy and not hierarchy.children(u))
-        ledger = self.tables.read_ledger(code).filter(pl.col("unit_code").is_in([*needed, *leaves]))
+        ledger = period_ledger.filter(pl.col("unit_code").is_in([*needed, *leaves]))
         live = live_submissions(ledger, code)
         facts = self.tables.read_facts(code, live["submission_id"].to_list())
         table = pl.concat(

@@ -103,7 +103,8 @@ def process_uploads(
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
     outcomes: list[FileOutcome] = []
     summaries: dict[str, Any] = {}
-    dirty: dict[str, set[str]] = {}
+    # Roll-ups a crashed run left behind (ledger committed, refresh never ran).
+    dirty: dict[str, set[str]] = intake.stale_periods()
     last_work = last_refresh = time.monotonic()
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
 

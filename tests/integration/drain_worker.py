@@ -19,7 +19,7 @@ def main() -> None:
     bucket = sys.argv[1]
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     intake = build_intake(Settings().model_copy(update={"bucket": bucket}))
-    periods: set[str] = set()
+    periods: set[str] = set(intake.stale_periods())  # a killed worker's unfinished refresh
     while True:
         pending = intake.pending()
         if not pending:

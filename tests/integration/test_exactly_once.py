@@ -123,6 +123,21 @@ def test_a_crash_between_receipts_and_ledger_commit_loses_and_doubles_nothing(
     assert snapshot(intake) == clean
 
 
+def test_a_crash_between_ledger_commit_and_refresh_is_caught_up_by_the_next_run(
+    stack_settings: Settings, clean: dict[str, object]
+) -> None:
+    intake = loaded(stack_settings.model_copy(update={"bucket": "eo-crash-refresh"}))
+    intake.refresh(intake.process(intake.pending()[:3]).periods)  # an earlier, complete run
+    rest = intake.pending()
+    recorded = intake.process(rest).changed  # ledger committed; the worker dies before refresh
+    assert intake.pending() == []  # no event or listing will name these uploads again
+    stale = intake.stale_periods()
+    assert stale == recorded and stale[Q1.code]
+    intake.refresh(stale, stale)  # what the next run does first
+    assert intake.stale_periods() == {}
+    assert snapshot(intake) == clean
+
+
 def test_two_workers_on_the_same_files_end_like_one(
     stack_settings: Settings, clean: dict[str, object]
 ) -> None:

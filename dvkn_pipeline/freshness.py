@@ -1,0 +1,60 @@
+"""Which roll-ups lag behind the ledger (a refresh lost to a crash, or still to come).
+
+The ledger commit is the point of no return for an upload, but the roll-up
+refresh comes after it: a worker killed in between leaves the upload recorded
+and the roll-up stale, and no later event will name that upload again. So every
+refresh ends by writing *marks*: for each unit of the period, how many uploads
+the ledger held for it when the refresh read it. The ledger is append-only, so a
+unit whose count has grown since its mark has uploads no roll-up has seen yet.
+Counting (not timestamps) makes the check exact across workers with skewed
+clocks and across concurrent commits: a commit that lands after a refresh read
+the ledger always raises a count above its mark.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+MARKS_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.Utf8(),
+    "unit_code": pl.Utf8(),
+    "uploads": pl.Int64(),
+    "refreshed_at": pl.Datetime("us", "UTC"),
+}
+
+
+def empty_marks() -> pl.DataFrame:
+    return pl.DataFrame(schema=MARKS_SCHEMA)
+
+
+def upload_counts(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Uploads per period and unit (rows naming no unit or period cannot move a roll-up)."""
+    return (
+        ledger.filter(pl.col("period").is_not_null() & pl.col("unit_code").is_not_null())
+        .group_by("period", "unit_code")
+        .agg(pl.len().cast(pl.Int64).alias("uploads"))
+    )
+
+
+def marks_for(counts: pl.DataFrame, units: set[str] | None = None) -> pl.DataFrame:
+    """The marks a refresh writes once its roll-up rows are committed."""
+    if units is not None:
+        counts = counts.filter(pl.col("unit_code").is_in(sorted(units)))
+    return counts.with_columns(pl.lit(datetime.now(UTC)).alias("refreshed_at")).select(
+        [pl.col(n).cast(t) for n, t in MARKS_SCHEMA.items()]
+    )
+
+
+def stale(counts: pl.DataFrame, marks: pl.DataFrame) -> dict[str, set[str]]:
+    """Period -> units whose uploads outnumber their mark (no mark counts as zero)."""
+    joined = counts.join(
+        marks.select("period", "unit_code", pl.col("uploads").alias("marked")),
+        on=["period", "unit_code"],
+        how="left",
+    ).filter(pl.col("uploads") > pl.col("marked").fill_null(0))
+    out: dict[str, set[str]] = {}
+    for period, unit in joined.select("period", "unit_code").iter_rows():
+        out.setdefault(period, set()).add(unit)
+    return out
