@@ -59,25 +59,37 @@ class RssSampler(threading.Thread):
         self.settings = settings
         self.peak = 0
         self.stop = threading.Event()
+        #: (service, pid) -> CPU seconds last seen: where the machine's time went.
+        self.cpu: dict[tuple[str, int], float] = {}
 
     def run(self) -> None:
         while not self.stop.is_set():
-            procs = [psutil.Process()]
+            procs = [("benchmark", psutil.Process())]
             for s in local_stack.service_status(self.settings):
                 if s.alive and s.pid:
                     try:
                         p = psutil.Process(s.pid)
-                        procs += [p, *p.children(recursive=True)]
+                        procs += [(s.name, c) for c in [p, *p.children(recursive=True)]]
                     except psutil.NoSuchProcess:
                         continue
             total = 0
-            for p in {p.pid: p for p in procs}.values():
+            for name, p in {p.pid: (n, p) for n, p in procs}.values():
                 try:
-                    total += p.memory_info().rss
+                    with p.oneshot():
+                        total += p.memory_info().rss
+                        t = p.cpu_times()
+                    self.cpu[(name, p.pid)] = t.user + t.system
                 except psutil.NoSuchProcess:
                     continue
             self.peak = max(self.peak, total)
             time.sleep(0.5)
+
+    def cpu_by_service(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for (name, _), seconds in self.cpu.items():
+            key = "worker" if name.startswith("worker") else name
+            out[key] = round(out.get(key, 0.0) + seconds, 1)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def reports_for(n: int, seed: int) -> list[SyntheticReport]:
@@ -281,8 +293,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         sampler.stop.set()
         results["peak_rss_mib"] = round(sampler.peak / 2**20)
+        results["cpu_seconds_by_process"] = sampler.cpu_by_service()
         local_stack.down(settings)
     print(f"peak memory (RSS, all processes): {results['peak_rss_mib']} MiB")
+    print(f"CPU seconds by process: {results['cpu_seconds_by_process']}")
     return results
 
 
@@ -308,6 +322,9 @@ def write(results: dict[str, Any]) -> Path:
         f"| naive baseline files per second | {naive.get('files_per_second')} | |",
         f"| speed-up over naive | {results.get('speedup_vs_naive')}x | |",
         f"| peak RSS, all processes (MiB) | {results.get('peak_rss_mib')} | < 1536 |",
+        "",
+        "CPU seconds by process (whole run): "
+        + ", ".join(f"{k} {v}" for k, v in results.get("cpu_seconds_by_process", {}).items()),
         "",
     ]
     path.with_suffix(".md").write_text("\n".join(md))

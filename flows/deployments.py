@@ -104,6 +104,7 @@ def register_naive(settings: Settings, concurrency: int = 2) -> str:
         parameters={
             "key": "{{ event.resource['dvkn.key'] }}",
             "etag": "{{ event.resource['dvkn.etag'] }}",
+            "bucket": "{{ event.resource['dvkn.bucket'] }}",
         },
     )
     deployment = source.to_deployment(
