@@ -24,12 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import polars as pl
 
 from dvkn_pipeline.catalogue import CATEGORY_COLUMN, Catalogue
-from dvkn_pipeline.hierarchy import Hierarchy
+from dvkn_pipeline.hierarchy import COUNTRY, Hierarchy, HierarchyCatalog
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.reform import PAIRS_SCHEMA, mapping_between
 
 EXACT, PARTIAL, UNMAPPED = "exact", "partial", "unmapped"
 
@@ -255,11 +258,7 @@ def _scale(ratios: dict[str, float]) -> pl.Expr:
 
 
 def _redivide(num: str, den: str, ratios: dict[str, float]) -> pl.Expr:
-    return (
-        pl.when(pl.col(den) > 0)
-        .then(pl.col(num) / pl.col(den) * _scale(ratios))
-        .otherwise(None)
-    )
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den) * _scale(ratios)).otherwise(None)
 
 
 def _pick(ratio: pl.Expr, value_col: str, ratios: dict[str, float]) -> pl.Expr:
@@ -297,3 +296,68 @@ def _unit_info(
             }
         )
     return pl.DataFrame(out, schema=UNITS_SCHEMA)
+
+
+# -- across periods, reading the stored roll-ups ------------------------------------
+
+
+class RollupReader(Protocol):
+    """What :func:`compare_periods` needs of :class:`dvkn_pipeline.delta_tables.Tables`."""
+
+    def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame: ...
+
+
+#: What people type for a level -> the hierarchy's level id.
+LEVEL_ALIASES = {"city": "province", "tinh": "province", "xa": "commune"}
+
+
+def compare_periods(
+    tables: RollupReader,
+    hierarchies: HierarchyCatalog,
+    from_period: Period,
+    to_period: Period,
+    catalogue: Catalogue,
+    *,
+    level: str = "commune",
+    root_unit: str = COUNTRY,
+    as_of: datetime | None = None,
+    units: Iterable[str] | None = None,
+    indicators: Iterable[str] | None = None,
+    by_dimension: bool = False,
+) -> Comparison:
+    """:func:`compare` on the stored roll-ups of two periods, each with its own hierarchy.
+
+    Each period is read with the hierarchy valid on its reference date (scoped
+    to the installation's ``root_unit``); across a reform the units are paired
+    through the shipped mapping, within one version each unit with itself.
+    ``as_of`` reads both roll-ups as they stood at that moment.
+    """
+    level = LEVEL_ALIASES.get(level, level)
+    old = hierarchies.for_date(from_period.reference_date).scope(root_unit)
+    new = hierarchies.for_date(to_period.reference_date).scope(root_unit)
+    for h in (old, new):
+        if level not in h.levels:
+            raise ValueError(
+                f"cấp {level!r} không có trong danh mục {h.version_id} / level {level!r} is "
+                f"not in hierarchy {h.version_id} (levels: {', '.join(h.levels)})"
+            )
+    if old.version_id == new.version_id:
+        codes = [u.code for u in new.units_at(level)]
+        pairs = pl.DataFrame(
+            {"old_code": codes, "new_code": codes, "whole": [True] * len(codes)},
+            schema=PAIRS_SCHEMA,
+        )
+    else:
+        pairs = mapping_between(old.version_id, new.version_id).pairs_at(old, new, level)
+    return compare(
+        tables.read_rollup(from_period.code, as_of),
+        tables.read_rollup(to_period.code, as_of),
+        pairs,
+        catalogue,
+        old=old,
+        new=new,
+        level=level,
+        units=units,
+        indicators=indicators,
+        by_dimension=by_dimension,
+    )

@@ -74,7 +74,10 @@ class UnitMapping:
         """
         out: list[str] = []
         rows = self.pairs
-        for col, version, h in (("old_code", self.from_version, old), ("new_code", self.to_version, new)):
+        for col, version, h in (
+            ("old_code", self.from_version, old),
+            ("new_code", self.to_version, new),
+        ):
             if h.version_id != version:
                 out.append(f"{col}: expected hierarchy {version}, got {h.version_id}")
                 continue
@@ -117,7 +120,8 @@ class UnitMapping:
         )
         if level == self.level:
             return pairs.filter(
-                pl.col("old_code").is_in(list(old.units)) & pl.col("new_code").is_in(list(new.units))
+                pl.col("old_code").is_in(list(old.units))
+                & pl.col("new_code").is_in(list(new.units))
             ).cast(PAIRS_SCHEMA)  # type: ignore[arg-type]
         for h in (old, new):
             h.level_below(level)  # raises for a level a version does not have

@@ -141,7 +141,10 @@ class CatalogueModel(BaseModel):
         by_code = {i.code: i for i in self.indicators}
         for ind in self.indicators:
             if ind.numerator and ind.denominator:
-                rules = {by_code[ind.numerator].temporal_rule, by_code[ind.denominator].temporal_rule}
+                rules = {
+                    by_code[ind.numerator].temporal_rule,
+                    by_code[ind.denominator].temporal_rule,
+                }
                 if len(rules) > 1:
                     raise ValueError(
                         f"{ind.code}: numerator and denominator roll up differently in time"
