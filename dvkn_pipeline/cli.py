@@ -251,9 +251,14 @@ def rollup(
     period: PeriodOpt,
     level: Annotated[str, typer.Option(help="province (city), district or commune.")] = "province",
     unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="As the tables stood then, e.g. 2025-04-20T10:00 (local time)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Roll-up figures of a period at one level, with the completeness they rest on."""
+    from dvkn_pipeline.cli_reform import parse_as_of_option
     from dvkn_pipeline.hierarchy import load_hierarchies
     from dvkn_pipeline.wiring import build_intake
 
@@ -262,7 +267,13 @@ def rollup(
     intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
     payload = figures(
-        intake.tables, hierarchy, p, level, [unit] if unit else None, settings.root_unit
+        intake.tables,
+        hierarchy,
+        p,
+        level,
+        [unit] if unit else None,
+        settings.root_unit,
+        as_of=parse_as_of_option(as_of),
     )
     if json_out:
         _print_json(payload)
@@ -274,6 +285,7 @@ def print_figures(payload: dict[str, Any]) -> None:
     console.print(
         f"[bold]{payload['period']}[/] ({payload['period_vi']}), "
         f"hierarchy {payload['hierarchy_version']}, level {payload['level']}"
+        + (f", as of {payload['as_of']}" if payload.get("as_of") else "")
     )
     console.print(f"Completeness: [bold]{payload['completeness']['text']}[/]")
     units = payload["units"]
@@ -491,6 +503,10 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
             "so every report counts as late, as it would in real life.)"
         )
 
+
+from dvkn_pipeline import cli_reform  # noqa: E402
+
+cli_reform.register(app)
 
 if __name__ == "__main__":
     app()

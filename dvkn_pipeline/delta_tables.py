@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import polars as pl
@@ -55,6 +55,43 @@ def _retry_commit(action: Callable[[], T], what: str, attempts: int = 12) -> T:
             log.info("commit conflict on %s (%s), retrying in %.2fs", what, exc, delay)
             time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def version_at(table: DeltaTable, as_of: datetime) -> int | None:
+    """The last version committed at or before ``as_of`` (naive means UTC), or None.
+
+    Read from the commit history rather than ``load_as_version(datetime)``,
+    which answers a time before the table's first commit with version 0, as if
+    the table had existed then.
+    """
+    moment = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+    limit_ms = moment.timestamp() * 1000
+    versions = [
+        int(c["version"])
+        for c in table.history()
+        if c.get("timestamp") is not None and c["timestamp"] <= limit_ms
+    ]
+    return max(versions) if versions else None
+
+
+def parse_as_of(text: str) -> datetime:
+    """A moment typed by a person: ISO date and time, with a zone or in local time.
+
+    ``2025-04-20T10:00`` and ``2025-04-20 10:00`` are this machine's local
+    time (a steward in Hanoi means Hanoi time), ``...+07:00`` or ``...Z`` are
+    taken as given, and a bare date means the end of that day.
+    """
+    raw = text.strip()
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"thời điểm không hợp lệ {text!r} / not a date and time: {text!r} "
+            "(use e.g. 2025-04-20T10:00 or 2025-04-20T10:00+07:00)"
+        ) from None
+    if len(raw) == 10:  # a date alone: the table as it stood at the end of that day
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 class Tables:
@@ -199,13 +236,16 @@ class Tables:
         table = self._table(name)
         if table is None:
             return pl.DataFrame()
-        if as_of is not None:
-            table.load_as_version(as_of)
-            version = table.version()
-            return pl.read_delta(
-                self.uri(name), version=version, storage_options=self.options
-            ).filter(pl.col("period") == period)
-        return self._read(name, pl.DataFrame(), pl.col("period") == period)
+        if as_of is None:
+            return self._read(name, pl.DataFrame(), pl.col("period") == period)
+        version = version_at(table, as_of)
+        if version is None:  # the table did not exist yet: nothing had been reported upward
+            return pl.DataFrame()
+        return (
+            pl.scan_delta(self.uri(name), version=version, storage_options=self.options)
+            .filter(pl.col("period") == period)
+            .collect()
+        )
 
     # -- helpers ----------------------------------------------------------------
 

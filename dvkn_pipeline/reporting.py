@@ -6,6 +6,7 @@ Prefect artifacts, so the three never disagree.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -139,12 +140,17 @@ def figures(
     level: str,
     units: list[str] | None,
     root_unit: str,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """The roll-up of ``level`` units with completeness: the records behind tables and JSON."""
+    """The roll-up of ``level`` units with completeness: the records behind tables and JSON.
+
+    With ``as_of``, as the tables stood at that moment (Delta time travel):
+    what had been reported upward then.
+    """
     catalogue = load_catalogue()
     level = "province" if level in {"city", "tinh", "province"} else level
-    table = tables.read_rollup(p.code)
-    comp = tables.read_completeness(p.code)
+    table = tables.read_rollup(p.code, as_of)
+    comp = tables.read_completeness(p.code, as_of)
     codes = units or [u.code for u in hierarchy.units_at(level)]
     names = {u.code: u.name for u in hierarchy.units_at(level)} | {
         c: hierarchy.unit(c).name for c in codes
@@ -162,6 +168,7 @@ def figures(
         "period_vi": p.label_vi,
         "level": level,
         "hierarchy_version": hierarchy.version_id,
+        "as_of": as_of.isoformat() if as_of else None,
         "completeness": completeness_summary(comp, None, root_unit),
         "units": [
             {

@@ -7,13 +7,16 @@ its own rule, or the figures mislead:
 
 * ``sum`` (models, money, working days): flows, so the target period's figure
   is the sum over its source periods.
-* ``count_by_category`` (a commune's new-rural standard): a state, so the
-  target period takes the state at its end, i.e. the **last** source period's
-  counts. Summing three months would count each commune three times.
-* ``ratio`` (share of cultural families): re-divided from the summed
-  numerator and denominator, exactly as :func:`dvkn_pipeline.rollup.rollup`
-  does across the hierarchy. Averaging the monthly percentages would weight a
-  month with 10 households like a month with 10,000.
+* ``count_by_category`` (a commune's new-rural standard), and any indicator
+  the catalogue marks ``temporal: last`` (stocks such as the number of
+  households): a state, so the target period takes the state at its end,
+  i.e. the **last** source period's figures. Summing three months would count
+  each commune or household three times.
+* ``ratio`` (share of cultural families): re-divided from the numerator and
+  denominator as rolled up in time (summed, or last for stocks), exactly as
+  :func:`dvkn_pipeline.rollup.rollup` does across the hierarchy. Averaging
+  the monthly percentages would weight a month with 10 households like a
+  month with 10,000.
 
 Missing data is never filled in or hidden:
 
@@ -42,7 +45,7 @@ import polars as pl
 
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.periods import Period, load_calendar
-from schemas.catalogue import Aggregation, Indicator
+from schemas.catalogue import Indicator, Temporal
 from schemas.tables import rollup_schema
 
 __all__ = [
@@ -184,9 +187,10 @@ def temporal_rollup(
     schema. The result has the same schema with ``period = target.code``, so
     it can be stored, explained and exported like any other roll-up.
 
-    Sums add up over the source periods; category counts are those of the last
-    source period; ratios are re-divided from the summed numerator and
-    denominator. A unit missing from some source periods contributes what it
+    Each indicator follows its catalogue ``temporal`` rule: flows add up over
+    the source periods, stocks and statuses (``last``) are those of the last
+    source period; ratios are re-divided from their numerator and
+    denominator as rolled up in time. A unit missing from some source periods contributes what it
     has (see the module docstring); call :func:`temporal_coverage` to show it.
 
     All source frames must come from one hierarchy version: across the July
@@ -212,9 +216,9 @@ def temporal_rollup(
         )
     version = versions[0] if versions else ""
 
-    kinds = {i.code: i.aggregation for i in catalogue.indicators}
-    sum_codes = [c for c, k in kinds.items() if k is Aggregation.SUM]
-    status_codes = [c for c, k in kinds.items() if k is Aggregation.COUNT_BY_CATEGORY]
+    kinds = {i.code: i.temporal_rule for i in catalogue.indicators}
+    sum_codes = [c for c, k in kinds.items() if k is Temporal.SUM]
+    status_codes = [c for c, k in kinds.items() if k is Temporal.LAST]
     unknown = set(rows["indicator"].unique().to_list()) - set(kinds)
     if unknown:
         raise TemporalError(
@@ -239,7 +243,7 @@ def temporal_rollup(
     )
     parts = [base]
     for ratio in catalogue.ratios:
-        parts.append(_ratio_rows(summed, ratio, dims))
+        parts.append(_ratio_rows(base, ratio, dims))
 
     out = (
         pl.concat([p.select(base.columns) for p in parts], how="vertical_relaxed")
@@ -254,7 +258,7 @@ def temporal_rollup(
 
 
 def _ratio_rows(summed: pl.DataFrame, ratio: Indicator, dims: list[str]) -> pl.DataFrame:
-    """Re-divide a ratio from the already summed numerator and denominator indicators.
+    """Re-divide a ratio from its numerator and denominator as already rolled up in time.
 
     Computed from the output's own sums (not from the source periods' ratio
     rows) so a ratio can never disagree with the figures printed beside it.

@@ -21,6 +21,19 @@ class Aggregation(StrEnum):
     RATIO = "ratio"
 
 
+class Temporal(StrEnum):
+    """How a figure rolls up in time (months to a quarter, quarters to a year).
+
+    ``sum`` for flows (models registered, money mobilized in the period);
+    ``last`` for stocks and statuses (households, a commune's new-rural
+    standard), which describe the state at the end of the period: summing
+    three months of them would count each household three times.
+    """
+
+    SUM = "sum"
+    LAST = "last"
+
+
 class ValueType(StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
@@ -62,6 +75,9 @@ class Indicator(BaseModel):
     numerator: str | None = None
     denominator: str | None = None
     scale: float = 1.0
+    #: Unset: ``last`` for count_by_category, ``sum`` for sums; a ratio takes none
+    #: (it is re-divided from its numerator and denominator, each with its own rule).
+    temporal: Temporal | None = None
 
     @model_validator(mode="after")
     def _kind_fields_agree(self) -> Self:
@@ -76,7 +92,20 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.code}: count_by_category goes with value_type category")
         if self.aggregation is Aggregation.COUNT_BY_CATEGORY and not self.category_dimension:
             raise ValueError(f"{self.code}: count_by_category needs category_dimension")
+        if self.aggregation is Aggregation.RATIO and self.temporal is not None:
+            raise ValueError(f"{self.code}: a ratio takes the temporal rule of its parts")
+        if self.aggregation is Aggregation.COUNT_BY_CATEGORY and self.temporal is Temporal.SUM:
+            raise ValueError(f"{self.code}: a status cannot be summed over time")
         return self
+
+    @property
+    def temporal_rule(self) -> Temporal | None:
+        """The rule in force (the default of the aggregation when unset); None for a ratio."""
+        if self.aggregation is Aggregation.RATIO:
+            return None
+        if self.temporal is not None:
+            return self.temporal
+        return Temporal.LAST if self.aggregation is Aggregation.COUNT_BY_CATEGORY else Temporal.SUM
 
     @property
     def reported_dimensions(self) -> tuple[str, ...]:
@@ -109,4 +138,15 @@ class CatalogueModel(BaseModel):
             for ref in filter(None, [ind.numerator, ind.denominator]):
                 if ref not in codes:
                     raise ValueError(f"{ind.code}: unknown indicator {ref!r}")
+        by_code = {i.code: i for i in self.indicators}
+        for ind in self.indicators:
+            if ind.numerator and ind.denominator:
+                rules = {
+                    by_code[ind.numerator].temporal_rule,
+                    by_code[ind.denominator].temporal_rule,
+                }
+                if len(rules) > 1:
+                    raise ValueError(
+                        f"{ind.code}: numerator and denominator roll up differently in time"
+                    )
         return self

@@ -3,16 +3,21 @@
 The PyPI package `vietnam-provinces` carries the official GSO unit lists (codes
 of Decision 124/2004/QĐ-TTg): its 0.6.x releases the three-level list in force
 until 30 June 2025 (63 provinces, 696 districts, 10,051 communes; data retrieved
-2025-01-04), its 2025.x releases the two-level list in force from 1 July 2025
-(34 provinces, 3,321 communes, wards and special zones). The pipeline never
+2025-01-04), its 2026.x releases the two-level list in force from 1 July 2025
+(34 provinces, 3,321 communes, wards and special zones, with the codes of the
+official NSO list; the 2025.8-2025.10 releases carried the codes of the draft
+decision, 114 of which the final list changed, e.g. Phường Cửa Nam 00073 ->
+00082). The pipeline never
 imports the package at run time: the lists are data files under
 `schemas/hierarchy/`, regenerated only by this script, one package release at a
 time (the two data sets live in incompatible releases of the same package):
 
     uv run --no-project --with vietnam-provinces==0.6.0 \
         python infra/hierarchy/extract_hierarchy.py three-level
-    uv run --no-project --with vietnam-provinces==2025.10.1 \
+    uv run --no-project -p 3.12 --with vietnam-provinces==2026.9.0 \
         python infra/hierarchy/extract_hierarchy.py two-level
+
+(2026.x releases need Python 3.12; the project itself stays on 3.11.)
 
 Each run rewrites one CSV (`unit_code,name,level,division_type,parent_code`)
 and checks it before writing: zero-padded codes (province 2 digits, district 3,
@@ -24,11 +29,10 @@ Division types: 0.6.0 gives only the generic type of a level ("tỉnh", "huyện
 "xã" for every unit, Hanoi included), so the specific type is taken from the
 leading word(s) of the official name, which always carry it ("Quận Ba Đình",
 "Thị xã Sơn Tây"); a province named "Thành phố ..." gets the package's own
-level-1 value "thành phố trung ương". 2025.10.1 gives the specific type itself.
+level-1 value "thành phố trung ương". 2026.9.0 gives the specific type itself.
 
-The 2025.10.1 release carries no old-to-new commune mapping (its wards have
-only name, code, codename, division_type, short_codename and the province), so
-no `commune-mapping-2025-07.csv` is produced and none is invented here.
+The old-to-new commune mapping of the same release is extracted by
+`extract_mapping.py` beside this script (`mapping-2025-07.csv`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.catalogue import Catalogue, load_catalogue
 from dvkn_pipeline.hierarchy import Hierarchy, Unit, load_hierarchies
 from dvkn_pipeline.normalize import empty_facts
 from dvkn_pipeline.periods import Period
@@ -19,6 +19,7 @@ from dvkn_pipeline.temporal import (
     temporal_coverage,
     temporal_rollup,
 )
+from schemas.catalogue import CatalogueModel, Temporal
 
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")
@@ -127,8 +128,18 @@ def test_status_of_a_unit_silent_in_the_last_month_is_unknown_and_coverage_says_
     assert row["last_period"] == "2025-M01" and row["complete"] is False
 
 
+def _with_flow_households() -> Catalogue:
+    """The catalogue with households counted as flows, to test a ratio of sums."""
+    raw = CAT.model.model_dump()
+    for ind in raw["indicators"]:
+        if ind["code"] in {"GD_VAN_HOA_DAT", "GD_TONG_SO"}:
+            ind["temporal"] = "sum"
+    return Catalogue(CatalogueModel.model_validate(raw))
+
+
 def test_ratio_is_redivided_from_summed_parts_where_averaging_would_differ() -> None:
-    # Month 1: 90 of 100 households (90%); month 2: 100 of 1000 (10%); month 3: none.
+    flows = _with_flow_households()
+    # Month 1: 90 of 100 (90%); month 2: 100 of 1000 (10%); month 3: none.
     tables = quarter(
         [
             [
@@ -144,13 +155,55 @@ def test_ratio_is_redivided_from_summed_parts_where_averaging_would_differ() -> 
     )
     monthly = [value(tables[p.code], C1, "TL_GD_VAN_HOA") or 0.0 for p in MONTHS[:2]]
     assert monthly == [90.0, 10.0]
-    q = temporal_rollup(tables, Q1, CAT)
+    q = temporal_rollup(tables, Q1, flows)
     row = q.filter((pl.col("unit_code") == C1) & (pl.col("indicator") == "TL_GD_VAN_HOA")).row(
         0, named=True
     )
     assert row["numerator"] == 190 and row["denominator"] == 1100
     assert row["value"] == pytest.approx(100 * 190 / 1100)  # 17.27%
     assert row["value"] != pytest.approx(sum(monthly) / 2)  # not the 50% an average gives
+
+
+def test_stocks_marked_last_in_the_catalogue_take_the_last_month_not_the_sum() -> None:
+    assert CAT.indicator("GD_TONG_SO").temporal_rule is Temporal.LAST
+    assert CAT.indicator("NTM_MUC_DAT").temporal_rule is Temporal.LAST
+    assert CAT.indicator("QUA_TANG").temporal_rule is Temporal.SUM
+    tables = quarter(
+        [
+            [fact(MONTHS[0], C1, "GD_VAN_HOA_DAT", 90), fact(MONTHS[0], C1, "GD_TONG_SO", 100)],
+            [fact(MONTHS[1], C1, "GD_VAN_HOA_DAT", 95), fact(MONTHS[1], C1, "GD_TONG_SO", 100)],
+            [
+                fact(MONTHS[2], C1, "GD_VAN_HOA_DAT", 96),
+                fact(MONTHS[2], C1, "GD_TONG_SO", 120),
+                fact(MONTHS[2], C1, "QUA_TANG", 5),
+            ],
+        ]
+    )
+    q = temporal_rollup(tables, Q1, CAT)
+    # 120 households at the end of the quarter, not 320 household-months.
+    assert value(q, C1, "GD_TONG_SO") == 120
+    assert value(q, C1, "GD_VAN_HOA_DAT") == 96
+    assert value(q, C1, "TL_GD_VAN_HOA") == pytest.approx(80.0)
+    # The district above has the same end-of-quarter stock as its only reporting commune.
+    assert value(q, "001", "GD_TONG_SO") == 120
+
+
+def test_a_ratio_whose_parts_roll_up_differently_in_time_is_refused() -> None:
+    raw = CAT.model.model_dump()
+    for ind in raw["indicators"]:
+        if ind["code"] == "GD_VAN_HOA_DAT":
+            ind["temporal"] = "sum"
+    with pytest.raises(ValueError, match="roll up differently in time"):
+        CatalogueModel.model_validate(raw)
+
+
+def test_a_status_cannot_be_summed_over_time() -> None:
+    raw = CAT.model.model_dump()
+    for ind in raw["indicators"]:
+        if ind["code"] == "NTM_MUC_DAT":
+            ind["temporal"] = "sum"
+    with pytest.raises(ValueError, match="cannot be summed over time"):
+        CatalogueModel.model_validate(raw)
 
 
 def test_units_missing_from_some_months_sum_what_exists_and_coverage_shows_it() -> None:
