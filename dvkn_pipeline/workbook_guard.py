@@ -269,7 +269,7 @@ def check_workbook(data: bytes, limits: InputLimits, deadline: Deadline) -> None
                     )
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
-        except expat.ExpatError as exc:
+        except (expat.ExpatError, LookupError, ValueError) as exc:  # LookupError: encoding=""
             raise Refused("not_a_workbook", found=f"damaged part {info.filename[:60]}") from exc
     if tally.macro_content_type:
         raise Refused("macro_workbook", found="macro-enabled content type")

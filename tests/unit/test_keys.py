@@ -31,7 +31,7 @@ BAD_KEYS = [
     f"{P}bao-cao\u202excsv.exe",  # right-to-left override: shows as "bao-caoexe.vsc"
     f"{P}bao\u200bcao.csv",  # zero-width space
     f"{P}bao\u2028cao.csv",  # line separator
-    f"incoming/0000\u0664/2025-Q1/bao-cao.csv",  # Arabic-Indic digit in the unit folder
+    "incoming/0000\u0664/2025-Q1/bao-cao.csv",  # Arabic-Indic digit in the unit folder
     f"incoming/{UNIT.code}/Quý-1/bao-cao.csv",  # non-ASCII period folder
     f"{P}.bao-cao.csv",  # hidden (macOS ._ files)
     P + "a" * 201 + ".csv",
