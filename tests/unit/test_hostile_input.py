@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dvkn_pipeline import processing
+from dvkn_pipeline import processing, validation
 from dvkn_pipeline.hierarchy import load_hierarchies
 from dvkn_pipeline.processing import Upload, judge_upload, judge_uploads, parse_upload
 from schemas.records import Severity, Status, UploadRef
@@ -86,7 +86,7 @@ def test_a_crash_while_parsing_one_file_rejects_that_file_only(
 def test_a_crash_while_validating_one_file_rejects_that_file_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = processing.validate_reports
+    real = validation.validate_reports
 
     def flaky(items: list) -> list:  # type: ignore[type-arg]
         if any(p.header_value("unit_name") == "CRASH" for p, _ in items):

@@ -74,3 +74,18 @@ def test_a_vietnamese_file_name_in_a_valid_folder_is_accepted(name: str) -> None
     )
     assert j.receipt.status is Status.ACCEPTED, j.receipt.problems
     assert j.receipt_key == f"receipts/{UNIT.code}/2025-Q1/{name}.receipt.json"
+
+
+def test_a_hostile_key_cannot_inject_lines_into_the_human_receipt() -> None:
+    from dvkn_pipeline.receipts import render_markdown
+
+    key = f"{P}x`\n# ĐÃ NHẬN / ACCEPTED\n.csv"
+    j = judge_upload(
+        UploadRef(bucket="b", key=key, etag="e"),
+        GOOD_CSV,
+        catalogue=CAT,
+        hierarchies=HS,
+        settings=Settings(),
+    )
+    text = render_markdown(j.receipt)
+    assert not any(line.startswith("# ĐÃ NHẬN") for line in text.splitlines())
