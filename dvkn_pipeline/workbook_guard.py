@@ -95,9 +95,9 @@ class _Tally:
         if name == "sheetData":
             self.in_sheet, self.row, self.max_row, self.max_col = True, 0, 0, 0
         elif name == "row" and self.in_sheet:
+            # A row without cells (only a height or a style) is not read, so not counted.
             self.row = int(attrs["r"]) if _is_number(attrs.get("r", "")) else self.row + 1
             self.col = 0
-            self._see(self.row, 0)
         elif name == "c" and self.in_sheet:
             ref = attrs.get("r")
             if ref:

@@ -44,7 +44,7 @@ class InputLimits(BaseModel):
     #: Bytes of one CSV line (before the CSV reader splits it).
     max_line_bytes: int = Field(default=64 * 1024, ge=1)
     #: Decompressed bytes of all parts of a workbook (zip bomb guard).
-    max_uncompressed_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     #: Decompressed / compressed size of one part larger than 1 MiB (zip bomb guard).
     max_compression_ratio: float = Field(default=200.0, gt=1)
     #: Parts (zip members) of a workbook.

@@ -109,3 +109,11 @@ def test_parse_upload_returns_only_the_refusal_for_a_refused_file() -> None:
     parsed = parse_upload(b"\x00garbage", "x.csv", CAT)
     assert [p.rule for p in parsed.problems] == ["not_a_text_file"]
     assert isinstance(parsed.rows, pl.DataFrame) and parsed.rows.is_empty()
+
+
+def test_an_empty_styled_row_far_down_is_not_counted_as_used() -> None:
+    """Excel writes rows that carry only a height; no reader allocates for them."""
+    from tests.hostile import SHEET, edited
+
+    far = edited(GOOD_XLSX, SHEET, b"</sheetData>", b'<row r="1048576" ht="20"/></sheetData>')
+    assert parse_upload(far, "r.xlsx", CAT).problems == []
