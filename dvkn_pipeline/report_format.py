@@ -149,6 +149,14 @@ def check_text(data: bytes, limits: InputLimits, deadline: Deadline) -> None:
         start = end + 1
 
 
+def _utf16_to_utf8(data: bytes) -> bytes:
+    """Excel's "Unicode Text" export is UTF-16 with a BOM (and NUL bytes): text, not garbage."""
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused("not_a_text_file", found="broken UTF-16") from exc
+
+
 def _garbage_share(text: str) -> float:
     return len(_GARBAGE.findall(text)) / max(len(text), 1)
 
@@ -168,6 +176,8 @@ def parse_csv(
     limits = limits or InputLimits()
     deadline = deadline or Deadline(limits.max_parse_seconds)
     try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) and len(data) <= limits.max_file_bytes:
+            data = _utf16_to_utf8(data)
         check_text(data, limits, deadline)
         text = decode_text(data)
         share = _garbage_share(text)

@@ -117,3 +117,16 @@ def test_an_empty_styled_row_far_down_is_not_counted_as_used() -> None:
 
     far = edited(GOOD_XLSX, SHEET, b"</sheetData>", b'<row r="1048576" ht="20"/></sheetData>')
     assert parse_upload(far, "r.xlsx", CAT).problems == []
+
+
+def test_a_utf16_csv_from_excels_unicode_text_export_is_text_not_garbage() -> None:
+    utf16 = GOOD_CSV.decode("utf-8-sig").encode("utf-16")  # BOM, then NUL in every ASCII char
+    assert b"\x00" in utf16
+    j = judge_upload(
+        ref("bao-cao.csv"),
+        utf16,
+        catalogue=CAT,
+        hierarchies=HS,
+        settings=Settings(),
+    )
+    assert j.receipt.status is Status.ACCEPTED, j.receipt.problems
