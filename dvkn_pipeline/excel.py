@@ -22,15 +22,19 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from dvkn_pipeline.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.hierarchy import Unit
 from dvkn_pipeline.periods import Period
+from dvkn_pipeline.refusals import Deadline, Refused
 from dvkn_pipeline.report_format import (
     ParsedReport,
     SheetScan,
     assemble,
     load_format,
+    refused_report,
     scan_grid,
 )
+from dvkn_pipeline.workbook_guard import check_workbook
 from schemas.catalogue import Aggregation, Indicator
 from schemas.records import Problem, Severity
+from schemas.settings import InputLimits
 
 COVER_SHEET = "Thông tin"
 TABLE_COLUMNS = ("indicator", "indicator_name", "field", "holder", CATEGORY_COLUMN, "value", "unit")
@@ -250,39 +254,67 @@ def _number_rule(ind: Indicator) -> dict[str, Any]:
     }
 
 
-def parse_xlsx(content: bytes, catalogue: Catalogue) -> ParsedReport:
-    """Read every sheet; header fields and table rows may sit on any of them."""
+def parse_xlsx(
+    content: bytes,
+    catalogue: Catalogue,
+    limits: InputLimits | None = None,
+    deadline: Deadline | None = None,
+) -> ParsedReport:
+    """Read every sheet; header fields and table rows may sit on any of them.
+
+    The workbook guard sees every byte calamine will read before calamine
+    opens the file, so calamine's own work (not interruptible) is bounded by
+    the limits; our scans check the deadline on every row.
+    """
+    limits = limits or InputLimits()
+    deadline = deadline or Deadline(limits.max_parse_seconds)
     try:
-        workbook = CalamineWorkbook.from_object(io.BytesIO(content))
+        if not content:
+            raise Refused("empty_file")
+        if len(content) > limits.max_file_bytes:
+            raise Refused("file_too_large", found=len(content), limit=limits.max_file_bytes)
+        check_workbook(content, limits, deadline)
+        try:
+            workbook = CalamineWorkbook.from_object(io.BytesIO(content))
+            names = workbook.sheet_names
+        except Exception as exc:  # calamine raises plain errors for broken files
+            return _unreadable(catalogue, str(exc))
         scans: list[SheetScan] = []
-        for name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(name)
+        for name in names:
+            deadline.check()
+            try:
+                sheet = workbook.get_sheet_by_name(name)
+            except Exception as exc:
+                return _unreadable(catalogue, str(exc))
+            if sheet.height > limits.max_rows or sheet.width > limits.max_columns:
+                raise Refused(
+                    "too_many_cells",
+                    sheet=name,
+                    found=f"{sheet.height} x {sheet.width}",
+                    limit=f"{limits.max_rows} x {limits.max_columns}",
+                )
             grid = sheet.to_python(skip_empty_area=False)
-            scans.append(scan_grid(grid, catalogue, sheet=name))
-    except Exception as exc:  # calamine raises plain errors for broken files
-        return _unreadable(catalogue, str(exc))
+            scans.append(scan_grid(grid, catalogue, sheet=name, deadline=deadline))
+    except Refused as refused:
+        return refused_report(refused.problem, catalogue, "xlsx")
     if not scans:
         return _unreadable(catalogue, "no worksheets")
     return assemble(scans, catalogue, file_format="xlsx")
 
 
 def _unreadable(catalogue: Catalogue, reason: str) -> ParsedReport:
-    empty = assemble([SheetScan("-", {}, [], True)], catalogue, file_format="xlsx")
-    return ParsedReport(
-        header={},
-        rows=empty.rows,
-        problems=[
-            Problem(
-                severity=Severity.ERROR,
-                rule="file_readable",
-                value=reason[:200],
-                message_vi="Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx).",
-                message_en="The Excel file cannot be read (damaged, or not an .xlsx file).",
-                hint_vi="Mở tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
-                hint_en="Open the file in Excel, save it as .xlsx and upload again.",
-            )
-        ],
-        file_format="xlsx",
+    return refused_report(
+        Problem(
+            severity=Severity.ERROR,
+            rule="file_readable",
+            value=reason[:200],
+            message_vi="Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx).",
+            message_en="The Excel file cannot be read (damaged, or not an .xlsx file).",
+            hint_vi="Mở tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
+            hint_en="Open the file in Excel, save it as .xlsx and upload again.",
+        ),
+        catalogue,
+        "xlsx",
     )
 
 

@@ -2,13 +2,17 @@
 
 ``judge_upload`` parses, validates and normalizes one upload and returns
 everything the I/O edge must write: the receipt, the ledger row and the facts.
-It never raises on bad content, so one broken file cannot take down a batch.
+It never raises on bad content, so one broken file cannot take down a batch:
+a hostile key or an oversized file is refused before parsing, and even a bug
+in a parser or validator only rejects the file it met (``internal_error``,
+logged with its traceback), never the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -17,16 +21,26 @@ import polars as pl
 
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.hierarchy import HierarchyCatalog
-from dvkn_pipeline.keys import archive_key, file_format_of, parse_incoming_key, receipt_key
+from dvkn_pipeline.keys import (
+    archive_key,
+    file_format_of,
+    parse_incoming_key,
+    receipt_key,
+    unsafe_key_reason,
+)
 from dvkn_pipeline.normalize import to_facts
-from dvkn_pipeline.report_format import ParsedReport, parse_csv
+from dvkn_pipeline.refusals import Deadline, refusal
+from dvkn_pipeline.report_format import ParsedReport, parse_csv, refused_report
 from dvkn_pipeline.rules import history_problems, lateness_problems
 from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_reports
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Problem, Receipt, Severity, Status, UploadRef
-from schemas.settings import Settings
+from schemas.settings import InputLimits, Settings
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+log = logging.getLogger(__name__)
+#: Workbook formats that carry VBA: refused whatever their content.
+MACRO_FORMATS = frozenset({"xlsm", "xltm", "xlam", "xlsb"})
 
 
 @dataclass(frozen=True)
@@ -53,32 +67,78 @@ class Judgement:
         )
 
 
-def parse_upload(content: bytes, key: str, catalogue: Catalogue) -> ParsedReport:
-    """Pick the reader by extension; an unknown format is a problem, not an exception."""
+def parse_upload(
+    content: bytes,
+    key: str,
+    catalogue: Catalogue,
+    limits: InputLimits | None = None,
+    clock: Callable[[], float] | None = None,
+) -> ParsedReport:
+    """Pick the reader by extension; an unknown format is a problem, not an exception.
+
+    The parser entry point: bytes in, a report (possibly holding only the
+    problem that refused it) out, within ``limits`` (``clock`` is for tests).
+    """
+    limits = limits or InputLimits()
+    deadline = Deadline(limits.max_parse_seconds, clock) if clock else None
     fmt = file_format_of(key)
     if fmt in {"csv", "txt"}:
-        return parse_csv(content, catalogue)
+        return parse_csv(content, catalogue, limits, deadline)
     if fmt in {"xlsx"}:
         from dvkn_pipeline.excel import parse_xlsx
 
-        return parse_xlsx(content, catalogue)
-    empty = parse_csv(b"", catalogue)
-    return ParsedReport(
-        header={},
-        rows=empty.rows,
-        problems=[
-            Problem(
-                severity=Severity.ERROR,
-                rule="file_format_supported",
-                value=fmt or None,
-                message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
-                message_en=f"File format '.{fmt}' is not supported.",
-                hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
-                hint_en="Send the Excel template (.xlsx) or a CSV file.",
-            )
-        ],
-        file_format=fmt,
+        return parse_xlsx(content, catalogue, limits, deadline)
+    if fmt in MACRO_FORMATS:
+        return refused_report(refusal("macro_workbook", found=f".{fmt}"), catalogue, fmt)
+    return refused_report(
+        Problem(
+            severity=Severity.ERROR,
+            rule="file_format_supported",
+            value=fmt or None,
+            message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
+            message_en=f"File format '.{fmt}' is not supported.",
+            hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
+            hint_en="Send the Excel template (.xlsx) or a CSV file.",
+        ),
+        catalogue,
+        fmt,
     )
+
+
+def refused_before_parsing(ref: UploadRef, content_size: int, settings: Settings) -> Problem | None:
+    """What refuses an upload on its key or size alone, before its bytes are looked at.
+
+    The size comes from the object's listing (``ref.size``) when known, so a
+    caller can call this before downloading and skip the download of a file
+    that would be refused anyway.
+    """
+    reason = unsafe_key_reason(ref.key, settings.incoming_prefix)
+    if reason is not None:
+        return refusal("bad_key", found=reason)
+    size = max(ref.size or 0, content_size)
+    if size > settings.limits.max_file_bytes:
+        return refusal("file_too_large", found=size, limit=settings.limits.max_file_bytes)
+    return None
+
+
+def _guarded_parse(up: Upload, catalogue: Catalogue, settings: Settings) -> ParsedReport:
+    fmt = file_format_of(up.ref.key)
+    early = refused_before_parsing(up.ref, len(up.content), settings)
+    if early is not None:
+        return refused_report(early, catalogue, fmt)
+    try:
+        return parse_upload(up.content, up.ref.key, catalogue, settings.limits)
+    except Exception:
+        return refused_report(_internal_error(up.ref.key, "parse"), catalogue, fmt)
+    except BaseException as exc:  # a Rust panic inside a reader is a BaseException
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        return refused_report(_internal_error(up.ref.key, "parse"), catalogue, fmt)
+
+
+def _internal_error(key: str, stage: str) -> Problem:
+    log.exception("%s of %r failed; the file is rejected, the batch goes on", stage, key)
+    return refusal("internal_error", found=stage)
 
 
 @dataclass(frozen=True)
@@ -90,6 +150,9 @@ class Upload:
     uploader_unit: str | None = None
     #: The unit's accepted indicator totals of earlier periods, for the history warning.
     history: pl.DataFrame | None = None
+    #: False when the caller did not download the object (its listed size is over
+    #: the limit): ``content`` is then empty and the receipt has no checksum.
+    downloaded: bool = True
 
 
 def judge_upload(
@@ -146,14 +209,58 @@ def judge_uploads(
             uploader_unit=up.uploader_unit,
             root_unit=settings.root_unit,
         )
-        items.append((parse_upload(up.content, up.ref.key, catalogue), ctx))
-    reports = validate_reports(items)
-    return [
-        _judge_one(
-            up, report, extra, catalogue, settings, accepted_submissions, processed_at, flow_run_id
-        )
-        for up, report, extra in zip(uploads, reports, key_problems, strict=True)
-    ]
+        items.append((_guarded_parse(up, catalogue, settings), ctx))
+    reports = _guarded_validate(items, uploads)
+    out: list[Judgement] = []
+    for up, report, extra in zip(uploads, reports, key_problems, strict=True):
+        try:
+            out.append(
+                _judge_one(
+                    up,
+                    report,
+                    extra,
+                    catalogue,
+                    settings,
+                    accepted_submissions,
+                    processed_at,
+                    flow_run_id,
+                )
+            )
+        except Exception:
+            out.append(
+                _judge_one(
+                    up,
+                    _failed(_internal_error(up.ref.key, "judging")),
+                    [],
+                    catalogue,
+                    settings,
+                    accepted_submissions,
+                    processed_at,
+                    flow_run_id,
+                )
+            )
+    return out
+
+
+def _guarded_validate(
+    items: list[tuple[ParsedReport, ReportContext]], uploads: list[Upload]
+) -> list[ValidatedReport]:
+    """The batch in one pass; should that fail, file by file, so only the culprit is lost."""
+    try:
+        return validate_reports(items)
+    except Exception:
+        log.warning("batch validation failed; validating file by file", exc_info=True)
+    out: list[ValidatedReport] = []
+    for item, up in zip(items, uploads, strict=True):
+        try:
+            out.extend(validate_reports([item]))
+        except Exception:
+            out.append(_failed(_internal_error(up.ref.key, "validation")))
+    return out
+
+
+def _failed(problem: Problem) -> ValidatedReport:
+    return ValidatedReport(None, None, None, None, pl.DataFrame(), [problem])
 
 
 def _earlier_copy_accepted(
@@ -194,8 +301,11 @@ def _judge_one(
     flow_run_id: str | None,
 ) -> Judgement:
     ref, content = up.ref, up.content
-    sha = hashlib.sha256(content).hexdigest()
-    report.problems[:0] = key_problems
+    # Not downloaded (over the size limit): no checksum to give, the listed size instead.
+    sha = hashlib.sha256(content).hexdigest() if up.downloaded else ""
+    size = len(content) if up.downloaded else (ref.size or 0)
+    if not (report.problems and report.problems[0].rule == "bad_key"):
+        report.problems[:0] = key_problems
     facts: pl.DataFrame | None = None
     duplicate_of: str | None = None
     if report.ok and report.unit is not None and report.period is not None:
@@ -208,21 +318,25 @@ def _judge_one(
             facts = to_facts(report, sha, catalogue, check=False)
     else:
         status = Status.REJECTED
-    receipt = build_receipt(ref, report, sha, len(content), status, duplicate_of, processed_at)
+    receipt = build_receipt(ref, report, sha, size, status, duplicate_of, processed_at)
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
     a_key = (
         f"{ref.key}?versionId={ref.version_id}"
         if ref.version_id
-        else archive_key(sha, ref.key, settings.archive_prefix)
+        else archive_key(
+            sha or hashlib.sha256(ref.upload_id.encode()).hexdigest(),
+            ref.key,
+            settings.archive_prefix,
+        )
     )
     ledger_row: dict[str, object] = {
         "upload_id": ref.upload_id,
         "key": ref.key,
         "etag": ref.etag.strip('"'),
         "sha256": sha,
-        "size": len(content),
+        "size": size,
         "uploader": ref.uploader,
         "received_at": ref.last_modified or processed_at,
         "processed_at": processed_at,

@@ -19,12 +19,18 @@ def _cell(text: object) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+def _code(text: str) -> str:
+    """A key shown verbatim but inert: a hostile key cannot break out of its code span."""
+    shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return shown.replace("`", "'")
+
+
 def render_markdown(r: Receipt) -> str:
     vi, en = _STATUS[r.status]
     lines = [
         f"# Biên nhận báo cáo / Report receipt: **{vi} / {en}**",
         "",
-        f"- Tệp / File: `{r.key}`",
+        f"- Tệp / File: `{_code(r.key)}`",
         f"- Đơn vị / Unit: {r.unit_name or '?'} ({r.unit_code or '?'})",
         f"- Kỳ báo cáo / Period: {r.period or '?'}; lần gửi / version: {r.report_version or '?'}",
         f"- Nhận lúc / Received: {r.received_at.isoformat() if r.received_at else '?'}"

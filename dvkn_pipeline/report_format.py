@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -22,7 +23,9 @@ import yaml
 import schemas
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.cells import clean_text, label_key
+from dvkn_pipeline.refusals import Deadline, Refused
 from schemas.records import Problem, Severity
+from schemas.settings import InputLimits
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "report_format.yaml"
 CSV_SHEET = "csv"
@@ -110,15 +113,106 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1258", errors="replace")
 
 
-def parse_csv(data: bytes, catalogue: Catalogue) -> ParsedReport:
-    text = decode_text(data)
+#: Share of control or undecodable characters above which a .csv is binary, not text.
+MAX_GARBAGE_SHARE = 0.01
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: C0/C1 controls other than tab, newlines, form feed and DOS end-of-file; U+FFFD.
+_GARBAGE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f-\x9f\ufffd]")
+
+
+def check_text(data: bytes, limits: InputLimits, deadline: Deadline) -> None:
+    """Refuse a .csv that is empty, binary, or has more lines or longer lines than allowed.
+
+    Runs on the raw bytes before anything is decoded or split, so a 100 MB
+    line or a million lines cost one pass of ``bytes.find`` and no copies.
+    """
+    if not data.strip().removeprefix(b"\xef\xbb\xbf").strip():
+        raise Refused("empty_file")
+    if len(data) > limits.max_file_bytes:
+        raise Refused("file_too_large", found=len(data), limit=limits.max_file_bytes)
+    if data.startswith((_ZIP, _OLE2)):
+        raise Refused("not_a_text_file", found="an Excel workbook named .csv")
+    if b"\x00" in data:
+        raise Refused("not_a_text_file", found="NUL bytes")
+    start, line = 0, 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        line += 1
+        if end - start > limits.max_line_bytes:
+            raise Refused("line_too_long", row=line, found=end - start, limit=limits.max_line_bytes)
+        if line > limits.max_rows:
+            raise Refused("too_many_rows", found=f"> {limits.max_rows}", limit=limits.max_rows)
+        if line % 1024 == 0:
+            deadline.check()
+        start = end + 1
+
+
+def _utf16_to_utf8(data: bytes) -> bytes:
+    """Excel's "Unicode Text" export is UTF-16 with a BOM (and NUL bytes): text, not garbage."""
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return assemble([scan_grid(records, catalogue, sheet=CSV_SHEET)], catalogue, file_format="csv")
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused("not_a_text_file", found="broken UTF-16") from exc
+
+
+def _garbage_share(text: str) -> float:
+    return len(_GARBAGE.findall(text)) / max(len(text), 1)
+
+
+def refused_report(problem: Problem, catalogue: Catalogue, file_format: str) -> ParsedReport:
+    """A report with nothing in it but the reason it was not read."""
+    empty = assemble([SheetScan("-", {}, [], True)], catalogue, file_format=file_format)
+    return ParsedReport(header={}, rows=empty.rows, problems=[problem], file_format=file_format)
+
+
+def parse_csv(
+    data: bytes,
+    catalogue: Catalogue,
+    limits: InputLimits | None = None,
+    deadline: Deadline | None = None,
+) -> ParsedReport:
+    limits = limits or InputLimits()
+    deadline = deadline or Deadline(limits.max_parse_seconds)
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) and len(data) <= limits.max_file_bytes:
+            data = _utf16_to_utf8(data)
+        check_text(data, limits, deadline)
+        text = decode_text(data)
+        share = _garbage_share(text)
+        if share > MAX_GARBAGE_SHARE:
+            raise Refused("not_a_text_file", found=f"{share:.0%} unreadable characters")
+        try:
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+            delimiter = dialect.delimiter
+        except csv.Error:
+            delimiter = ","
+        records: list[list[str]] = []
+        cells = 0
+        try:
+            for record in csv.reader(io.StringIO(text), delimiter=delimiter):
+                if len(record) > limits.max_columns:
+                    raise Refused(
+                        "too_many_columns",
+                        sheet=CSV_SHEET,
+                        row=len(records) + 1,
+                        found=len(record),
+                        limit=limits.max_columns,
+                    )
+                cells += len(record)
+                if cells > limits.max_cells:
+                    raise Refused(
+                        "too_many_cells", found=f"> {limits.max_cells}", limit=limits.max_cells
+                    )
+                records.append(record)
+                deadline.check()
+        except csv.Error as exc:
+            raise Refused("csv_malformed", found=str(exc)) from exc
+        scan = scan_grid(records, catalogue, sheet=CSV_SHEET, deadline=deadline)
+    except Refused as refused:
+        return refused_report(refused.problem, catalogue, "csv")
+    return assemble([scan], catalogue, file_format="csv")
 
 
 @dataclass
@@ -147,7 +241,9 @@ def cell_text(value: Any) -> str | None:
     return clean_text(value)
 
 
-def scan_grid(grid: list[list[Any]], catalogue: Catalogue, *, sheet: str) -> SheetScan:
+def scan_grid(
+    grid: list[list[Any]], catalogue: Catalogue, *, sheet: str, deadline: Deadline | None = None
+) -> SheetScan:
     """Find the header block and the table in a grid of cells.
 
     Rows above the table whose first cell names a header field are header rows;
@@ -162,6 +258,8 @@ def scan_grid(grid: list[list[Any]], catalogue: Catalogue, *, sheet: str) -> She
     columns: dict[int, str] = {}
     table_start: int | None = None
     for i, raw_row in enumerate(grid):
+        if deadline is not None:
+            deadline.check()
         cells = [cell_text(c) for c in raw_row]
         non_empty = [(j, c) for j, c in enumerate(cells) if c]
         if not non_empty:
@@ -179,6 +277,8 @@ def scan_grid(grid: list[list[Any]], catalogue: Catalogue, *, sheet: str) -> She
     rows: list[dict[str, Any]] = []
     if table_start is not None:
         for i in range(table_start + 1, len(grid)):
+            if deadline is not None:
+                deadline.check()
             cells = [cell_text(c) for c in grid[i]]
             if not any(cells):
                 continue

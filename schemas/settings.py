@@ -11,12 +11,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class InputLimits(BaseModel):
+    """How much of an uploaded file the parser is willing to look at.
+
+    A commune's report is a few hundred cells in a workbook of some 20 KB;
+    the defaults leave two orders of magnitude of room and still refuse a zip
+    bomb, a 10⁶-column CSV or a sheet that claims a million rows before any
+    of it is held in memory. Set from the environment as
+    ``DVKN_LIMITS__MAX_FILE_BYTES`` and so on.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Size of the uploaded object (checked from the listing's size before download
+    #: where the caller allows, else from the bytes).
+    max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    #: Rows of one sheet (highest row number used) or lines of a CSV file.
+    max_rows: int = Field(default=20_000, ge=1)
+    #: Columns of one sheet (highest column used) or fields of one CSV line.
+    max_columns: int = Field(default=200, ge=1)
+    #: Worksheets of a workbook.
+    max_sheets: int = Field(default=50, ge=1)
+    #: Cells of the whole file: rows x columns of each sheet's used area (what a
+    #: reader allocates), or fields of a CSV file.
+    max_cells: int = Field(default=500_000, ge=1)
+    #: Wall-clock budget of parsing one file, checked inside every loop.
+    max_parse_seconds: float = Field(default=20.0, gt=0)
+    #: Bytes of one CSV line (before the CSV reader splits it).
+    max_line_bytes: int = Field(default=64 * 1024, ge=1)
+    #: Decompressed bytes of all parts of a workbook (zip bomb guard).
+    max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    #: Decompressed / compressed size of one part larger than 1 MiB (zip bomb guard).
+    max_compression_ratio: float = Field(default=200.0, gt=1)
+    #: Parts (zip members) of a workbook.
+    max_zip_entries: int = Field(default=1_000, ge=1)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DVKN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DVKN_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     # Object store (SeaweedFS locally, MinIO in production). Unset: the embedded
     # SeaweedFS of the local port block.
@@ -64,6 +102,9 @@ class Settings(BaseSettings):
     file_concurrency: int = Field(default=8, ge=1)
     sensor_interval_seconds: float = Field(default=2.0, gt=0)
     reconcile_interval_seconds: int = Field(default=300, ge=10)
+
+    # What an uploaded file may hold before it is refused unread (see InputLimits).
+    limits: InputLimits = Field(default_factory=InputLimits)
 
     @model_validator(mode="after")
     def _embedded_endpoint(self) -> Self:

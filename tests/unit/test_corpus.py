@@ -72,4 +72,4 @@ def test_a_damaged_xlsx_is_rejected_as_unreadable() -> None:
     j = judge_upload(
         ref, b"PK\x03\x04 not really a zip", catalogue=CAT, hierarchies=HS, settings=Settings()
     )
-    assert [p.rule for p in j.receipt.problems] == ["file_readable"]
+    assert [p.rule for p in j.receipt.problems] == ["not_a_workbook"]
