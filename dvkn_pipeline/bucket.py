@@ -28,8 +28,14 @@ class Bucket:
         got = self.get_version(key, etag)
         return got[0] if got else None
 
-    def get_version(self, key: str, etag: str | None = None) -> tuple[bytes, str | None] | None:
-        """The object's bytes and version id (None on an unversioned bucket)."""
+    def get_version(
+        self, key: str, etag: str | None = None, max_bytes: int | None = None
+    ) -> tuple[bytes, str | None] | None:
+        """The object's bytes and version id (None on an unversioned bucket).
+
+        With ``max_bytes``, reads at most one byte more than that, so an
+        oversized upload whose size was not known in advance cannot fill memory.
+        """
         kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if etag:
             kwargs["IfMatch"] = etag if etag.startswith('"') else f'"{etag}"'
@@ -40,7 +46,12 @@ class Bucket:
                 return None
             raise
         version = resp.get("VersionId")
-        return resp["Body"].read(), (None if version in (None, "null") else str(version))
+        body = resp["Body"]
+        try:
+            data = body.read() if max_bytes is None else body.read(max_bytes + 1)
+        finally:
+            body.close()
+        return data, (None if version in (None, "null") else str(version))
 
     def enable_versioning(self) -> None:
         """Keep every version of every object: no upload's bytes are ever lost to an overwrite."""

@@ -28,7 +28,7 @@ from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.leases import Lease, shard_of
 from dvkn_pipeline.periods import Period, PeriodError
-from dvkn_pipeline.processing import Judgement, Upload, judge_uploads
+from dvkn_pipeline.processing import Judgement, Upload, judge_uploads, refused_before_parsing
 from dvkn_pipeline.receipts import render_markdown
 from dvkn_pipeline.rollup import (
     affected_units,
@@ -202,13 +202,20 @@ class Intake:
         return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
 
     def _fetch(self, ref: UploadRef, histories: dict[str, pl.DataFrame]) -> Upload | None:
-        got = self.bucket.get_version(ref.key, ref.etag or None)
+        if refused_before_parsing(ref, 0, self.settings) is not None:
+            # A bad key or a listed size over the limit: refused without downloading.
+            return Upload(ref, b"", None, None, downloaded=False)
+        limit = self.settings.limits.max_file_bytes
+        got = self.bucket.get_version(ref.key, ref.etag or None, max_bytes=limit)
         if got is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
             log.warning("skipping %s: object changed or gone since it was listed", ref.key)
             return None
         content, version = got
         ref = ref.model_copy(update={"version_id": version})
+        if len(content) > limit:  # the size was not known in advance: stop at the limit
+            ref = ref.model_copy(update={"size": ref.size or len(content)})
+            return Upload(ref, b"", None, None, downloaded=False)
         if ref.last_modified is None:
             head = self.bucket.head(ref.key)
             ref = head if head is not None else ref

@@ -104,7 +104,8 @@ LEDGER_SCHEMA = pa.DataFrameSchema(
         "upload_id": pa.Column(pl.Utf8, unique=True),
         "key": pa.Column(pl.Utf8),
         "etag": pa.Column(pl.Utf8),
-        "sha256": pa.Column(pl.Utf8, checks=[pa.Check.str_length(64, 64)]),
+        # Empty for a file refused unread (listed size over the limit).
+        "sha256": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(r"^([0-9a-f]{64})?$")]),
         "size": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
         "uploader": pa.Column(pl.Utf8, nullable=True),
         "received_at": pa.Column(pl.Datetime("us", "UTC")),

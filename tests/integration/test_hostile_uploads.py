@@ -45,3 +45,26 @@ def test_hostile_uploads_are_rejected_beside_an_accepted_one_and_kept(
         assert bucket.get_bytes(key) == content  # the upload itself is untouched
     assert by_key[P + "..%2F..%2F00006%2Fbao-cao.csv"].receipt_key.startswith("receipts/!bad-keys/")
     assert intake.pending() == []  # every upload is in the ledger: none is retried forever
+
+
+def test_an_upload_over_the_size_limit_is_refused_unread_and_recorded(
+    fresh_bucket: Settings,
+) -> None:
+    settings = fresh_bucket.model_copy(
+        update={"limits": fresh_bucket.limits.model_copy(update={"max_file_bytes": 4096})}
+    )
+    bucket = Bucket(make_s3_client(settings), settings.bucket)
+    big = GOOD_CSV + b"\n" * (5000 - len(GOOD_CSV)) if len(GOOD_CSV) < 5000 else GOOD_CSV
+    assert len(big) > 4096
+    bucket.put_bytes(P + "to-qua.csv", big)
+    intake = build_intake(settings)
+    [outcome] = intake.process(intake.pending()).outcomes
+    assert outcome.status is Status.REJECTED
+    receipt = bucket.get_json(outcome.receipt_key)
+    assert receipt is not None
+    assert [p["rule"] for p in receipt["problems"]] == ["file_too_large"]
+    assert receipt["size"] == len(big) and receipt["sha256"] == ""
+    [row] = intake.tables.read_ledger().to_dicts()
+    assert row["status"] == "rejected" and row["size"] == len(big)
+    assert bucket.get_bytes(P + "to-qua.csv") == big
+    assert intake.pending() == []
