@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from dvkn_pipeline.cli import JsonOpt, _print_json, _settings, console, err
+from dvkn_pipeline.cli import (
+    JsonOpt,
+    PeriodOpt,
+    _period,
+    _print_json,
+    _settings,
+    _use_prefect,
+    console,
+    err,
+)
 
 webhook_app = typer.Typer(help="The MinIO bucket-notification receiver.", no_args_is_help=True)
 infra_app = typer.Typer(
@@ -87,6 +96,36 @@ def infra_users(
         f"{len(access.policies)} policies and {len(access.unit_users)} unit users {counts}"
     )
     console.print(f"apply with: [bold]MC_ALIAS=<admin alias> sh {script}[/]")
+
+
+@infra_app.command("rerun")
+def infra_rerun(period: PeriodOpt, json_out: JsonOpt = False) -> None:
+    """Recompute a period's roll-up and completeness from the ledger (after a restore or a fix).
+
+    Takes the same one-refresher-at-a-time slot as the intake flow, so it
+    never races a running refresh. Uploads never processed are the sweep's
+    job: prefect deployment run process-uploads/reconcile
+    """
+    import polars as pl
+    from prefect.concurrency.sync import concurrency
+
+    from dvkn_pipeline.reporting import completeness_summary
+    from dvkn_pipeline.wiring import build_intake
+    from flows.process_uploads import ROLLUP_LIMIT
+
+    settings = _settings()
+    p = _period(period)
+    _use_prefect(settings)
+    intake = build_intake(settings)
+    with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
+        comp = intake.refresh({p.code})
+    summary = completeness_summary(
+        comp.get(p.code, pl.DataFrame()), intake.hierarchies, settings.root_unit
+    )
+    if json_out:
+        _print_json({"period": p.code, "completeness": summary})
+        return
+    console.print(f"{p.code}: roll-up and completeness rewritten; {summary['text']}")
 
 
 def register(app: typer.Typer) -> None:
