@@ -2,14 +2,17 @@
 
 MinIO (``notify_webhook`` target ``DVKN``, with ``queue_dir``) POSTs every
 upload under ``incoming/`` here. The receiver checks MinIO's bearer token,
-turns each upload record into one ``dvkn.report.uploaded`` event of the very
-shape the polling sensor emits, and hands them to the Prefect server before
-answering. The answer is what makes delivery durable:
+records who uploaded each object (MinIO's ``principalId``, see
+``dvkn_pipeline.uploader_records``), turns each upload record into one
+``dvkn.report.uploaded`` event of the very shape the polling sensor emits,
+and hands them to the Prefect server before answering. The answer is what
+makes delivery durable:
 
 * 200 once the server has accepted the events;
-* 503 when the server cannot be reached, so MinIO keeps the notification in
-  its queue directory and sends it again (events carry deterministic ids, so
-  a resend the server already has is dropped there, not counted twice);
+* 503 when the server (or the object store, for the uploader record) cannot
+  be reached, so MinIO keeps the notification in its queue directory and
+  sends it again (events carry deterministic ids, so a resend the server
+  already has is dropped there, not counted twice);
 * 401 for a wrong or missing token, 400 for a body that is not a MinIO
   notification, 413 for a body far larger than MinIO ever sends.
 
@@ -19,6 +22,7 @@ sweep finds any object under ``incoming/`` the ledger has not seen.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Sequence
@@ -30,9 +34,11 @@ from fastapi.responses import JSONResponse
 from prefect.events import Event
 from pydantic import ValidationError
 
+from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.minio_events import Parsed, parse_notification, upload_refs
 from dvkn_pipeline.upload_events import upload_event
+from dvkn_pipeline.uploader_records import record_uploader
 from schemas.records import UploadRef
 from schemas.settings import Settings
 
@@ -135,8 +141,32 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def create_app(settings: Settings, sink: EventSink | None = None) -> FastAPI:
-    """The receiver's ASGI app. Refuses to exist without a token: no open endpoint by mistake."""
+class UploaderStore(Protocol):
+    """Where the receiver keeps who uploaded what (see ``dvkn_pipeline.uploader_records``)."""
+
+    def record(self, ref: UploadRef) -> None: ...
+
+
+class BucketUploaderStore:
+    """Records in the uploads' own bucket, through the pipeline's S3 client."""
+
+    def __init__(self, client: Any, state_prefix: str) -> None:
+        self.client = client
+        self.state_prefix = state_prefix
+
+    def record(self, ref: UploadRef) -> None:
+        if ref.uploader:
+            record_uploader(Bucket(self.client, ref.bucket), ref, self.state_prefix)
+
+
+def create_app(
+    settings: Settings, sink: EventSink | None = None, uploaders: UploaderStore | None = None
+) -> FastAPI:
+    """The receiver's ASGI app. Refuses to exist without a token: no open endpoint by mistake.
+
+    With ``uploaders``, who uploaded each object is recorded before it is
+    announced (a failure there is a 503 too, so MinIO resends).
+    """
     token = settings.webhook_token.get_secret_value()
     if not token:
         raise ValueError("DVKN_WEBHOOK_TOKEN is empty: set MinIO's auth_token for the DVKN target")
@@ -177,9 +207,12 @@ def create_app(settings: Settings, sink: EventSink | None = None) -> FastAPI:
         events = upload_events(parsed.uploads)
         if events:
             try:
+                if uploaders is not None:
+                    for ref in parsed.uploads:
+                        await asyncio.to_thread(uploaders.record, ref)
                 await events_sink.send(events)
             except Exception as exc:  # any failure: MinIO must keep the notification
-                log.error("Prefect did not take %d event(s): %s", len(events), type(exc).__name__)
+                log.error("could not take %d upload(s): %s", len(events), type(exc).__name__)
                 return JSONResponse(
                     {"error": "event store unavailable"},
                     status_code=503,
@@ -201,8 +234,11 @@ def serve(settings: Settings) -> None:
     """Run the receiver with uvicorn (one process; MinIO's queue absorbs bursts)."""
     import uvicorn
 
+    from dvkn_pipeline.object_store import make_s3_client
+
+    uploaders = BucketUploaderStore(make_s3_client(settings), settings.state_prefix)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, uploaders=uploaders),
         host=settings.webhook_host,
         port=settings.webhook_port,
         log_level="info",

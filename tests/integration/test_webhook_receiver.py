@@ -26,7 +26,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.events.schemas.events import ReceivedEvent
 from pydantic import SecretStr
 
-from dvkn_pipeline.webhook import EVENTS_PATH, PrefectApiSink, create_app
+from dvkn_pipeline.webhook import EVENTS_PATH, BucketUploaderStore, PrefectApiSink, create_app
 from schemas.records import EVENT_UPLOADED
 from schemas.settings import Settings
 
@@ -43,11 +43,15 @@ def _free_port() -> int:
 
 
 class Receiver:
-    def __init__(self, settings: Settings, sink: PrefectApiSink | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sink: PrefectApiSink | None = None,
+        uploaders: BucketUploaderStore | None = None,
+    ) -> None:
         self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings, sink), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        app = create_app(settings, sink, uploaders)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -160,3 +164,29 @@ def test_prefect_unreachable_gives_503_for_minio_to_retry(receiver_settings: Set
             timeout=30,
         )
     assert resp.status_code == 503
+
+
+def test_the_uploader_minio_names_is_recorded_for_intake(
+    fresh_bucket: Settings,
+) -> None:
+    from dvkn_pipeline.bucket import Bucket
+    from dvkn_pipeline.object_store import make_s3_client
+    from dvkn_pipeline.uploader_records import recorded_uploader
+    from schemas.records import UploadRef
+
+    settings = fresh_bucket.model_copy(update={"webhook_token": SecretStr(TOKEN)})
+    client = make_s3_client(settings)
+    store = BucketUploaderStore(client, settings.state_prefix)
+    body = payload("put.json", settings.bucket)
+    with Receiver(settings, uploaders=store) as r:
+        resp = httpx.post(r.url, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 200
+    bucket = Bucket(client, settings.bucket)
+    ref = UploadRef(
+        bucket=settings.bucket,
+        key="incoming/00004/2025-Q1/bao-cao-quy-1.xlsx",
+        etag="6b1f0c3f2d7e4f2a9d1c5b8e7a6f3d21",
+    )
+    assert recorded_uploader(bucket, ref, settings.state_prefix) == "00004"
+    other_version = ref.model_copy(update={"etag": "0" * 32})
+    assert recorded_uploader(bucket, other_version, settings.state_prefix) is None

@@ -12,7 +12,7 @@ from prefect.events import Event
 from pydantic import SecretStr
 
 from dvkn_pipeline.webhook import EVENTS_PATH, create_app
-from schemas.records import EVENT_UPLOADED
+from schemas.records import EVENT_UPLOADED, UploadRef
 from schemas.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "minio"
@@ -70,6 +70,19 @@ def test_prefect_outage_answers_503_so_minio_keeps_the_event_queued() -> None:
     )
     assert resp.status_code == 503
     assert resp.headers["retry-after"] == "5"
+
+
+class FailingStore:
+    def record(self, ref: UploadRef) -> None:
+        raise ConnectionError("object store is down")
+
+
+def test_uploader_not_recorded_means_503_and_no_event() -> None:
+    sink = RecordingSink()
+    settings = Settings(webhook_token=SecretStr(TOKEN))
+    c = TestClient(create_app(settings, sink, FailingStore()))
+    assert c.post(EVENTS_PATH, content=body("put.json"), headers=AUTH).status_code == 503
+    assert sink.sent == []
 
 
 def test_a_notification_with_no_upload_needs_no_prefect_and_succeeds() -> None:
