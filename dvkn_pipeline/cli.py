@@ -507,6 +507,9 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
 from dvkn_pipeline import cli_reform  # noqa: E402
 
 cli_reform.register(app)
+from dvkn_pipeline import cli_infra  # noqa: E402
+
+cli_infra.register(app)
 
 if __name__ == "__main__":
     app()

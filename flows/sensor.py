@@ -18,35 +18,18 @@ from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.intake import SENSOR_CURSOR
 from dvkn_pipeline.object_store import make_s3_client
 from dvkn_pipeline.sensor_cursor import SensorCursor, advance
-from schemas.records import EVENT_UPLOADED, UploadRef
+from dvkn_pipeline.upload_events import upload_event, upload_event_resource
 from schemas.settings import Settings
 
 log = logging.getLogger("dvkn.sensor")
 CURSOR_NAME = SENSOR_CURSOR
-
-
-def upload_event_resource(ref: UploadRef) -> dict[str, str]:
-    """The event's resource: one id per object version, plus what processing needs."""
-    return {
-        "prefect.resource.id": f"dvkn.upload.{ref.bucket}/{ref.key}",
-        "prefect.resource.name": ref.key,
-        "dvkn.bucket": ref.bucket,
-        "dvkn.key": ref.key,
-        "dvkn.etag": ref.etag,
-        "dvkn.size": str(ref.size or 0),
-        "dvkn.uploader": ref.uploader or "",
-    }
+__all__ = ["poll_once", "upload_event_resource"]
 
 
 def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
     for ref in new:
-        emit_event(
-            event=EVENT_UPLOADED,
-            resource=upload_event_resource(ref),
-            occurred=ref.last_modified,
-            payload={"size": ref.size, "etag": ref.etag},
-        )
+        emit_event(**upload_event(ref))
     if new:
         bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
     return len(new), cursor

@@ -8,10 +8,11 @@ file, so the same code runs against either by configuration alone. Secrets are
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -105,6 +106,25 @@ class Settings(BaseSettings):
 
     # What an uploaded file may hold before it is refused unread (see InputLimits).
     limits: InputLimits = Field(default_factory=InputLimits)
+    # Webhook receiver for MinIO bucket notifications (production event source).
+    # The token is MinIO's ``auth_token`` for the DVKN webhook target; empty
+    # means the receiver refuses to start.
+    webhook_token: SecretStr = SecretStr("")
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8088, ge=1, le=65535)
+    # MinIO posts one record per request; anything much larger is not MinIO.
+    webhook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # How a MinIO user (the event's principalId) names its unit: a regular
+    # expression with a group ``unit``. Users are created as ``<level>-<unit code>``
+    # (``commune-00004``, ``district-001``, ``province-01``) by ``dvkn infra users``.
+    uploader_unit_pattern: str = r"^(?:commune|district|province)-(?P<unit>\d{2,5})$"
+
+    @field_validator("uploader_unit_pattern")
+    @classmethod
+    def _has_unit_group(cls, value: str) -> str:
+        if "unit" not in re.compile(value).groupindex:
+            raise ValueError("uploader_unit_pattern needs a named group (?P<unit>...)")
+        return value
 
     @model_validator(mode="after")
     def _embedded_endpoint(self) -> Self:
