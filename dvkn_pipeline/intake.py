@@ -40,6 +40,7 @@ from dvkn_pipeline.rollup import (
     units_to_read,
 )
 from dvkn_pipeline.rules import load_rules
+from dvkn_pipeline.uploader_records import recorded_uploader
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, Status, UploadRef
 from schemas.settings import Settings
@@ -213,6 +214,12 @@ class Intake:
             return None
         content, version = got
         ref = ref.model_copy(update={"version_id": version})
+        if self.settings.uploader_records:
+            recorded = recorded_uploader(self.bucket, ref, self.settings.state_prefix)
+            if recorded is None and _younger_than(ref, self.settings.uploader_record_grace_seconds):
+                log.info("waiting for the uploader record of %s", ref.key)
+                return None  # still pending: the next listing takes it
+            ref = ref.model_copy(update={"uploader": recorded or ref.uploader})
         if len(content) > limit:  # the size was not known in advance: stop at the limit
             ref = ref.model_copy(update={"size": ref.size or len(content)})
             return Upload(ref, b"", None, None, downloaded=False)
@@ -332,6 +339,12 @@ class Intake:
         self.tables.replace_units("rollup", code, rewritten, table)
         self.tables.replace_units("completeness", code, rewritten, comp)
         return comp
+
+
+def _younger_than(ref: UploadRef, seconds: float) -> bool:
+    if ref.last_modified is None:
+        return False
+    return (datetime.now(UTC) - ref.last_modified).total_seconds() < seconds
 
 
 def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     # How a MinIO user (the event's principalId) names its unit: a regular
     # expression with a group ``unit``. Users are created as ``<level>-<unit code>``
     # (``commune-00004``, ``district-001``, ``province-01``) by ``dvkn infra users``.
+    # Whether the event source records each upload's MinIO identity (the webhook
+    # does; the polling sensor cannot). When on, intake reads the record and an
+    # upload younger than ``uploader_record_grace_seconds`` without one waits.
+    uploader_records: bool = False
+    uploader_record_grace_seconds: float = Field(default=60.0, ge=0)
     uploader_unit_pattern: str = r"^(?:commune|district|province)-(?P<unit>\d{2,5})$"
 
     @field_validator("uploader_unit_pattern")

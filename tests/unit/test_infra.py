@@ -11,11 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from dvkn_pipeline.webhook import EVENTS_PATH
-from pydantic import BaseModel
-
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
