@@ -492,5 +492,9 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
         )
 
 
+from dvkn_pipeline import cli_status  # noqa: E402
+
+cli_status.register(app)
+
 if __name__ == "__main__":
     app()
