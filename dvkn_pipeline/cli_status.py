@@ -66,7 +66,13 @@ def status(
     intake, p, hierarchy = _open(period)
     try:
         payload = status_report(
-            intake.tables.read_ledger(p.code), hierarchy, intake.catalogue, p, level, unit
+            intake.tables.read_ledger(p.code),
+            hierarchy,
+            intake.catalogue,
+            p,
+            level,
+            unit,
+            intake.settings.incoming_prefix,
         )
     except StatusError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -85,7 +91,9 @@ def status(
     if payload["unexpected"]:
         table = Table("unit", "key", "status", "received", title="Unexpected uploads (not counted)")
         for u in payload["unexpected"]:
-            table.add_row(u["unit_code"] or "?", u["key"], u["status"], u["received_at"])
+            table.add_row(
+                u["unit_code"] or u["claimed_unit"] or "?", u["key"], u["status"], u["received_at"]
+            )
         console.print(table)
 
 

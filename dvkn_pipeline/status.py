@@ -16,6 +16,7 @@ import polars as pl
 
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.hierarchy import Hierarchy
+from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.periods import Period
 from dvkn_pipeline.rollup import completeness, live_submissions, unit_reports
 from schemas.catalogue import Aggregation
@@ -118,16 +119,27 @@ def unit_states(
     )
 
 
-def unexpected_uploads(ledger: pl.DataFrame, hierarchy: Hierarchy, period: Period) -> pl.DataFrame:
-    """Uploads of ``period`` from units the period's hierarchy does not have: listed, never counted."""
+def unexpected_uploads(
+    ledger: pl.DataFrame, hierarchy: Hierarchy, period: Period, incoming_prefix: str = "incoming/"
+) -> pl.DataFrame:
+    """Uploads of ``period`` not attributed to a unit of its hierarchy: listed, never counted.
+
+    ``claimed_unit`` is the unit the key names (a file for an unknown unit is
+    rejected before the ledger learns its unit, so ``unit_code`` may be empty).
+    """
     known = list(hierarchy.units)
+    rows = ledger.filter(
+        (pl.col("period") == period.code)
+        & (pl.col("unit_code").is_null() | ~pl.col("unit_code").is_in(known))
+    )
+    claimed = [
+        parsed.unit_code if (parsed := parse_incoming_key(k, incoming_prefix)) else None
+        for k in rows["key"].to_list()
+    ]
     return (
-        ledger.filter(
-            (pl.col("period") == period.code)
-            & (pl.col("unit_code").is_null() | ~pl.col("unit_code").is_in(known))
-        )
-        .select("unit_code", "key", "status", "received_at", "receipt_key")
-        .sort("unit_code", "received_at", nulls_last=True)
+        rows.with_columns(pl.Series("claimed_unit", claimed, dtype=pl.Utf8))
+        .select("claimed_unit", "unit_code", "key", "status", "received_at", "receipt_key")
+        .sort("claimed_unit", "received_at", nulls_last=True)
     )
 
 
@@ -212,6 +224,7 @@ def status_report(
     period: Period,
     level: str,
     unit: str | None = None,
+    incoming_prefix: str = "incoming/",
 ) -> dict[str, Any]:
     """The records behind ``dvkn status``: counts per unit at a level, or one line per reporting unit.
 
@@ -245,7 +258,7 @@ def status_report(
             pl.col("unit_code").is_in(in_scope)
         )
         payload["rows"] = records(counts)
-    payload["unexpected"] = records(unexpected_uploads(ledger, hierarchy, period))
+    payload["unexpected"] = records(unexpected_uploads(ledger, hierarchy, period, incoming_prefix))
     return payload
 
 

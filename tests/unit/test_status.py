@@ -163,7 +163,7 @@ def test_never_more_than_100_percent_even_when_a_unit_floods_uploads() -> None:
 
 def test_status_report_lists_unexpected_uploads_apart() -> None:
     report = status_report(LEDGER, HANOI, CAT, Q1, "commune", unit="001")
-    assert [u["unit_code"] for u in report["unexpected"]] == ["99999"]
+    assert [u["claimed_unit"] for u in report["unexpected"]] == ["99999"]
     assert len(report["units"]) == 13
     assert report["totals"] == {
         "on_time": 3,
