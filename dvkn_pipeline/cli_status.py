@@ -49,8 +49,12 @@ def _open(period_text: str) -> tuple[Intake, Period, Hierarchy]:
 def status(
     period: PeriodOpt,
     level: Annotated[
-        str, typer.Option(help="city (province), district or commune: whose lines to show.")
-    ] = "district",
+        str | None,
+        typer.Option(
+            help="city (province), district or commune: whose lines to show "
+            "(default: districts, or the province after the 2025 reform)."
+        ),
+    ] = None,
     unit: Annotated[
         str | None, typer.Option("--unit", "-u", help="Only this unit and the units below it.")
     ] = None,

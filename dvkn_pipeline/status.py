@@ -222,7 +222,7 @@ def status_report(
     hierarchy: Hierarchy,
     catalogue: Catalogue,
     period: Period,
-    level: str,
+    level: str | None = None,
     unit: str | None = None,
     incoming_prefix: str = "incoming/",
 ) -> dict[str, Any]:
@@ -231,8 +231,9 @@ def status_report(
     At the lowest level every unit gets its own state line; above it, each
     unit's completeness per reporting level. ``unit`` narrows to that unit's
     subtree. Uploads from units not in the hierarchy are listed apart.
+    ``level`` defaults to the one above the leaves (districts; the province after 2025).
     """
-    level = level_name(level, hierarchy)
+    level = level_name(level, hierarchy) if level else default_group_level(hierarchy)
     if unit is not None and unit not in hierarchy:
         raise StatusError(f"unit {unit} is not in hierarchy {hierarchy.version_id}")
     in_scope = _subtree_codes(hierarchy, unit)

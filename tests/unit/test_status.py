@@ -297,3 +297,13 @@ def test_explain_refuses_unknown_breakdowns() -> None:
         explain_figure(
             LEDGER, FACTS, live_rollup(), HANOI, CAT, Q1, "001", "MH_DANG_KY", {"colour": "x"}
         )
+
+
+def test_default_level_is_the_one_above_communes_in_either_hierarchy() -> None:
+    assert status_report(LEDGER, HANOI, CAT, Q1)["level"] == "district"
+    q3 = Period.parse("2025-Q3")
+    two_level = load_hierarchies().for_date(q3.reference_date).scope("01")
+    report = status_report(LEDGER.clear(), two_level, CAT, q3)
+    assert report["level"] == "province"
+    communes = next(r for r in report["rows"] if r["reporter_level"] == "commune")
+    assert (communes["expected"], communes["missing"]) == (126, 126)
