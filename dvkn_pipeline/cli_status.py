@@ -269,10 +269,10 @@ def chart(
     page.write_text(made.html, encoding="utf-8")
     if publish:
         from dvkn_pipeline.cli import _use_prefect
-        from flows.completeness_artifact import publish_completeness_artifact
+        from flows.completeness_artifact import publish_completeness
 
         _use_prefect(intake.settings)
-        publish_completeness_artifact(intake, [p.code])
+        publish_completeness([p.code], bucket=intake.settings.bucket)
     if json_out:
         _print_json(
             {

@@ -1,7 +1,8 @@
 """Publish a period's completeness heat map to Prefect, where stewards already look.
 
 Called after a roll-up refresh (see ``publish_completeness_artifact``); also by
-``dvkn chart --publish``. The picture is stored beside the reports
+``dvkn chart --publish`` through the small ``publish-completeness`` flow
+(Prefect deprecates artifacts created outside a flow or task run). The picture is stored beside the reports
 (``reports/completeness/<period>.png`` and ``.html``) and shown in the UI as an
 image artifact through a time-limited link; the markdown artifact carries the
 same counts as a table, so it reads without the image too.
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from prefect import flow
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
 
 from dvkn_pipeline.intake import Intake
 from dvkn_pipeline.periods import Period
 from dvkn_pipeline.status_chart import CompletenessChart, completeness_chart
+from dvkn_pipeline.wiring import build_intake
+from schemas.settings import Settings
 
 CHART_PREFIX = "reports/completeness/"
 #: How long the image link in the Prefect UI stays valid (S3's maximum for a presigned URL).
@@ -32,9 +36,8 @@ def publish_completeness_artifact(
 ) -> dict[str, CompletenessChart]:
     """Render, store and publish each period's heat map; returns the charts by period.
 
-    Works inside a flow run (the artifacts belong to it) and outside one (they
-    appear under Artifacts only). Reads the ledger afresh, so call it after
-    ``intake.refresh(...)``.
+    Call it inside a flow or task run (the artifacts then belong to that run),
+    after ``intake.refresh(...)``: it reads the ledger afresh.
     """
     out: dict[str, CompletenessChart] = {}
     for code in sorted(set(periods)):
@@ -68,3 +71,13 @@ def publish_completeness_artifact(
             )
         out[code] = chart
     return out
+
+
+@flow(name="publish-completeness")
+def publish_completeness(periods: list[str], bucket: str | None = None) -> dict[str, str]:
+    """Publish the completeness heat map of ``periods``; returns the artifact key per period."""
+    settings = Settings()
+    if bucket:
+        settings = settings.model_copy(update={"bucket": bucket})
+    charts = publish_completeness_artifact(build_intake(settings), periods)
+    return {code: artifact_key(code) for code in charts}
