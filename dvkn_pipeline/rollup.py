@@ -139,10 +139,16 @@ def completeness(
 _COUNTS = ("expected", "received", "accepted", "on_time")
 
 
-def _unit_statuses(
+def unit_reports(
     ledger: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
 ) -> pl.DataFrame:
-    """One row per reporting unit: expected 1, received/accepted/on time as 0 or 1."""
+    """One row per expected reporting unit: its uploads, first accepted upload and deadline.
+
+    The one place timeliness is judged (``on_time``: first accepted upload by
+    the end of the deadline day of the unit's level), shared by the stored
+    completeness table and the steward's status view. Uploads of units outside
+    the hierarchy are not expected and do not appear.
+    """
     reporting_levels = [lvl for lvl in hierarchy.levels if catalogue.reported_by(lvl)]
     units = hierarchy.units_frame().select("unit_code", "level")
     in_period = ledger.filter(pl.col("period") == period.code).join(
@@ -152,12 +158,15 @@ def _unit_statuses(
     accepted = (
         in_period.filter(pl.col("status") == "accepted")
         .group_by("unit_code")
-        .agg(pl.col("received_at").min().alias("first_accepted"))
+        .agg(
+            pl.col("received_at").min().alias("first_accepted"),
+            pl.col("submission_id").n_unique().alias("n_accepted"),
+        )
     )
     deadlines = pl.DataFrame(
         {
             "level": reporting_levels,
-            "deadline": [_end_of_day(period, lvl) for lvl in reporting_levels],
+            "deadline": [deadline_at(period, lvl) for lvl in reporting_levels],
         },
         schema={"level": pl.Utf8, "deadline": pl.Datetime("us", "UTC")},
     )
@@ -169,14 +178,26 @@ def _unit_statuses(
         .select(
             "unit_code",
             pl.col("level").alias("reporter_level"),
-            pl.lit(1, dtype=pl.Int64).alias("expected"),
-            pl.col("n_uploads").is_not_null().cast(pl.Int64).alias("received"),
-            pl.col("first_accepted").is_not_null().cast(pl.Int64).alias("accepted"),
-            (pl.col("first_accepted") <= pl.col("deadline"))
-            .fill_null(False)
-            .cast(pl.Int64)
-            .alias("on_time"),
+            pl.col("n_uploads").fill_null(0).cast(pl.Int64),
+            pl.col("n_accepted").fill_null(0).cast(pl.Int64),
+            "first_accepted",
+            "deadline",
+            (pl.col("first_accepted") <= pl.col("deadline")).fill_null(False).alias("on_time"),
         )
+    )
+
+
+def _unit_statuses(
+    ledger: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
+) -> pl.DataFrame:
+    """One row per reporting unit: expected 1, received/accepted/on time as 0 or 1."""
+    return unit_reports(ledger, hierarchy, catalogue, period).select(
+        "unit_code",
+        "reporter_level",
+        pl.lit(1, dtype=pl.Int64).alias("expected"),
+        (pl.col("n_uploads") > 0).cast(pl.Int64).alias("received"),
+        (pl.col("n_accepted") > 0).cast(pl.Int64).alias("accepted"),
+        pl.col("on_time").cast(pl.Int64),
     )
 
 
@@ -231,7 +252,8 @@ def completeness_ancestors(
     return _finish_completeness(counts, hierarchy, period)
 
 
-def _end_of_day(period: Period, level: str) -> datetime:
+def deadline_at(period: Period, level: str) -> datetime:
+    """The last instant a report of ``level`` units for ``period`` is on time."""
     d = period.deadline(level)
     # Deadlines are Vietnamese calendar days (UTC+7); 23:59:59 local is 16:59:59 UTC.
     return datetime(d.year, d.month, d.day, 16, 59, 59, tzinfo=UTC)

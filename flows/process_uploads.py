@@ -27,6 +27,7 @@ from prefect.runtime import flow_run
 from dvkn_pipeline.intake import BatchResult, Intake
 from dvkn_pipeline.reporting import completeness_summary, outcomes_markdown
 from dvkn_pipeline.wiring import build_intake
+from flows.completeness_artifact import publish_completeness_artifact
 from schemas.records import (
     EVENT_ACCEPTED,
     EVENT_REJECTED,
@@ -170,6 +171,12 @@ def process_uploads(
             markdown=outcomes_markdown(outcomes, summaries),
             description="Accepted, rejected and duplicate uploads, with receipts",
         )
+    if summaries:
+        # Once per run, not per refresh: rendering is for people, not for the burst.
+        try:
+            publish_completeness_artifact(intake, summaries)
+        except Exception:  # a chart must never fail the run that processed the files
+            log.warning("completeness chart not published", exc_info=True)
     return {"counts": counts, "periods": sorted(summaries), "completeness": summaries}
 
 
