@@ -492,5 +492,7 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
         )
 
 
+from dvkn_pipeline import cli_steer; cli_steer.register(app)  # noqa: E402, E702, I001  # fmt: skip
+
 if __name__ == "__main__":
     app()

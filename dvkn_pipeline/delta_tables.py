@@ -251,7 +251,9 @@ class Tables:
 
 def _with_attempt(rows: pl.DataFrame, empty: pl.DataFrame) -> pl.DataFrame:
     """Rows of a ledger older than attempts read as first judgements without overrides."""
-    missing = [pl.lit(None, dtype=empty.schema[c]).alias(c) for c in empty.columns if c not in rows.columns]
+    missing = [
+        pl.lit(None, dtype=empty.schema[c]).alias(c) for c in empty.columns if c not in rows.columns
+    ]
     if missing:
         rows = rows.with_columns(missing)
     return rows.with_columns(pl.col("attempt").fill_null(0))

@@ -135,7 +135,7 @@ class Intake:
         Appends each upload's next attempt to the ledger; the newest attempt is
         what every reader sees. The units they were and are now recorded under
         become stale, so the next refresh recomputes them. Raises
-        ``NothingToReprocess`` when no recorded upload matches.
+        ``NothingToReprocessError`` when no recorded upload matches.
         """
         result = BatchResult()
         ledger = self.tables.read_ledger()
@@ -247,6 +247,7 @@ class Intake:
         self, ref: UploadRef, histories: dict[str, pl.DataFrame], exact: bool = False
     ) -> Upload | None:
         """The upload's bytes; ``exact``: the recorded version, even if the key was overwritten."""
+        got: tuple[bytes, str | None] | None
         if exact and ref.version_id:
             data = self.bucket.get_object_version(ref.key, ref.version_id)
             got = None if data is None else (data, ref.version_id)

@@ -61,7 +61,11 @@ class Judgement:
             receipt_key=self.receipt_key,
             first_problem=first.message_en if first else None,
             attempt=self.receipt.attempt,
-            override=self.receipt.override.decision if self.receipt.override_applied else None,
+            override=(
+                self.receipt.override.decision
+                if self.receipt.override is not None and self.receipt.override_applied
+                else None
+            ),
         )
 
 
@@ -220,9 +224,7 @@ def _judge_one(
     if override is not None:
         applied = not blocking_errors(override.decision, report.problems)
     decision = override.decision if override is not None and applied else None
-    accept = (
-        report.ok if decision is None else decision is OverrideDecision.ACCEPT_WITH_WARNINGS
-    )
+    accept = report.ok if decision is None else decision is OverrideDecision.ACCEPT_WITH_WARNINGS
     identified = report.unit is not None and report.period is not None
     if accept and identified:
         report.problems.extend(_warnings(report, ref, up.history, catalogue))

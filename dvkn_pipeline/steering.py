@@ -16,7 +16,7 @@ import polars as pl
 from schemas.records import Override, OverrideDecision, ReprocessRequest, UploadRef
 
 
-class NothingToReprocess(LookupError):
+class NothingToReprocessError(LookupError):
     """No recorded upload matches the request."""
 
 
@@ -38,7 +38,9 @@ def select_uploads(ledger: pl.DataFrame, request: ReprocessRequest) -> pl.DataFr
         if request.unit:
             rows = rows.filter(pl.col("unit_code") == request.unit)
     if rows.is_empty():
-        raise NothingToReprocess(f"no recorded upload matches {request.model_dump(exclude_none=True)}")
+        raise NothingToReprocessError(
+            f"no recorded upload matches {request.model_dump(exclude_none=True)}"
+        )
     return rows.sort("received_at", "key")
 
 

@@ -6,10 +6,10 @@ can change the rules the way a deployed fix would.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import uuid
+from typing import Any
 
 import polars as pl
 import pytest
@@ -23,7 +23,7 @@ from dvkn_pipeline.hierarchy import load_hierarchies
 from dvkn_pipeline.intake import Intake
 from dvkn_pipeline.keys import incoming_key, receipt_key
 from dvkn_pipeline.periods import Period
-from dvkn_pipeline.steering import NothingToReprocess
+from dvkn_pipeline.steering import NothingToReprocessError
 from dvkn_pipeline.wiring import build_intake
 from schemas.records import Override, OverrideDecision, ReprocessRequest
 from schemas.rules import RuleSet
@@ -60,7 +60,7 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
 
 
 @pytest.fixture
-def intake(object_store: Settings) -> Iterator[Intake]:
+def intake(object_store: Settings) -> Intake:
     settings = object_store.model_copy(update={"bucket": f"t-{uuid.uuid4().hex[:12]}"})
     local_stack.ensure_bucket(settings)
     it = build_intake(settings)
@@ -72,7 +72,7 @@ def intake(object_store: Settings) -> Iterator[Intake]:
     it.bucket.put_bytes(BROKEN_KEY, _broken_report().to_csv(CAT))
     result = it.process(it.pending())
     it.refresh(result.periods, result.changed)
-    yield it
+    return it
 
 
 def _district(it: Intake, indicator: str) -> float:
@@ -88,6 +88,12 @@ def _accepted(it: Intake) -> int:
     comp = it.tables.read_completeness(Q1.code)
     row = comp.filter((pl.col("unit_code") == "001") & (pl.col("reporter_level") == "commune"))
     return int(row["accepted"][0])
+
+
+def _receipt(it: Intake, key: str) -> dict[str, Any]:
+    data = it.bucket.get_json(receipt_key(key))
+    assert isinstance(data, dict)
+    return data
 
 
 def _status(it: Intake, key: str) -> tuple[str, int]:
@@ -139,7 +145,7 @@ def test_reprocess_after_a_rule_fix_accepts_the_file_and_the_rollup_follows(
     )
     assert _accepted(intake) == 5
     assert intake.pending() == []  # a re-judged upload is not pending again
-    receipt = intake.bucket.get_json(receipt_key(BROKEN_KEY))
+    receipt = _receipt(intake, BROKEN_KEY)
     assert receipt["status"] == "accepted" and receipt["attempt"] == 1
     assert receipt["reprocess_reason"] == "rule fix #12"
     assert [p["severity"] for p in receipt["problems"] if p["rule"] == "resolved_le_received"] == [
@@ -193,7 +199,7 @@ def test_a_recorded_override_accepts_or_rejects_and_the_rollup_follows(intake: I
     assert _district(intake, "Y_KIEN_TIEP_NHAN") == received_before + _broken_report().value(
         "Y_KIEN_TIEP_NHAN"
     )
-    receipt = intake.bucket.get_json(receipt_key(BROKEN_KEY))
+    receipt = _receipt(intake, BROKEN_KEY)
     assert receipt["override"]["by"] == "Nguyễn Thị Lan" and receipt["override_applied"] is True
     md = intake.bucket.get_bytes(receipt_key(BROKEN_KEY).removesuffix(".json") + ".md")
     assert md is not None and "Nguyễn Thị Lan" in md.decode()
@@ -204,7 +210,9 @@ def test_a_recorded_override_accepts_or_rejects_and_the_rollup_follows(intake: I
 
     # Rejecting an accepted report takes it out of the totals and the completeness.
     good_key = incoming_key(GOOD[0].code, Q1.code, "bao-cao.csv")
-    reject = Override(decision=OverrideDecision.REJECT, by="Trần Văn Minh", reason="số liệu sai", at=at)
+    reject = Override(
+        decision=OverrideDecision.REJECT, by="Trần Văn Minh", reason="số liệu sai", at=at
+    )
     _rejudge(intake, ReprocessRequest(keys=[good_key], override=reject))
     assert _status(intake, good_key) == ("rejected", 2)
     assert _district(intake, "Y_KIEN_TIEP_NHAN") == received_before - generate_report(
@@ -225,8 +233,8 @@ def test_a_file_without_usable_figures_cannot_be_accepted_by_override(intake: In
     _rejudge(intake, ReprocessRequest(keys=[key], override=accept))
     row = intake.tables.read_ledger().filter(pl.col("key") == key).row(0, named=True)
     assert row["status"] == "rejected" and row["override"] == "accept_with_warnings"
-    receipt = intake.bucket.get_json(receipt_key(key))
+    receipt = _receipt(intake, key)
     assert receipt["override_applied"] is False
     assert _snapshot(intake) == before
-    with pytest.raises(NothingToReprocess):
+    with pytest.raises(NothingToReprocessError):
         intake.rejudge(ReprocessRequest(keys=["incoming/none/2025-Q1/x.csv"]))
