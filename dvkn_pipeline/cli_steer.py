@@ -61,7 +61,7 @@ def reprocess(
         raise typer.BadParameter("--unit needs --period")
     code = _period(period).code if period else None
     try:
-        request = ReprocessRequest(keys=key or [], unit=unit, period=code, reason=reason)
+        request = ReprocessRequest(upload_keys=key or [], unit=unit, period=code, reason=reason)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     _submit(_settings(), request, wait, timeout, json_out)
@@ -110,7 +110,7 @@ def _override(
     settings = _settings()
     override = Override(decision=decision, by=by, reason=reason, at=datetime.now(UTC))
     request = ReprocessRequest(
-        keys=[key], etag=etag, override=override, reason=f"{decision.value} by {by}"
+        upload_keys=[key], etag=etag, override=override, reason=f"{decision.value} by {by}"
     )
     if decision is OverrideDecision.ACCEPT_WITH_WARNINGS:
         from dvkn_pipeline.bucket import Bucket

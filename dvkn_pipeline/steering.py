@@ -27,8 +27,8 @@ def select_uploads(ledger: pl.DataFrame, request: ReprocessRequest) -> pl.DataFr
     override names one upload: ``etag`` if given, else the key's latest
     upload; a plain reprocess takes every upload stored under the keys.
     """
-    if request.keys:
-        rows = ledger.filter(pl.col("key").is_in(request.keys))
+    if request.upload_keys:
+        rows = ledger.filter(pl.col("key").is_in(request.upload_keys))
         if request.etag:
             rows = rows.filter(pl.col("etag") == request.etag.strip('"'))
         elif request.override is not None:

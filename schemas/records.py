@@ -85,10 +85,11 @@ class Override(BaseModel):
 class ReprocessRequest(BaseModel):
     """Which uploads to judge again, and why: the ``reprocess`` parameter of the intake flow.
 
-    Exactly one selector: ``keys``, or ``unit`` with ``period``, or ``period``.
+    Exactly one selector: ``upload_keys``, or ``unit`` with ``period``, or ``period``.
     """
 
-    keys: list[str] = Field(default_factory=list)
+    #: Not `keys`: Prefect treats a model with a `keys` attribute as a mapping.
+    upload_keys: list[str] = Field(default_factory=list)
     unit: str | None = None
     period: str | None = None
     #: Only with one key: the upload (ETag) to judge, else the key's latest upload.
@@ -98,11 +99,11 @@ class ReprocessRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_selector(self) -> ReprocessRequest:
-        if self.keys and (self.unit or self.period):
+        if self.upload_keys and (self.unit or self.period):
             raise ValueError("give keys, or a unit and period, or a period; not both")
-        if not self.keys and not self.period:
+        if not self.upload_keys and not self.period:
             raise ValueError("give keys, or a unit and period, or a period")
-        if self.override is not None and len(self.keys) != 1:
+        if self.override is not None and len(self.upload_keys) != 1:
             raise ValueError("an override names exactly one key")
         return self
 

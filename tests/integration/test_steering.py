@@ -159,7 +159,7 @@ def test_reprocess_after_a_rule_fix_accepts_the_file_and_the_rollup_follows(
 
     # And back: the rule restored, the file is rejected again and leaves the totals.
     monkeypatch.undo()
-    _rejudge(intake, ReprocessRequest(keys=[BROKEN_KEY], reason="rule restored"))
+    _rejudge(intake, ReprocessRequest(upload_keys=[BROKEN_KEY], reason="rule restored"))
     assert _status(intake, BROKEN_KEY) == ("rejected", 2)
     assert _district(intake, "Y_KIEN_TIEP_NHAN") == received_before
     assert _accepted(intake) == 4
@@ -187,7 +187,7 @@ def test_a_recorded_override_accepts_or_rejects_and_the_rollup_follows(intake: I
         reason="Ý kiến quý trước được giải quyết trong quý này",
         at=at,
     )
-    _rejudge(intake, ReprocessRequest(keys=[BROKEN_KEY], override=accept, reason="override"))
+    _rejudge(intake, ReprocessRequest(upload_keys=[BROKEN_KEY], override=accept, reason="override"))
     row = intake.tables.read_ledger().filter(pl.col("key") == BROKEN_KEY).row(0, named=True)
     assert (row["status"], row["override"], row["override_by"]) == (
         "accepted",
@@ -213,7 +213,7 @@ def test_a_recorded_override_accepts_or_rejects_and_the_rollup_follows(intake: I
     reject = Override(
         decision=OverrideDecision.REJECT, by="Trần Văn Minh", reason="số liệu sai", at=at
     )
-    _rejudge(intake, ReprocessRequest(keys=[good_key], override=reject))
+    _rejudge(intake, ReprocessRequest(upload_keys=[good_key], override=reject))
     assert _status(intake, good_key) == ("rejected", 2)
     assert _district(intake, "Y_KIEN_TIEP_NHAN") == received_before - generate_report(
         GOOD[0], Q1, CAT, seed=21
@@ -230,11 +230,11 @@ def test_a_file_without_usable_figures_cannot_be_accepted_by_override(intake: In
         decision=OverrideDecision.ACCEPT_WITH_WARNINGS, by="x", reason="y", at=datetime.now(UTC)
     )
     before = _snapshot(intake)
-    _rejudge(intake, ReprocessRequest(keys=[key], override=accept))
+    _rejudge(intake, ReprocessRequest(upload_keys=[key], override=accept))
     row = intake.tables.read_ledger().filter(pl.col("key") == key).row(0, named=True)
     assert row["status"] == "rejected" and row["override"] == "accept_with_warnings"
     receipt = _receipt(intake, key)
     assert receipt["override_applied"] is False
     assert _snapshot(intake) == before
     with pytest.raises(NothingToReprocessError):
-        intake.rejudge(ReprocessRequest(keys=["incoming/none/2025-Q1/x.csv"]))
+        intake.rejudge(ReprocessRequest(upload_keys=["incoming/none/2025-Q1/x.csv"]))

@@ -106,7 +106,7 @@ def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings)
     result = intake.process(intake.pending())
     intake.refresh(result.periods, result.changed)
 
-    request = ReprocessRequest(keys=[key], reason="catalogue fix")
+    request = ReprocessRequest(upload_keys=[key], reason="catalogue fix")
     run = run_reprocess(request, bucket=worker.bucket, timeout=300)
     assert run.state is not None and run.state.name == "Completed", run.state
     row = intake.tables.read_ledger().filter(pl.col("key") == key).row(0, named=True)
