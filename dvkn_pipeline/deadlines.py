@@ -37,10 +37,18 @@ class MissingUnits:
     not_accepted: list[str]
 
 
-def due_soon(today: date, days: int, levels: list[str]) -> list[DueSoon]:
-    """Deadlines of ``levels`` falling from today up to ``days`` days ahead, every period type."""
+def due_soon(
+    today: date, days: int, levels: list[str], period_types: list[str] | None = None
+) -> list[DueSoon]:
+    """Deadlines of ``levels`` falling from today up to ``days`` days ahead.
+
+    ``period_types`` limits the check to the period types an installation
+    collects (calendar ids such as ``quarter``); default every type.
+    """
     out: list[DueSoon] = []
     for ptype in load_calendar().types:
+        if period_types is not None and ptype.id not in period_types:
+            continue
         for year in (today.year - 1, today.year, today.year + 1):
             for period in periods_of_year(year, ptype.id):
                 for level in levels:

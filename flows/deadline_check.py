@@ -25,8 +25,13 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @flow(name="check-deadlines")
-def check_deadlines(days: int | None = None, today: date | None = None) -> list[dict[str, Any]]:
-    """Units still missing ``days`` days (or fewer) before a deadline, one event per period and level."""
+def check_deadlines(
+    days: int | None = None, today: date | None = None, period_types: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Units still missing ``days`` days (or fewer) before a deadline, one event per period and level.
+
+    ``period_types``: calendar ids of the periods collected (default: all).
+    """
     log = get_run_logger()
     settings = Settings()
     intake = build_intake(settings)
@@ -34,7 +39,7 @@ def check_deadlines(days: int | None = None, today: date | None = None) -> list[
     window = settings.missing_days_before_deadline if days is None else days
     ledger = intake.tables.read_ledger()
     found: list[dict[str, Any]] = []
-    for due in due_soon(day, window, list(load_calendar().deadline_days)):
+    for due in due_soon(day, window, list(load_calendar().deadline_days), period_types):
         hierarchy = intake.hierarchies.for_date(due.period.reference_date).scope(settings.root_unit)
         missing = missing_units(ledger, hierarchy, intake.catalogue, due)
         if missing is None:

@@ -254,6 +254,7 @@ def test_units_missing_shortly_before_the_commune_deadline_are_found() -> None:
     due = [d for d in due_soon(today, 3, ["commune"]) if d.period == Q1]
     assert [(d.level, d.deadline, d.days_left(today)) for d in due] == [("commune", deadline, 2)]
     assert not [d for d in due_soon(today, 1, ["commune"]) if d.period == Q1]
+    assert {d.period.ptype.id for d in due_soon(today, 3, ["commune"], ["quarter"])} == {"quarter"}
     communes = [u.code for u in HANOI.units_at("commune")]
     ledger = pl.DataFrame(
         {
