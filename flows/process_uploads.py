@@ -120,7 +120,9 @@ def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[st
             payload=summaries.get(p, {}),
         )
     counts = {s.value: result.count(s) for s in Status}
-    why = request.reason or (request.override.reason if request.override else "")
+    why = (request.reason or (request.override.reason if request.override else "")).replace(
+        "\n", " "
+    )
     create_markdown_artifact(
         key="reprocess-summary",
         markdown=f"**Judged again** ({why})\n\n" + outcomes_markdown(result.outcomes, summaries),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -115,3 +116,53 @@ def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings)
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_artifacts() if a.flow_run_id == run.id}
     assert {"reprocess-files", "reprocess-summary"} <= keys
+
+
+def test_dvkn_reject_records_who_and_why_through_the_deployment(
+    worker: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli import app
+
+    intake = build_intake(worker)
+    key = incoming_key(COMMUNE.code, Q1.code, "bao-cao-2.csv")
+    intake.bucket.put_bytes(key, generate_report(COMMUNE, Q1, CAT, seed=6, version=2).to_csv(CAT))
+    result = intake.process(intake.pending())
+    intake.refresh(result.periods, result.changed)
+    monkeypatch.setenv("DVKN_BUCKET", worker.bucket)
+
+    refused = CliRunner().invoke(
+        app,
+        [
+            "accept-with-warnings",
+            "--key",
+            "incoming/none/2025-Q1/x.csv",
+            "--by",
+            "a",
+            "--reason",
+            "b",
+        ],
+    )
+    assert refused.exit_code == 1  # nothing recorded under that key
+
+    out = CliRunner().invoke(
+        app,
+        ["reject", "--key", key, "--by", "Trần Văn Minh", "--reason", "số liệu sai", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert payload["state"] == "Completed"
+    [row] = payload["uploads"]
+    assert (row["status"], row["override"], row["override_by"]) == (
+        "rejected",
+        "reject",
+        "Trần Văn Minh",
+    )
+    comp = intake.tables.read_completeness(Q1.code)
+    mine = comp.filter(pl.col("unit_code") == COMMUNE.code).row(0, named=True)
+    # The earlier accepted version (from the reprocess test, or none) is what counts now.
+    live = intake.tables.read_ledger(Q1.code).filter(
+        (pl.col("unit_code") == COMMUNE.code) & (pl.col("status") == "accepted")
+    )
+    assert mine["accepted"] == min(1, live.height) and key not in live["key"].to_list()
