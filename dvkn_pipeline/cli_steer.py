@@ -150,7 +150,16 @@ def _submit(
     ids = selected["upload_id"].to_list()
     after = intake.tables.read_ledger().filter(pl.col("upload_id").is_in(ids)) if wait else selected
     rows = after.select(
-        "key", "etag", "status", "attempt", "override", "override_by", "n_errors", "n_warnings"
+        "key",
+        "etag",
+        "status",
+        "attempt",
+        "override",
+        "override_by",
+        "override_reason",
+        "override_at",
+        "n_errors",
+        "n_warnings",
     ).to_dicts()
     if json_out:
         _print_json({"flow_run_id": str(run.id), "state": state, "url": url, "uploads": rows})
@@ -166,7 +175,12 @@ def _submit(
 def _print_rows(rows: list[dict[str, Any]]) -> None:
     table = Table("key", "status", "attempt", "override", "errors", "warnings")
     for r in rows:
-        who = f"{r['override']} ({r['override_by']})" if r["override"] else ""
+        who = (
+            f"{r['override']} by {r['override_by']} at {r['override_at']:%Y-%m-%d %H:%M}: "
+            f"{r['override_reason']}"
+            if r["override"]
+            else ""
+        )
         table.add_row(
             r["key"], r["status"], str(r["attempt"]), who, str(r["n_errors"]), str(r["n_warnings"])
         )
