@@ -53,6 +53,16 @@ class Bucket:
             body.close()
         return data, (None if version in (None, "null") else str(version))
 
+    def get_object_version(self, key: str, version_id: str) -> bytes | None:
+        """The bytes of one stored version of an object (None when that version is gone)."""
+        try:
+            resp = self.client.get_object(Bucket=self.name, Key=key, VersionId=version_id)
+        except ClientError as exc:
+            if _missing(exc) or exc.response.get("Error", {}).get("Code") == "NoSuchVersion":
+                return None
+            raise
+        return resp["Body"].read()
+
     def enable_versioning(self) -> None:
         """Keep every version of every object: no upload's bytes are ever lost to an overwrite."""
         self.client.put_bucket_versioning(

@@ -126,20 +126,33 @@ class Tables:
     def empty_ledger(self) -> pl.DataFrame:
         return pl.DataFrame(schema=ledger_polars_schema())
 
-    def read_ledger(self, period: str | None = None) -> pl.DataFrame:
-        """One row per upload: a replayed upload's later rows are ignored."""
-        pred = pl.col("period") == period if period else None
-        rows = self._read(LEDGER, self.empty_ledger(), pred)
-        return rows.sort("processed_at").unique(
-            subset="upload_id", keep="first", maintain_order=True
+    def read_ledger(self, period: str | None = None, all_attempts: bool = False) -> pl.DataFrame:
+        """One row per upload: its newest judgement (highest attempt).
+
+        A replayed attempt's later rows are ignored (the first written wins).
+        ``period`` selects the uploads whose newest judgement is in that period
+        (a reprocess may move an upload to another unit or period).
+        ``all_attempts`` keeps every judgement of every upload (its history).
+        """
+        rows = _with_attempt(self._read(LEDGER, self.empty_ledger()), self.empty_ledger())
+        rows = rows.sort("processed_at").unique(
+            subset=["upload_id", "attempt"], keep="first", maintain_order=True
         )
+        if not all_attempts:
+            rows = (
+                rows.sort("attempt", descending=True, maintain_order=True)
+                .unique(subset="upload_id", keep="first", maintain_order=True)
+                .sort("processed_at", maintain_order=True)
+            )
+        return rows.filter(pl.col("period") == period) if period else rows
 
     def add_to_ledger(self, rows: pl.DataFrame) -> None:
         """Record processed uploads (the commit point of a batch)."""
         if rows.is_empty():
             return
         rows = LEDGER_SCHEMA.validate(rows.select(list(ledger_polars_schema())))
-        self._append(LEDGER, rows, partition_by=None)
+        # A ledger written before attempts and overrides existed gains the columns.
+        self._append(LEDGER, rows, partition_by=None, schema_mode="merge")
 
     # -- facts ----------------------------------------------------------------
 
@@ -249,8 +262,16 @@ class Tables:
 
     # -- helpers ----------------------------------------------------------------
 
-    def _append(self, name: str, rows: pl.DataFrame, partition_by: list[str] | None) -> None:
+    def _append(
+        self,
+        name: str,
+        rows: pl.DataFrame,
+        partition_by: list[str] | None,
+        schema_mode: str | None = None,
+    ) -> None:
         opts: dict[str, Any] = {"partition_by": partition_by} if partition_by else {}
+        if schema_mode:
+            opts["schema_mode"] = schema_mode
 
         def write() -> None:
             try:
@@ -266,3 +287,13 @@ class Tables:
                 raise
 
         _retry_commit(write, name)
+
+
+def _with_attempt(rows: pl.DataFrame, empty: pl.DataFrame) -> pl.DataFrame:
+    """Rows of a ledger older than attempts read as first judgements without overrides."""
+    missing = [
+        pl.lit(None, dtype=empty.schema[c]).alias(c) for c in empty.columns if c not in rows.columns
+    ]
+    if missing:
+        rows = rows.with_columns(missing)
+    return rows.with_columns(pl.col("attempt").fill_null(0))

@@ -9,6 +9,13 @@ unit whose count has grown since its mark has uploads no roll-up has seen yet.
 Counting (not timestamps) makes the check exact across workers with skewed
 clocks and across concurrent commits: a commit that lands after a refresh read
 the ledger always raises a count above its mark.
+
+What is counted is judgements, not uploads: a reprocess or a steward's
+override appends an upload's next attempt (numbered 0, 1, 2, ...), so a unit's
+count is the sum of ``attempt + 1`` over its uploads' newest rows, and every
+new judgement moves it. A judgement that moves an upload to another unit
+lowers the old unit's count, so any difference from the mark (not only a rise)
+means stale.
 """
 
 from __future__ import annotations
@@ -31,10 +38,15 @@ def empty_marks() -> pl.DataFrame:
 
 def upload_counts(ledger: pl.DataFrame) -> pl.DataFrame:
     """Uploads per period and unit (rows naming no unit or period cannot move a roll-up)."""
+    judgements = (
+        (pl.col("attempt").fill_null(0).cast(pl.Int64) + 1).sum()
+        if "attempt" in ledger.columns
+        else pl.len()
+    )
     return (
         ledger.filter(pl.col("period").is_not_null() & pl.col("unit_code").is_not_null())
         .group_by("period", "unit_code")
-        .agg(pl.len().cast(pl.Int64).alias("uploads"))
+        .agg(judgements.cast(pl.Int64).alias("uploads"))
     )
 
 
@@ -48,12 +60,13 @@ def marks_for(counts: pl.DataFrame, units: set[str] | None = None) -> pl.DataFra
 
 
 def stale(counts: pl.DataFrame, marks: pl.DataFrame) -> dict[str, set[str]]:
-    """Period -> units whose uploads outnumber their mark (no mark counts as zero)."""
+    """Period -> units whose judgements differ from their mark (no mark, or no rows, count as zero)."""
     joined = counts.join(
         marks.select("period", "unit_code", pl.col("uploads").alias("marked")),
         on=["period", "unit_code"],
-        how="left",
-    ).filter(pl.col("uploads") > pl.col("marked").fill_null(0))
+        how="full",
+        coalesce=True,
+    ).filter(pl.col("uploads").fill_null(0) != pl.col("marked").fill_null(0))
     out: dict[str, set[str]] = {}
     for period, unit in joined.select("period", "unit_code").iter_rows():
         out.setdefault(period, set()).add(unit)

@@ -40,9 +40,10 @@ from dvkn_pipeline.rollup import (
     units_to_read,
 )
 from dvkn_pipeline.rules import load_rules
+from dvkn_pipeline.steering import ref_of, select_uploads, standing_override
 from dvkn_pipeline.uploader_records import recorded_uploader
 from schemas.catalogue import Aggregation
-from schemas.records import FileOutcome, Status, UploadRef
+from schemas.records import FileOutcome, ReprocessRequest, Status, UploadRef
 from schemas.settings import Settings
 from schemas.tables import facts_schema
 
@@ -120,22 +121,64 @@ class Intake:
         result = BatchResult()
         ledger = self.tables.read_ledger()
         done = set(ledger["upload_id"].to_list())
-        first_accepted = (
-            ledger.filter(pl.col("status") == "accepted")
-            .sort("received_at", "key")
-            .group_by("submission_id", maintain_order=True)
-            .first()
-        )
-        accepted = {
-            r["submission_id"]: (r["received_at"], r["key"])
-            for r in first_accepted.iter_rows(named=True)
-        }
         todo = [r for r in {r.upload_id: r for r in refs}.values() if r.upload_id not in done]
         histories = self._histories(ledger, todo)
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             fetched = list(pool.map(lambda r: self._fetch(r, histories), todo))
         uploads = [u for u in fetched if u is not None]
         result.skipped = [r.key for r, u in zip(todo, fetched, strict=True) if u is None]
+        self._judge_and_commit(uploads, _first_accepted(ledger), flow_run_id, result)
+        return result
+
+    def rejudge(self, request: ReprocessRequest, flow_run_id: str | None = None) -> BatchResult:
+        """Judge recorded uploads again with today's rules (and a steward's decision, if any).
+
+        Appends each upload's next attempt to the ledger; the newest attempt is
+        what every reader sees. The units they were and are now recorded under
+        become stale, so the next refresh recomputes them. Raises
+        ``NothingToReprocessError`` when no recorded upload matches.
+        """
+        result = BatchResult()
+        ledger = self.tables.read_ledger()
+        rows = select_uploads(ledger, request).to_dicts()
+        targets = {r["upload_id"] for r in rows}
+        refs = [ref_of(r, self.bucket.name) for r in rows]
+        histories = self._histories(ledger, refs)
+
+        def fetch(item: tuple[dict[str, object], UploadRef]) -> Upload | None:
+            row, ref = item
+            up = self._fetch(ref, histories, exact=True)
+            if up is None:
+                return None
+            return Upload(
+                up.ref,
+                up.content,
+                up.uploader_unit,
+                up.history,
+                attempt=int(str(row["attempt"])) + 1,
+                reprocess_reason=request.reason,
+                override=request.override or standing_override(row),
+            )
+
+        with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
+            fetched = list(pool.map(fetch, zip(rows, refs, strict=True)))
+        uploads = [u for u in fetched if u is not None]
+        result.skipped = [r.key for r, u in zip(refs, fetched, strict=True) if u is None]
+        # The uploads judged again must not count as their own earlier copies.
+        others = _first_accepted(ledger.filter(~pl.col("upload_id").is_in(sorted(targets))))
+        self._judge_and_commit(uploads, others, flow_run_id, result)
+        for row in rows:  # where they were recorded before also changes
+            if row["period"] is not None and row["unit_code"] is not None:
+                result.changed.setdefault(str(row["period"]), set()).add(str(row["unit_code"]))
+        return result
+
+    def _judge_and_commit(
+        self,
+        uploads: list[Upload],
+        accepted: dict[str, tuple[datetime, str]],
+        flow_run_id: str | None,
+        result: BatchResult,
+    ) -> None:
         judgements = _dedupe_within_batch(
             judge_uploads(
                 uploads,
@@ -163,7 +206,6 @@ class Intake:
             period, unit = j.ledger_row["period"], j.ledger_row["unit_code"]
             if period is not None and unit is not None:
                 result.changed.setdefault(str(period), set()).add(str(unit))
-        return result
 
     def _histories(
         self, ledger: pl.DataFrame, refs: Iterable[UploadRef]
@@ -202,12 +244,20 @@ class Intake:
         history = pl.concat(frames).sort("period", descending=True)
         return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
 
-    def _fetch(self, ref: UploadRef, histories: dict[str, pl.DataFrame]) -> Upload | None:
+    def _fetch(
+        self, ref: UploadRef, histories: dict[str, pl.DataFrame], exact: bool = False
+    ) -> Upload | None:
+        """The upload's bytes; ``exact``: the recorded version, even if the key was overwritten."""
         if refused_before_parsing(ref, 0, self.settings) is not None:
             # A bad key or a listed size over the limit: refused without downloading.
             return Upload(ref, b"", None, None, downloaded=False)
         limit = self.settings.limits.max_file_bytes
-        got = self.bucket.get_version(ref.key, ref.etag or None, max_bytes=limit)
+        got: tuple[bytes, str | None] | None
+        if exact and ref.version_id:
+            data = self.bucket.get_object_version(ref.key, ref.version_id)
+            got = None if data is None else (data, ref.version_id)
+        else:
+            got = self.bucket.get_version(ref.key, ref.etag or None, max_bytes=limit)
         if got is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
             log.warning("skipping %s: object changed or gone since it was listed", ref.key)
@@ -216,7 +266,8 @@ class Intake:
         ref = ref.model_copy(update={"version_id": version})
         if self.settings.uploader_records:
             recorded = recorded_uploader(self.bucket, ref, self.settings.state_prefix)
-            if recorded is None and _younger_than(ref, self.settings.uploader_record_grace_seconds):
+            young = _younger_than(ref, self.settings.uploader_record_grace_seconds)
+            if recorded is None and young and not exact:
                 log.info("waiting for the uploader record of %s", ref.key)
                 return None  # still pending: the next listing takes it
             ref = ref.model_copy(update={"uploader": recorded or ref.uploader})
@@ -232,6 +283,14 @@ class Intake:
         return Upload(ref, content, uploader_unit, history)
 
     def _write_receipts(self, j: Judgement) -> None:
+        attempt = int(str(j.ledger_row["attempt"]))
+        if attempt and j.ref.version_id is None and self.bucket.exists(j.receipt_key):
+            # An unversioned bucket keeps no earlier receipt versions: copy it aside.
+            self.bucket.client.copy_object(
+                Bucket=self.bucket.name,
+                Key=j.receipt_key.removesuffix(".json") + f".attempt-{attempt - 1}.json",
+                CopySource={"Bucket": self.bucket.name, "Key": j.receipt_key},
+            )
         self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))
         self.bucket.put_bytes(
             j.receipt_key.removesuffix(".json") + ".md",
@@ -347,6 +406,17 @@ def _younger_than(ref: UploadRef, seconds: float) -> bool:
     return (datetime.now(UTC) - ref.last_modified).total_seconds() < seconds
 
 
+def _first_accepted(ledger: pl.DataFrame) -> dict[str, tuple[datetime, str]]:
+    """Content hash -> (upload time, key) of its first accepted upload (for duplicates)."""
+    first = (
+        ledger.filter(pl.col("status") == "accepted")
+        .sort("received_at", "key")
+        .group_by("sha256", maintain_order=True)
+        .first()
+    )
+    return {r["sha256"]: (r["received_at"], r["key"]) for r in first.iter_rows(named=True)}
+
+
 def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
     """Two uploads of identical bytes in one batch: the first counts, the rest are duplicates."""
     seen: set[str] = set()
@@ -370,7 +440,7 @@ def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
                 receipt,
                 j.receipt_key,
                 j.archive_key,
-                {**j.ledger_row, "status": "duplicate"},
+                {**j.ledger_row, "status": "duplicate", "submission_id": sha},
                 None,
             )
         elif j.receipt.status is Status.ACCEPTED:

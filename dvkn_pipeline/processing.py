@@ -29,12 +29,22 @@ from dvkn_pipeline.keys import (
     unsafe_key_reason,
 )
 from dvkn_pipeline.normalize import to_facts
+from dvkn_pipeline.overrides import blocking_errors
 from dvkn_pipeline.refusals import Deadline, refusal
 from dvkn_pipeline.report_format import ParsedReport, parse_csv, refused_report
 from dvkn_pipeline.rules import history_problems, lateness_problems
 from dvkn_pipeline.validation import ReportContext, ValidatedReport, validate_reports
 from schemas.catalogue import Aggregation
-from schemas.records import FileOutcome, Problem, Receipt, Severity, Status, UploadRef
+from schemas.records import (
+    FileOutcome,
+    Override,
+    OverrideDecision,
+    Problem,
+    Receipt,
+    Severity,
+    Status,
+    UploadRef,
+)
 from schemas.settings import InputLimits, Settings
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -64,6 +74,12 @@ class Judgement:
             n_warnings=self.receipt.n_warnings,
             receipt_key=self.receipt_key,
             first_problem=first.message_en if first else None,
+            attempt=self.receipt.attempt,
+            override=(
+                self.receipt.override.decision
+                if self.receipt.override is not None and self.receipt.override_applied
+                else None
+            ),
         )
 
 
@@ -153,6 +169,11 @@ class Upload:
     #: False when the caller did not download the object (its listed size is over
     #: the limit): ``content`` is then empty and the receipt has no checksum.
     downloaded: bool = True
+    #: 0 on first sight; the upload's next attempt when it is judged again.
+    attempt: int = 0
+    reprocess_reason: str | None = None
+    #: A steward's standing decision on this upload (carried over to later attempts).
+    override: Override | None = None
 
 
 def judge_upload(
@@ -308,17 +329,24 @@ def _judge_one(
         report.problems[:0] = key_problems
     facts: pl.DataFrame | None = None
     duplicate_of: str | None = None
-    if report.ok and report.unit is not None and report.period is not None:
+    sub_id = submission_id_of(sha, up.attempt)
+    override, applied = up.override, None
+    if override is not None:
+        applied = not blocking_errors(override.decision, report.problems)
+    decision = override.decision if override is not None and applied else None
+    accept = report.ok if decision is None else decision is OverrideDecision.ACCEPT_WITH_WARNINGS
+    identified = report.unit is not None and report.period is not None
+    if accept and identified:
         report.problems.extend(_warnings(report, ref, up.history, catalogue))
-    if report.ok:
         if _earlier_copy_accepted(sha, ref, accepted_submissions):
             status, duplicate_of = Status.DUPLICATE, sha
         else:
             status = Status.ACCEPTED
-            facts = to_facts(report, sha, catalogue, check=False)
+            facts = to_facts(report, sub_id, catalogue, check=False)
     else:
         status = Status.REJECTED
     receipt = build_receipt(ref, report, sha, size, status, duplicate_of, processed_at)
+    receipt = _with_steering(receipt, up, applied, sub_id)
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
@@ -344,14 +372,65 @@ def _judge_one(
         "unit_code": report.unit.code if report.unit else None,
         "period": report.period.code if report.period else None,
         "report_version": report.report_version,
-        "submission_id": sha if status is not Status.REJECTED else None,
+        "submission_id": (
+            sub_id if status is Status.ACCEPTED else sha if status is Status.DUPLICATE else None
+        ),
         "n_errors": len(report.errors),
         "n_warnings": len(report.warnings),
         "receipt_key": r_key,
         "archive_key": a_key,
         "flow_run_id": flow_run_id,
+        "attempt": up.attempt,
+        "reprocess_reason": up.reprocess_reason,
+        "override": override.decision.value if override else None,
+        "override_by": override.by if override else None,
+        "override_reason": override.reason if override else None,
+        "override_at": override.at if override else None,
     }
     return Judgement(ref, receipt, r_key, a_key, ledger_row, facts)
+
+
+def submission_id_of(sha: str, attempt: int) -> str:
+    """The id of one judgement's facts.
+
+    The first judgement's facts are addressed by the file's content hash; a
+    later attempt (re-judged under newer rules or catalogue) may normalize the
+    same bytes differently, so its facts get their own id and the ledger row
+    of the newest attempt says which facts are live. Replaying an attempt gives
+    the same id, so its facts are still written once.
+    """
+    if attempt == 0:
+        return sha
+    return hashlib.sha256(f"{sha}#attempt-{attempt}".encode()).hexdigest()
+
+
+def _with_steering(receipt: Receipt, up: Upload, applied: bool | None, sub_id: str) -> Receipt:
+    """Say on the receipt that the file was judged again, or a steward decided it."""
+    update: dict[str, object] = {
+        "attempt": up.attempt,
+        "reprocess_reason": up.reprocess_reason,
+        "override": up.override,
+        "override_applied": applied,
+    }
+    if receipt.status is Status.ACCEPTED:
+        update["submission_id"] = sub_id
+    vi, en = receipt.summary_vi, receipt.summary_en
+    o = up.override
+    if o is not None and applied:
+        if o.decision is OverrideDecision.REJECT:
+            vi = f"Cán bộ {o.by} đã quyết định không sử dụng báo cáo này. Lý do: {o.reason}"
+            en = f"Set aside by steward {o.by}. Reason: {o.reason}"
+        elif receipt.n_errors:
+            vi += f" Cán bộ {o.by} chấp nhận báo cáo dù có lỗi. Lý do: {o.reason}"
+            en += f" Accepted with its errors by steward {o.by}. Reason: {o.reason}"
+    elif o is not None:
+        vi += f" Không thể chấp nhận theo đề nghị của {o.by}: còn lỗi không được bỏ qua."
+        en += f" Steward {o.by}'s acceptance cannot apply: errors remain that no steward may overrule."
+    if up.attempt and up.reprocess_reason:
+        vi += f" (Xét lại lần {up.attempt}: {up.reprocess_reason})"
+        en += f" (Judged again, attempt {up.attempt}: {up.reprocess_reason})"
+    update |= {"summary_vi": vi, "summary_en": en}
+    return receipt.model_copy(update=update)
 
 
 def _warnings(

@@ -46,6 +46,19 @@ def render_markdown(r: Receipt) -> str:
         "",
         f"_{r.summary_en}_",
     ]
+    if r.attempt:
+        lines += [
+            "",
+            f"- Xét lại lần / Judged again, attempt {r.attempt}: {_cell(r.reprocess_reason or '')}"
+            " (biên nhận trước vẫn được lưu / earlier receipts are kept)",
+        ]
+    if r.override is not None:
+        o = r.override
+        applied = "đã áp dụng / applied" if r.override_applied else "không áp dụng / not applied"
+        lines += [
+            f"- Quyết định của cán bộ / Steward decision: `{o.decision.value}` ({applied}), "
+            f"bởi / by {_cell(o.by)}, lúc / at {o.at.isoformat()}; lý do / reason: {_cell(o.reason)}",
+        ]
     if r.problems:
         lines += [
             "",

@@ -14,15 +14,17 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from prefect.exceptions import ObjectAlreadyExists
+from prefect.schedules import Cron
 
 from flows.process_uploads import ROLLUP_LIMIT, process_uploads
-from schemas.records import EVENT_UPLOADED
+from schemas.records import EVENT_UPLOADED, ReprocessRequest
 from schemas.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = "flows/process_uploads.py:process_uploads"
 INTAKE = "process-uploads/on-upload"
 RECONCILE = "process-uploads/reconcile"
+DEADLINE_ENTRYPOINT = "flows/deadline_check.py:check_deadlines"
 
 
 def ensure_pool_and_limits(settings: Settings) -> None:
@@ -80,7 +82,43 @@ def register(settings: Settings) -> list[str]:
             tags=["dvkn", "reconcile"],
         ),
     ]
+    from flows.deadline_check import check_deadlines
+
+    checker = cast(
+        Flow[..., Any],
+        check_deadlines.from_source(source=str(PROJECT_ROOT), entrypoint=DEADLINE_ENTRYPOINT),
+    )
+    deployments.append(
+        checker.to_deployment(
+            name="daily",
+            work_pool_name=settings.work_pool,
+            # 08:00 in Hanoi: a reminder at the start of the working day.
+            schedule=Cron("0 8 * * *", timezone="Asia/Ho_Chi_Minh"),
+            description="Emits dvkn.units.missing for units still missing before a deadline.",
+            tags=["dvkn", "deadlines"],
+        )
+    )
     return [str(cast(UUID, cast(RunnerDeployment, d).apply())) for d in deployments]
+
+
+def run_reprocess(
+    request: ReprocessRequest, bucket: str | None = None, timeout: float | None = 0
+) -> Any:
+    """Start the intake deployment on recorded uploads; the flow run (finished if ``timeout``).
+
+    Through the deployment rather than in this process, so the run, its
+    artifacts and its events show in the Prefect UI like any intake run, and
+    it queues behind running intake runs under the deployment's limit.
+    ``timeout=None`` waits until the run ends; 0 returns at once.
+    """
+    from prefect.deployments import run_deployment
+
+    return run_deployment(
+        INTAKE,
+        parameters={"reprocess": request.model_dump(mode="json"), "bucket": bucket},
+        timeout=timeout,
+        tags=["dvkn", "reprocess" if request.override is None else "override"],
+    )
 
 
 def register_naive(settings: Settings, concurrency: int = 2) -> str:

@@ -33,6 +33,7 @@ from schemas.records import (
     EVENT_REJECTED,
     EVENT_ROLLUP_UPDATED,
     FileOutcome,
+    ReprocessRequest,
     Status,
     UploadRef,
 )
@@ -45,6 +46,26 @@ LIST_AT_LEAST_EVERY = 15.0
 @task(name="process-batch", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def process_batch(intake: Intake, refs: list[UploadRef], owner: str) -> BatchResult:
     return intake.process(refs, flow_run_id=owner)
+
+
+@task(name="rejudge-uploads", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def rejudge_uploads(intake: Intake, request: ReprocessRequest, owner: str) -> BatchResult:
+    # Hold every shard: no other run judges these uploads while their next attempt is chosen.
+    held = []
+    try:
+        for shard in range(intake.settings.shards):
+            lease = None
+            deadline = time.monotonic() + intake.settings.lease_seconds
+            while lease is None:
+                lease = intake.lease(shard, owner)
+                if lease is None:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"shard {shard} stayed leased by another run")
+                    time.sleep(1.0)
+            held.append(lease)
+        return intake.rejudge(request, flow_run_id=owner)
+    finally:
+        intake.release(held)
 
 
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -74,26 +95,63 @@ def _emit_outcome(o: FileOutcome, bucket: str) -> None:
     )
 
 
-def _publish(result: BatchResult, bucket: str) -> None:
+def _publish(result: BatchResult, bucket: str, key: str = "intake-files") -> None:
     for o in result.outcomes:
         _emit_outcome(o, bucket)
     if result.outcomes:
         # One artifact per batch: stewards see a long burst progress file by file.
         create_table_artifact(
-            key="intake-files",
+            key=key,
             table=[o.model_dump(mode="json") for o in result.outcomes],
             description=f"Batch of {len(result.outcomes)} uploads processed by this run",
         )
 
 
+def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[str, Any]:
+    """Judge recorded uploads again (a steward's reprocess or override), then refresh."""
+    log = get_run_logger()
+    log.info("judging again: %s", request.model_dump(mode="json", exclude_none=True))
+    result = rejudge_uploads(intake, request, owner)
+    _publish(result, intake.settings.bucket, key="reprocess-files")
+    summaries = refresh_rollups(intake, result.changed) if result.changed else {}
+    for p in result.changed:
+        emit_event(
+            event=EVENT_ROLLUP_UPDATED,
+            resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
+            payload=summaries.get(p, {}),
+        )
+    counts = {s.value: result.count(s) for s in Status}
+    why = (request.reason or (request.override.reason if request.override else "")).replace(
+        "\n", " "
+    )
+    create_markdown_artifact(
+        key="reprocess-summary",
+        markdown=f"**Judged again** ({why})\n\n" + outcomes_markdown(result.outcomes, summaries),
+        description="Uploads judged again by a steward's reprocess or override",
+    )
+    if result.skipped:
+        log.warning("bytes no longer stored for: %s", result.skipped)
+    return {
+        "counts": counts,
+        "periods": sorted(result.changed),
+        "completeness": summaries,
+        "skipped": result.skipped,
+    }
+
+
 @flow(name="process-uploads")
 def process_uploads(
-    key: str | None = None, drain_seconds: float | None = None, bucket: str | None = None
+    key: str | None = None,
+    drain_seconds: float | None = None,
+    bucket: str | None = None,
+    reprocess: ReprocessRequest | None = None,
 ) -> dict[str, Any]:
     """Drain pending uploads; ``key`` names the upload whose event started this run.
 
     ``bucket`` (from the event) overrides the configured bucket, so one worker
-    pool can serve deployments watching different buckets.
+    pool can serve deployments watching different buckets. ``reprocess``
+    (from ``dvkn reprocess``, ``dvkn reject``, ``dvkn accept-with-warnings``)
+    judges recorded uploads again instead of draining new ones.
     """
     log = get_run_logger()
     settings = Settings()
@@ -101,6 +159,8 @@ def process_uploads(
         settings = settings.model_copy(update={"bucket": bucket})
     intake = build_intake(settings)
     owner = str(flow_run.get_id() or uuid.uuid4())
+    if reprocess is not None:
+        return _reprocess(intake, reprocess, owner)
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
     outcomes: list[FileOutcome] = []
     summaries: dict[str, Any] = {}

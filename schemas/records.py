@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 EVENT_UPLOADED = "dvkn.report.uploaded"
 EVENT_ACCEPTED = "dvkn.report.accepted"
 EVENT_REJECTED = "dvkn.report.rejected"
 EVENT_ROLLUP_UPDATED = "dvkn.rollup.updated"
+EVENT_UNITS_MISSING = "dvkn.units.missing"
 
 
 class Severity(StrEnum):
@@ -66,6 +67,47 @@ class UploadRef(BaseModel):
         return f"{self.key}#{self.etag.strip(chr(34))}"
 
 
+class OverrideDecision(StrEnum):
+    REJECT = "reject"
+    ACCEPT_WITH_WARNINGS = "accept_with_warnings"
+
+
+class Override(BaseModel):
+    """A steward's decision on one upload, with who, why and when."""
+
+    model_config = ConfigDict(frozen=True)
+    decision: OverrideDecision
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
+    at: datetime
+
+
+class ReprocessRequest(BaseModel):
+    """Which uploads to judge again, and why: the ``reprocess`` parameter of the intake flow.
+
+    Exactly one selector: ``upload_keys``, or ``unit`` with ``period``, or ``period``.
+    """
+
+    #: Not `keys`: Prefect treats a model with a `keys` attribute as a mapping.
+    upload_keys: list[str] = Field(default_factory=list)
+    unit: str | None = None
+    period: str | None = None
+    #: Only with one key: the upload (ETag) to judge, else the key's latest upload.
+    etag: str | None = None
+    reason: str | None = None
+    override: Override | None = None
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> ReprocessRequest:
+        if self.upload_keys and (self.unit or self.period):
+            raise ValueError("give keys, or a unit and period, or a period; not both")
+        if not self.upload_keys and not self.period:
+            raise ValueError("give keys, or a unit and period, or a period")
+        if self.override is not None and len(self.upload_keys) != 1:
+            raise ValueError("an override names exactly one key")
+        return self
+
+
 class Receipt(BaseModel):
     """What the uploader gets back, beside their file."""
 
@@ -90,6 +132,13 @@ class Receipt(BaseModel):
     problems: list[Problem] = Field(default_factory=list)
     summary_vi: str
     summary_en: str
+    #: 0 for the first judgement; higher when reprocessed or overridden (earlier
+    #: receipts stay as earlier versions of the receipt object).
+    attempt: int = 0
+    reprocess_reason: str | None = None
+    override: Override | None = None
+    #: Whether the steward's decision could be applied (see schemas/overrides.yaml).
+    override_applied: bool | None = None
 
 
 class FileOutcome(BaseModel):
@@ -103,3 +152,5 @@ class FileOutcome(BaseModel):
     n_warnings: int = 0
     receipt_key: str
     first_problem: str | None = None
+    attempt: int = 0
+    override: OverrideDecision | None = None

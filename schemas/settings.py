@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -131,11 +131,23 @@ class Settings(BaseSettings):
             raise ValueError("uploader_unit_pattern needs a named group (?P<unit>...)")
         return value
 
+    # Notifications of the automations (schemas/automations.yaml): "log" posts to the
+    # local listener (`dvkn notifications listen`, port base_port + 14) that writes
+    # .dvkn/logs/notifications.log; "webhook" posts JSON to notify_webhook_url;
+    # "slack" sends to a Slack incoming-webhook URL.
+    notify_target: Literal["log", "webhook", "slack"] = "log"
+    notify_webhook_url: SecretStr = SecretStr("")
+    # The deadline check warns about units still missing this many days before a deadline.
+    missing_days_before_deadline: int = Field(default=3, ge=0)
+
     @model_validator(mode="after")
     def _embedded_endpoint(self) -> Self:
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.base_port + 3}"
         return self
+
+    def notify_log_url(self) -> str:
+        return f"http://127.0.0.1:{self.base_port + 14}/notify"
 
     def storage_options(self) -> dict[str, str]:
         """Options for delta-rs/object_store; conditional puts make commits atomic on S3."""

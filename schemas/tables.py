@@ -120,6 +120,16 @@ LEDGER_SCHEMA = pa.DataFrameSchema(
         "receipt_key": pa.Column(pl.Utf8),
         "archive_key": pa.Column(pl.Utf8, nullable=True),
         "flow_run_id": pa.Column(pl.Utf8, nullable=True),
+        # 0 for the first judgement of an upload; a reprocess or a steward's
+        # override appends the upload's next attempt, and readers take the newest.
+        "attempt": pa.Column(pl.Int64, checks=[pa.Check.ge(0)]),
+        "reprocess_reason": pa.Column(pl.Utf8, nullable=True),
+        "override": pa.Column(
+            pl.Utf8, checks=[pa.Check.isin(["reject", "accept_with_warnings"])], nullable=True
+        ),
+        "override_by": pa.Column(pl.Utf8, nullable=True),
+        "override_reason": pa.Column(pl.Utf8, nullable=True),
+        "override_at": pa.Column(pl.Datetime("us", "UTC"), nullable=True),
     },
     strict=True,
     name="ledger",

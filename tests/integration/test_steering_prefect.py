@@ -1,0 +1,168 @@
+"""Steering through the real Prefect server: automations that notify, reprocess as a flow run."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+
+from dvkn_pipeline import local_stack
+from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.generator import generate_report
+from dvkn_pipeline.hierarchy import load_hierarchies
+from dvkn_pipeline.keys import incoming_key
+from dvkn_pipeline.notify_sink import make_server
+from dvkn_pipeline.periods import Period
+from dvkn_pipeline.wiring import build_intake
+from schemas.automations import load_automations
+from schemas.records import EVENT_REJECTED, ReprocessRequest
+from schemas.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+CAT = load_catalogue()
+Q1 = Period.parse("2025-Q1")
+COMMUNE = load_hierarchies().for_date(Q1.reference_date).units_at("commune")[0]
+
+
+@pytest.fixture
+def listener(stack_settings: Settings) -> Iterator[queue.Queue[dict[str, Any]]]:
+    """The local notification target, on the port the ``log`` target posts to."""
+    got: queue.Queue[dict[str, Any]] = queue.Queue()
+    server = make_server(stack_settings.base_port + 14, None, got.put)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield got
+    server.shutdown()
+    server.server_close()
+
+
+def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
+    stack_settings: Settings, listener: queue.Queue[dict[str, Any]]
+) -> None:
+    from prefect import get_client
+    from prefect.events import emit_event
+
+    from flows.automations import apply
+
+    first = apply(stack_settings)
+    second = apply(stack_settings)
+    names = [s.name for s in load_automations().automations]
+    assert [a.name for a in first] == names == [a.name for a in second]
+    assert {a.action for a in second} == {"updated"}
+    assert [a.id for a in first] == [a.id for a in second]
+    with get_client(sync_client=True) as client:
+        for name in names:
+            assert len(client.read_automations_by_name(name)) == 1
+    # Automations start listening a moment after they are created.
+    time.sleep(3)
+
+    key = f"incoming/{COMMUNE.code}/2025-Q1/{uuid.uuid4().hex[:8]}.csv"
+    emit_event(
+        event=EVENT_REJECTED,
+        resource={
+            "prefect.resource.id": f"dvkn.upload.{stack_settings.bucket}/{key}",
+            "dvkn.key": key,
+            "dvkn.unit": COMMUNE.code,
+            "dvkn.period": "2025-Q1",
+        },
+        payload={"n_errors": 2, "first_problem": "resolved > received", "receipt_key": "r.json"},
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        message = listener.get(timeout=max(1.0, deadline - time.monotonic()))
+        if key in message.get("subject", ""):
+            break
+    assert "report rejected" in message["subject"]
+    assert COMMUNE.code in message["body"] and "resolved > received" in message["body"]
+
+
+@pytest.fixture(scope="module")
+def worker(stack_settings: Settings) -> Iterator[Settings]:
+    settings = stack_settings.model_copy(update={"bucket": f"steer-{uuid.uuid4().hex[:8]}"})
+    local_stack.ensure_bucket(settings)
+    from flows.deployments import register
+
+    register(settings)
+    local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
+    yield settings
+    local_stack.stop_service("worker-0", settings)
+
+
+def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings) -> None:
+    from prefect import get_client
+
+    from flows.deployments import run_reprocess
+
+    intake = build_intake(worker)
+    key = incoming_key(COMMUNE.code, Q1.code, "bao-cao.csv")
+    intake.bucket.put_bytes(key, generate_report(COMMUNE, Q1, CAT, seed=5).to_csv(CAT))
+    result = intake.process(intake.pending())
+    intake.refresh(result.periods, result.changed)
+
+    request = ReprocessRequest(upload_keys=[key], reason="catalogue fix")
+    run = run_reprocess(request, bucket=worker.bucket, timeout=300)
+    assert run.state is not None and run.state.name == "Completed", run.state
+    row = intake.tables.read_ledger().filter(pl.col("key") == key).row(0, named=True)
+    assert (row["status"], row["attempt"], row["flow_run_id"]) == ("accepted", 1, str(run.id))
+    assert row["reprocess_reason"] == "catalogue fix"
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts() if a.flow_run_id == run.id}
+    assert {"reprocess-files", "reprocess-summary"} <= keys
+
+
+def test_dvkn_reject_records_who_and_why_through_the_deployment(
+    worker: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli import app
+
+    intake = build_intake(worker)
+    key = incoming_key(COMMUNE.code, Q1.code, "bao-cao-2.csv")
+    intake.bucket.put_bytes(key, generate_report(COMMUNE, Q1, CAT, seed=6, version=2).to_csv(CAT))
+    result = intake.process(intake.pending())
+    intake.refresh(result.periods, result.changed)
+    monkeypatch.setenv("DVKN_BUCKET", worker.bucket)
+
+    refused = CliRunner().invoke(
+        app,
+        [
+            "accept-with-warnings",
+            "--key",
+            "incoming/none/2025-Q1/x.csv",
+            "--by",
+            "a",
+            "--reason",
+            "b",
+        ],
+    )
+    assert refused.exit_code == 1  # nothing recorded under that key
+
+    out = CliRunner().invoke(
+        app,
+        ["reject", "--key", key, "--by", "Trần Văn Minh", "--reason", "số liệu sai", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert payload["state"] == "Completed"
+    [row] = payload["uploads"]
+    assert (row["status"], row["override"], row["override_by"]) == (
+        "rejected",
+        "reject",
+        "Trần Văn Minh",
+    )
+    comp = intake.tables.read_completeness(Q1.code)
+    mine = comp.filter(pl.col("unit_code") == COMMUNE.code).row(0, named=True)
+    # The earlier accepted version (from the reprocess test, or none) is what counts now.
+    live = intake.tables.read_ledger(Q1.code).filter(
+        (pl.col("unit_code") == COMMUNE.code) & (pl.col("status") == "accepted")
+    )
+    assert mine["accepted"] == min(1, live.height) and key not in live["key"].to_list()
