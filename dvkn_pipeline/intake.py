@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -320,35 +323,59 @@ class Intake:
         """
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
-            period = Period.parse(code)
-            hierarchy = self.hierarchies.for_date(period.reference_date).scope(
-                self.settings.root_unit
-            )
-            ledger = self.tables.read_ledger(code)
-            counts = upload_counts(ledger)
-            marks = self.tables.read_marks(code)
-            units = stale(counts, marks).get(code, set()) | (changed or {}).get(code, set())
-            current = self.tables.read_completeness(code)
-            if not units and not current.is_empty():
-                continue
-            if (
-                units
-                and not current.is_empty()
-                and not marks.is_empty()
-                and len(units) <= self.settings.incremental_max_units
-            ):
-                out[code] = self._refresh_ancestors(units, hierarchy, period, current, ledger)
-                self.tables.write_marks(code, marks_for(counts, units), sorted(units))
-                continue
-            live = live_submissions(ledger, code)
-            facts = self.tables.read_facts(code, live["submission_id"].to_list())
-            table = rollup(facts, hierarchy, self.catalogue, period)
-            comp = completeness(ledger, hierarchy, self.catalogue, period)
-            self.tables.replace_period("rollup", code, table)
-            self.tables.replace_period("completeness", code, comp)
-            self.tables.write_marks(code, marks_for(counts), None)  # last: the commit point
-            out[code] = comp
+            with self._refresh_lock(code):
+                comp = self._refresh_period(code, (changed or {}).get(code, set()))
+            if comp is not None:
+                out[code] = comp
         return out
+
+    @contextlib.contextmanager
+    def _refresh_lock(self, period: str) -> Iterator[None]:
+        """One refresher per period at a time, whoever calls (flow, CLI, test worker).
+
+        Two refreshes interleaving their writes could leave an older roll-up
+        under newer marks; a lease on the object store orders them. A holder
+        that dies frees the period when its lease expires.
+        """
+        key = f"{self.settings.state_prefix}leases/refresh-{period}.json"
+        owner = uuid.uuid4().hex
+        ttl = timedelta(seconds=self.settings.refresh_lease_seconds)
+        delay = 0.1
+        while (lease := leases.acquire(self.bucket, key, owner, ttl)) is None:
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 2.0)
+        try:
+            yield
+        finally:
+            leases.release(self.bucket, lease)
+
+    def _refresh_period(self, code: str, changed: set[str]) -> pl.DataFrame | None:
+        period = Period.parse(code)
+        hierarchy = self.hierarchies.for_date(period.reference_date).scope(self.settings.root_unit)
+        ledger = self.tables.read_ledger(code)
+        counts = upload_counts(ledger)
+        marks = self.tables.read_marks(code)
+        units = stale(counts, marks).get(code, set()) | changed
+        current = self.tables.read_completeness(code)
+        if not units and not current.is_empty():
+            return None
+        if (
+            units
+            and not current.is_empty()
+            and not marks.is_empty()
+            and len(units) <= self.settings.incremental_max_units
+        ):
+            comp = self._refresh_ancestors(units, hierarchy, period, current, ledger)
+            self.tables.write_marks(code, marks_for(counts, units), sorted(units))
+            return comp
+        live = live_submissions(ledger, code)
+        facts = self.tables.read_facts(code, live["submission_id"].to_list())
+        table = rollup(facts, hierarchy, self.catalogue, period)
+        comp = completeness(ledger, hierarchy, self.catalogue, period)
+        self.tables.replace_period("rollup", code, table)
+        self.tables.replace_period("completeness", code, comp)
+        self.tables.write_marks(code, marks_for(counts), None)  # last: the commit point
+        return comp
 
     def stale_periods(self) -> dict[str, set[str]]:
         """Periods whose roll-up misses some recorded uploads, with the units concerned."""

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # Uploads are spread over this many shards; concurrent runs lease shards.
     shards: int = Field(default=16, ge=1)
     lease_seconds: int = Field(default=600, ge=10)
+    # A roll-up refresh holds its period this long at most (it takes seconds).
+    refresh_lease_seconds: int = Field(default=120, ge=10)
     # During a burst, roll-ups are refreshed at most this often (and once at the end).
     refresh_every_seconds: float = Field(default=10.0, ge=0)
     # A refresh touching at most this many units recomputes only their ancestors.
