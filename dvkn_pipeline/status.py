@@ -315,7 +315,9 @@ def submission_history(ledger: pl.DataFrame, period: Period, unit: str) -> pl.Da
             "submission_id",
             "live",
         )
-        .sort("received_at", "key")
+        # S3 times have one-second resolution: a correction uploaded in the same
+        # second as its original still lists after it.
+        .sort("received_at", "report_version", "key")
     )
 
 
