@@ -64,6 +64,7 @@ class Tables:
         self.settings = settings
         self.catalogue = catalogue
         self.options = settings.storage_options()
+        self.scan_options = settings.scan_options()
 
     def uri(self, name: str) -> str:
         return self.settings.table_uri(name)
@@ -79,7 +80,7 @@ class Tables:
     ) -> pl.DataFrame:
         if self._table(name) is None:
             return empty
-        lf = pl.scan_delta(self.uri(name), storage_options=self.options, **kw)
+        lf = pl.scan_delta(self.uri(name), storage_options=self.scan_options, **kw)
         if predicate is not None:
             lf = lf.filter(predicate)
         return lf.collect()
@@ -181,7 +182,9 @@ class Tables:
         if self._table(ROLLUP) is None:
             return []
         frame = (
-            pl.scan_delta(self.uri(ROLLUP), storage_options=self.options).select("period").unique()
+            pl.scan_delta(self.uri(ROLLUP), storage_options=self.scan_options)
+            .select("period")
+            .unique()
         )
         return sorted(frame.collect()["period"].to_list())
 
@@ -203,7 +206,7 @@ class Tables:
             table.load_as_version(as_of)
             version = table.version()
             return pl.read_delta(
-                self.uri(name), version=version, storage_options=self.options
+                self.uri(name), version=version, storage_options=self.scan_options
             ).filter(pl.col("period") == period)
         return self._read(name, pl.DataFrame(), pl.col("period") == period)
 
