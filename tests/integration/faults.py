@@ -151,6 +151,9 @@ def own_stack(root: Path, *, prefect: bool = False, **overrides: Any) -> Iterato
             error = exc
             local_stack.down(settings)
             continue
+        except BaseException:  # anything else: nothing started here may outlive the test
+            local_stack.down(settings)
+            raise
         try:
             yield settings
         finally:
