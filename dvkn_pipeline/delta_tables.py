@@ -101,6 +101,7 @@ class Tables:
         self.settings = settings
         self.catalogue = catalogue
         self.options = settings.storage_options()
+        self.scan_options = settings.scan_options()
 
     def uri(self, name: str) -> str:
         return self.settings.table_uri(name)
@@ -116,7 +117,7 @@ class Tables:
     ) -> pl.DataFrame:
         if self._table(name) is None:
             return empty
-        lf = pl.scan_delta(self.uri(name), storage_options=self.options, **kw)
+        lf = pl.scan_delta(self.uri(name), storage_options=self.scan_options, **kw)
         if predicate is not None:
             lf = lf.filter(predicate)
         return lf.collect()
@@ -231,7 +232,9 @@ class Tables:
         if self._table(ROLLUP) is None:
             return []
         frame = (
-            pl.scan_delta(self.uri(ROLLUP), storage_options=self.options).select("period").unique()
+            pl.scan_delta(self.uri(ROLLUP), storage_options=self.scan_options)
+            .select("period")
+            .unique()
         )
         return sorted(frame.collect()["period"].to_list())
 
@@ -255,7 +258,7 @@ class Tables:
         if version is None:  # the table did not exist yet: nothing had been reported upward
             return pl.DataFrame()
         return (
-            pl.scan_delta(self.uri(name), version=version, storage_options=self.options)
+            pl.scan_delta(self.uri(name), version=version, storage_options=self.scan_options)
             .filter(pl.col("period") == period)
             .collect()
         )

@@ -438,6 +438,28 @@ def stop_service(name: str, where: Settings | Path | str, timeout: float = 15.0)
     return proc is not None
 
 
+def kill_service(name: str, where: Settings | Path | str) -> bool:
+    """SIGKILL the service's process group and every descendant, as a crash would (no cleanup).
+
+    For fault tests and drills: the service gets no chance to flush or say goodbye.
+    True when a process was killed; its pid file is removed so it can be started again.
+    """
+    root = _root(where)
+    proc = _owned_process(root, name)
+    if proc is not None:
+        with contextlib.suppress(psutil.Error, OSError):
+            procs = [proc, *proc.children(recursive=True)]
+            if os.getpgid(proc.pid) == proc.pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            for p in procs:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            psutil.wait_procs(procs, timeout=10)
+    _clear(root, name)
+    return proc is not None
+
+
 def service_status(where: Settings | Path | str) -> list[ServiceState]:
     root = _root(where)
     run = _run_dir(root)
@@ -580,6 +602,11 @@ def prefect_server_spec(settings: Settings) -> ServiceSpec:
     env = prefect_env(settings) | {
         "PREFECT_UI_API_URL": prefect_api_url(settings),
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        # Concurrency leases on disk, not in memory: after a server crash and restart the
+        # slots of runs that died meanwhile still expire instead of blocking every later run.
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
+            "prefect.server.concurrency.lease_storage.filesystem"
+        ),
     }
     return ServiceSpec(
         "prefect-server",

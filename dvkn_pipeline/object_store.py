@@ -13,8 +13,14 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def make_s3_client(settings: Settings, *, max_attempts: int = 5) -> S3Client:
-    """Path-style addressing (SeaweedFS, MinIO) and retries with backoff for a store that blips."""
+def make_s3_client(settings: Settings, *, max_attempts: int | None = None) -> S3Client:
+    """Path-style addressing (SeaweedFS, MinIO) and retries with backoff for a store that blips.
+
+    ``max_attempts`` overrides the settings' budget (a readiness probe wants one attempt).
+    Standard mode retries connection errors, timeouts, throttling and 5xx with
+    exponential backoff and jitter (capped at 20 s a wait), so ten attempts ride
+    out a store restart of well over half a minute.
+    """
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,
@@ -23,9 +29,12 @@ def make_s3_client(settings: Settings, *, max_attempts: int = 5) -> S3Client:
         region_name=settings.s3_region,
         config=Config(
             s3={"addressing_style": "path"},
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={
+                "max_attempts": max_attempts or settings.s3_max_attempts,
+                "mode": settings.s3_retry_mode,
+            },
             max_pool_connections=32,
-            connect_timeout=5,
-            read_timeout=30,
+            connect_timeout=settings.s3_connect_timeout_seconds,
+            read_timeout=settings.s3_read_timeout_seconds,
         ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr("dvkn-local-secret")
     s3_region: str = "us-east-1"
     bucket: str = "dvkn"
+    # How the clients ride out a store that stops and comes back (a restart, a
+    # failover): every request is retried with exponential backoff and jitter,
+    # so an outage shorter than the retry budget is a delay, not a failed batch.
+    # Attempts per request of the boto3 client (the first one included).
+    s3_max_attempts: int = Field(default=10, ge=1)
+    # boto3 retry mode: "standard" (backoff with jitter) or "adaptive" (also rate-limits itself).
+    s3_retry_mode: Literal["standard", "adaptive"] = "standard"
+    s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=60.0, gt=0)
+    # Delta tables (delta-rs and polars readers): retries per request, and the
+    # time after the first attempt when they stop retrying. Their backoff is
+    # jittered between 0.5 s and 5 s, so the timeout, not the count, is the budget.
+    s3_table_max_retries: int = Field(default=40, ge=0)
+    s3_table_retry_timeout_seconds: float = Field(default=120.0, gt=0)
 
     # Key layout inside the bucket.
     incoming_prefix: str = "incoming/"
@@ -152,7 +166,11 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.base_port + 14}/notify"
 
     def storage_options(self) -> dict[str, str]:
-        """Options for delta-rs/object_store; conditional puts make commits atomic on S3."""
+        """Options for delta-rs/object_store; conditional puts make commits atomic on S3.
+
+        Retry keys are object_store's (``max_retries``, ``retry_timeout``,
+        ``backoff_config.*``); connection refused, timeouts and 5xx are retried.
+        """
         return {
             "AWS_ENDPOINT_URL": self.s3_endpoint_url,
             "AWS_ACCESS_KEY_ID": self.s3_access_key,
@@ -161,6 +179,28 @@ class Settings(BaseSettings):
             "AWS_ALLOW_HTTP": "true" if self.s3_endpoint_url.startswith("http://") else "false",
             "AWS_S3_ADDRESSING_STYLE": "path",
             "conditional_put": "etag",
+            "max_retries": str(self.s3_table_max_retries),
+            "retry_timeout": f"{self.s3_table_retry_timeout_seconds:g}s",
+            "backoff_config.init_backoff": "500ms",
+            "backoff_config.max_backoff": "5s",
+            "backoff_config.base": "2",
+            "connect_timeout": f"{self.s3_connect_timeout_seconds:g}s",
+            "timeout": f"{self.s3_read_timeout_seconds:g}s",
+        }
+
+    def scan_options(self) -> dict[str, Any]:
+        """Options for polars' own readers (``scan_delta``): its retry keys, typed as it wants.
+
+        polars strips its own keys before it opens the table with delta-rs, so
+        ``max_retries`` here is polars' (an int) and the rest are delta-rs's.
+        """
+        options: dict[str, Any] = dict(self.storage_options())
+        del options["max_retries"]
+        return options | {
+            "max_retries": self.s3_table_max_retries,
+            "retry_timeout_ms": int(self.s3_table_retry_timeout_seconds * 1000),
+            "retry_init_backoff_ms": 500,
+            "retry_max_backoff_ms": 5_000,
         }
 
     def table_uri(self, name: str) -> str:

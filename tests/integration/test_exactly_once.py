@@ -5,90 +5,36 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.demo import with_value
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.intake import Intake
+from dvkn_pipeline.generator import generate_report
 from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.periods import Period
 from dvkn_pipeline.wiring import build_intake
 from schemas.settings import Settings
+from tests.integration.faults import (
+    CAT,
+    HANOI,
+    Q1,
+    REPORT,
+    FaultLine,
+    env_int,
+    kill_group,
+    loaded,
+    log_tail,
+    snapshot,
+    start_drain_worker,
+)
 
 pytestmark = pytest.mark.integration
 
-CAT = load_catalogue()
-Q1 = Period.parse("2025-Q1")
-HANOI = load_hierarchies().for_date(Q1.reference_date).scope("01")
-KILL_RUNS = int(os.environ.get("DVKN_FAULT_KILLS", "3"))
-
-
-def corpus() -> list[tuple[str, bytes]]:
-    """Reports of 40 communes, a corrected version of some, an identical re-send, a broken one."""
-    units = HANOI.units_at("commune")[:40]
-    files: list[tuple[str, bytes]] = []
-    for u in units:
-        r = generate_report(u, Q1, CAT, seed=3)
-        files.append((incoming_key(u.code, Q1.code, "bao-cao.csv"), r.to_csv(CAT)))
-    for u in units[:5]:
-        r = generate_report(u, Q1, CAT, seed=4, version=2)
-        files.append((incoming_key(u.code, Q1.code, "bao-cao-v2.csv"), r.to_csv(CAT)))
-    files.append((incoming_key(units[6].code, Q1.code, "gui-lai.csv"), files[6][1]))
-    bad = generate_report(units[7], Q1, CAT, seed=5)
-    bad = with_value(
-        bad, "MH_CONG_NHAN", bad.value("MH_DANG_KY", field="KT") + 3, field="KT", holder="TT"
-    )
-    files.append(
-        (
-            incoming_key(units[7].code, Q1.code, "sai.csv"),
-            SyntheticReport(
-                bad.unit, Q1, 3, {**bad.header, "report_version": "3"}, bad.rows
-            ).to_csv(CAT),
-        )
-    )
-    return files
-
-
-def loaded(settings: Settings) -> Intake:
-    local_stack.ensure_bucket(settings)
-    intake = build_intake(settings)
-    for key, content in corpus():
-        intake.bucket.put_bytes(key, content)
-    return intake
-
-
-def snapshot(intake: Intake) -> dict[str, object]:
-    """What must not change: roll-up figures, completeness, one ledger row per upload."""
-    rollup = intake.tables.read_rollup(Q1.code).drop("hierarchy_version")
-    comp = intake.tables.read_completeness(Q1.code).drop("hierarchy_version")
-    ledger = intake.tables.read_ledger(Q1.code)
-    keys = ["unit_code", "indicator", *CAT.dimension_columns]
-    return {
-        "rollup": rollup.sort(keys, nulls_last=True).to_dicts(),
-        "completeness": comp.sort("unit_code", "reporter_level").to_dicts(),
-        "ledger": sorted(zip(ledger["key"], ledger["status"], strict=True)),
-        "uploads": ledger.height,
-    }
-
-
-@pytest.fixture(scope="module")
-def clean(stack_settings: Settings) -> dict[str, object]:
-    intake = loaded(stack_settings.model_copy(update={"bucket": "exactly-once-clean"}))
-    result = intake.process(intake.pending())
-    intake.refresh(result.periods)
-    snap = snapshot(intake)
-    assert snap["uploads"] == len(corpus())
-    return snap
+KILLS = env_int("DVKN_FAULT_KILLS", 3)
+#: Kills on one bucket before its last run; then a fresh bucket, so kills land at every stage.
+KILLS_PER_RUN = 4
 
 
 def test_the_same_uploads_delivered_twice_change_nothing(
@@ -162,51 +108,43 @@ def test_two_workers_on_the_same_files_end_like_one(
     assert snapshot(intake) == clean
 
 
-def _worker(settings: Settings, bucket: str, batch: int = 5) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **local_stack.dvkn_env(settings)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.drain_worker", bucket, str(batch)],
-        env=env,
-        cwd=local_stack.PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-
-
 def test_workers_killed_at_random_points_end_like_a_clean_run(
-    stack_settings: Settings, clean: dict[str, object]
+    stack_settings: Settings, clean: dict[str, object], tmp_path: Path
 ) -> None:
-    """Real processes, SIGKILL at a random moment, again and again, then a last run."""
-    bucket = "eo-killed"
-    intake = loaded(stack_settings.model_copy(update={"bucket": bucket}))
+    """Real processes, SIGKILL at a random moment, again and again, then a last run.
+
+    ``DVKN_FAULT_KILLS`` kills in all (3 by default, 20 or more in the fault suite),
+    at most ``KILLS_PER_RUN`` per bucket; each bucket's final tables must equal
+    the clean run's.
+    """
     rng = random.Random(int(os.environ.get("DVKN_FAULT_SEED", "1")))
-    kills = 0
-    for _ in range(KILL_RUNS):
-        proc = _worker(stack_settings, bucket)
-        time.sleep(rng.uniform(1.5, 6.0))  # imports take ~1.5 s; then it is mid-batch
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
-    final = _worker(stack_settings, bucket)
-    _, err = final.communicate(timeout=300)
-    assert final.returncode == 0, err.decode()[-2000:]
-    print(
-        f"fault report: {KILL_RUNS} runs, {kills} SIGKILLs, mismatches: {int(snapshot(intake) != clean)}"
-    )
-    assert snapshot(intake) == clean
+    line = FaultLine("worker SIGKILLed at random points")
+    log = tmp_path / "worker.log"
+    while line.kills < KILLS and line.runs < KILLS:
+        bucket = f"eo-killed-{line.runs}"
+        intake = loaded(stack_settings.model_copy(update={"bucket": bucket}))
+        for _ in range(min(KILLS_PER_RUN, KILLS - line.kills)):
+            proc = start_drain_worker(stack_settings, bucket, log)
+            time.sleep(rng.uniform(1.5, 6.0))  # imports take ~1.5 s; then it is mid-batch
+            line.kills += kill_group(proc)
+        final = start_drain_worker(stack_settings, bucket, log)
+        assert final.wait(timeout=300) == 0, log_tail(log)
+        line.runs += 1
+        line.mismatches += snapshot(intake) != clean
+    REPORT.add(line)
+    assert line.kills >= KILLS
+    assert line.mismatches == 0
 
 
 def test_two_worker_processes_at_once_end_like_a_clean_run(
-    stack_settings: Settings, clean: dict[str, object]
+    stack_settings: Settings, clean: dict[str, object], tmp_path: Path
 ) -> None:
     bucket = "eo-two-procs"
     intake = loaded(stack_settings.model_copy(update={"bucket": bucket}))
-    procs = [_worker(stack_settings, bucket, batch=7) for _ in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err.decode()[-2000:]
+    logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+    procs = [start_drain_worker(stack_settings, bucket, log, batch=7) for log in logs]
+    for p, log in zip(procs, logs, strict=True):
+        assert p.wait(timeout=300) == 0, log_tail(log)
     intake.refresh({Q1.code})
     assert snapshot(intake) == clean
 

@@ -1,0 +1,31 @@
+"""Fault tests: the fault-free snapshot they compare with, and the fault report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.integration.faults import REPORT, clean_snapshot, own_stack
+
+
+@pytest.fixture(scope="session")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Roll-up, completeness and ledger of the fault corpus after one run without faults.
+
+    On a store of its own (S3 only), so tests that need no Prefect server do not wait for one.
+    """
+    with own_stack(tmp_path_factory.mktemp("clean"), bucket="exactly-once-clean") as settings:
+        return clean_snapshot(settings)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not REPORT.lines:
+        return
+    terminalreporter.write_sep("=", "fault report")
+    terminalreporter.write_line(REPORT.text())
+    target = os.environ.get("DVKN_FAULT_REPORT")
+    if target:
+        REPORT.write(Path(target))
+        terminalreporter.write_line(f"written to {target}")
