@@ -108,16 +108,24 @@ def upload(bucket: Bucket, items: list[tuple[str, bytes]], threads: int = 32) ->
         return list(pool.map(put, items))
 
 
-def wait_ledger(settings: Settings, ids: list[str], timeout: float) -> float:
+def count_in_ledger(settings: Settings, ids: list[str], budget: float) -> tuple[int, float]:
+    """How many of ``ids`` reached the ledger, and when the last did, within ``budget`` seconds.
+
+    The naive baseline is slow by design; a fixed time box measures its rate
+    without letting it dominate the benchmark's wall time.
+    """
     tables = build_intake(settings).tables
     wanted = set(ids)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ledger = tables.read_ledger()
-        if wanted <= set(ledger["upload_id"].to_list()):
-            return time.perf_counter()
-        time.sleep(0.5)
-    raise TimeoutError(f"ledger incomplete after {timeout:.0f}s")
+    started = time.perf_counter()
+    done, last = 0, started
+    while time.perf_counter() - started < budget:
+        seen = len(wanted & set(tables.read_ledger()["upload_id"].to_list()))
+        if seen > done:
+            done, last = seen, time.perf_counter()
+        if done == len(wanted):
+            break
+        time.sleep(1.0)
+    return done, last
 
 
 def wait_rollup_count(settings: Settings, n: int, timeout: float) -> float:
@@ -281,15 +289,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         naive_items = items[: args.naive]
         n0 = time.perf_counter()
         naive_ids = upload(Bucket(bucket.client, naive.bucket), naive_items)
-        n_done = wait_ledger(naive, naive_ids, timeout=args.timeout)
-        naive_rate = len(naive_items) / (n_done - n0)
+        done, n_last = count_in_ledger(naive, naive_ids, budget=args.naive_seconds)
+        if done == 0:
+            raise TimeoutError(f"naive baseline: no file done in {args.naive_seconds:.0f}s")
+        naive_rate = done / (n_last - n0)
         results["naive"] = {
-            "files": len(naive_items),
-            "seconds": round(n_done - n0, 2),
-            "files_per_second": round(naive_rate, 2),
+            "files_uploaded": len(naive_items),
+            "files_done": done,
+            "seconds": round(n_last - n0, 2),
+            "files_per_second": round(naive_rate, 3),
         }
         results["speedup_vs_naive"] = round(results["burst"]["files_per_second"] / naive_rate, 1)
-        print(f"  {naive_rate:.2f} files/s; batched is {results['speedup_vs_naive']}x faster")
+        print(
+            f"  {done}/{len(naive_items)} files in {n_last - n0:.0f}s: {naive_rate:.3f} files/s; "
+            f"batched is {results['speedup_vs_naive']}x faster"
+        )
     finally:
         sampler.stop.set()
         results["peak_rss_mib"] = round(sampler.peak / 2**20)
@@ -319,7 +333,8 @@ def write(results: dict[str, Any]) -> Path:
         f"| burst: files per second | {b.get('files_per_second')} | |",
         f"| single-file latency p50 (s) | {lat.get('p50_seconds')} | |",
         f"| single-file latency p95 (s) | {lat.get('p95_seconds')} | < 10 |",
-        f"| naive baseline files per second | {naive.get('files_per_second')} | |",
+        f"| naive baseline files per second ({naive.get('files_done')} files) "
+        f"| {naive.get('files_per_second')} | |",
         f"| speed-up over naive | {results.get('speedup_vs_naive')}x | |",
         f"| peak RSS, all processes (MiB) | {results.get('peak_rss_mib')} | < 1536 |",
         "",
@@ -340,6 +355,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="files per batch")
     parser.add_argument(
         "--naive", type=int, default=200, help="files for the one-run-per-file baseline"
+    )
+    parser.add_argument(
+        "--naive-seconds",
+        type=float,
+        default=300,
+        help="time box for the baseline: its rate is files done / time",
     )
     parser.add_argument("--trials", type=int, default=20, help="single-file latency trials")
     parser.add_argument(
