@@ -156,3 +156,29 @@ def _assert_prefect_run_with_artifacts(deadline: float) -> None:
         assert done, [r.state_name for r in runs]
         keys = {a.key for a in client.read_artifacts()}
         assert {"intake-files", "intake-summary"} <= keys
+
+
+def test_the_reconcile_sweep_gets_scheduled_runs(pipeline: Settings) -> None:
+    """The lost-event sweep only exists if the server's scheduler creates its runs.
+
+    (SQLAlchemy 2.1 broke Prefect 3.8.8's scheduler silently: the deployment was
+    there, its runs never were.)
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    from flows.deployments import RECONCILE
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(RECONCILE)
+        assert deployment.schedules, "the reconcile deployment has no schedule"
+        deadline = time.monotonic() + 90
+        runs: list[object] = []
+        while time.monotonic() < deadline and not runs:
+            runs = list(
+                client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+                )
+            )
+            time.sleep(2)
+    assert runs, "the scheduler created no run of the reconcile deployment within 90 s"
