@@ -62,3 +62,17 @@ def fresh_bucket(stack_settings: Settings) -> Settings:
     settings = stack_settings.model_copy(update={"bucket": f"t-{uuid.uuid4().hex[:12]}"})
     local_stack.ensure_bucket(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A second S3 server, alone: for tests that drive the intake in-process and need no
+    Prefect server, so they neither wait for one to start nor share its store."""
+    settings = local_stack.local_settings(
+        tmp_path_factory.mktemp("dvkn-s3-only"), local_stack.find_free_port_block()
+    )
+    local_stack.start_object_store(settings)
+    try:
+        yield settings
+    finally:
+        local_stack.down(settings)

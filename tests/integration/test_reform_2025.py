@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import polars as pl
@@ -44,20 +43,6 @@ def _exact_new_commune() -> tuple[str, list[str]]:
 
 
 NEW_CODE, OLD_CODES = _exact_new_commune()
-
-
-@pytest.fixture(scope="module")
-def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Only the real S3 server: these tests call the intake directly and need no Prefect
-    server, so they do not wait for one to start on a loaded machine."""
-    settings = local_stack.local_settings(
-        tmp_path_factory.mktemp("dvkn-reform"), local_stack.find_free_port_block()
-    )
-    local_stack.start_object_store(settings)
-    try:
-        yield settings
-    finally:
-        local_stack.down(settings)
 
 
 @pytest.fixture

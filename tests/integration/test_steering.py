@@ -7,7 +7,6 @@ can change the rules the way a deployed fix would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,19 +43,6 @@ def _broken_report() -> SyntheticReport:
     """More opinions resolved than received: rejected by ``resolved_le_received`` only."""
     r = generate_report(BROKEN, Q1, CAT, seed=21)
     return with_value(r, "Y_KIEN_GIAI_QUYET", r.value("Y_KIEN_TIEP_NHAN") + 5)
-
-
-@pytest.fixture(scope="module")
-def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Only the S3 server: these tests drive the intake in-process and need no Prefect."""
-    settings = local_stack.local_settings(
-        tmp_path_factory.mktemp("dvkn-steer"), local_stack.find_free_port_block()
-    )
-    local_stack.start_object_store(settings)
-    try:
-        yield settings
-    finally:
-        local_stack.down(settings)
 
 
 @pytest.fixture
