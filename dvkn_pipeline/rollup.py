@@ -14,6 +14,7 @@ import polars as pl
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.hierarchy import Hierarchy, Unit
 from dvkn_pipeline.periods import Period
+from schemas.catalogue import Indicator
 from schemas.tables import COMPLETENESS_SCHEMA, rollup_schema
 
 
@@ -56,6 +57,36 @@ def rollup(
     return _finish(summed, hierarchy, catalogue, period)
 
 
+def ratio_rows(summed: pl.DataFrame, ratio: Indicator, dims: list[str]) -> pl.DataFrame:
+    """A ratio's rows, re-divided from its numerator and denominator as summed in ``summed``.
+
+    Never averaged, and computed from the same sums printed beside it, so a
+    ratio cannot disagree with its parts (over units here, over time in ``temporal``).
+    """
+    num = (
+        summed.filter(pl.col("indicator") == ratio.numerator)
+        .group_by("unit_code", "unit_level")
+        .agg(pl.col("value").sum().alias("numerator"))
+    )
+    den = (
+        summed.filter(pl.col("indicator") == ratio.denominator)
+        .group_by("unit_code", "unit_level")
+        .agg(pl.col("value").sum().alias("denominator"))
+    )
+    return num.join(den, on=["unit_code", "unit_level"], how="full", coalesce=True).select(
+        "unit_code",
+        "unit_level",
+        pl.lit(ratio.code).alias("indicator"),
+        *[pl.lit(None, dtype=pl.Utf8).alias(d) for d in dims],
+        pl.when(pl.col("denominator") > 0)
+        .then(pl.col("numerator") / pl.col("denominator") * ratio.scale)
+        .otherwise(None)
+        .alias("value"),
+        "numerator",
+        "denominator",
+    )
+
+
 def _finish(
     summed: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
 ) -> pl.DataFrame:
@@ -65,32 +96,7 @@ def _finish(
         pl.lit(None, dtype=pl.Float64).alias("numerator"),
         pl.lit(None, dtype=pl.Float64).alias("denominator"),
     ).select("unit_code", "unit_level", "indicator", *dims, "value", "numerator", "denominator")
-    parts = [summed]
-    for ratio in catalogue.ratios:
-        num = (
-            summed.filter(pl.col("indicator") == ratio.numerator)
-            .group_by("unit_code", "unit_level")
-            .agg(pl.col("value").sum().alias("numerator"))
-        )
-        den = (
-            summed.filter(pl.col("indicator") == ratio.denominator)
-            .group_by("unit_code", "unit_level")
-            .agg(pl.col("value").sum().alias("denominator"))
-        )
-        parts.append(
-            num.join(den, on=["unit_code", "unit_level"], how="full", coalesce=True).select(
-                "unit_code",
-                "unit_level",
-                pl.lit(ratio.code).alias("indicator"),
-                *[pl.lit(None, dtype=pl.Utf8).alias(d) for d in dims],
-                pl.when(pl.col("denominator") > 0)
-                .then(pl.col("numerator") / pl.col("denominator") * ratio.scale)
-                .otherwise(None)
-                .alias("value"),
-                "numerator",
-                "denominator",
-            )
-        )
+    parts = [summed, *(ratio_rows(summed, ratio, dims) for ratio in catalogue.ratios)]
     out = (
         pl.concat([p.select(summed.columns) for p in parts], how="vertical_relaxed")
         .with_columns(

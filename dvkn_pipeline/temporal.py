@@ -45,7 +45,8 @@ import polars as pl
 
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.periods import Period, load_calendar
-from schemas.catalogue import Indicator, Temporal
+from dvkn_pipeline.rollup import ratio_rows
+from schemas.catalogue import Temporal
 from schemas.tables import rollup_schema
 
 __all__ = [
@@ -243,7 +244,7 @@ def temporal_rollup(
     )
     parts = [base]
     for ratio in catalogue.ratios:
-        parts.append(_ratio_rows(base, ratio, dims))
+        parts.append(ratio_rows(base, ratio, dims))
 
     out = (
         pl.concat([p.select(base.columns) for p in parts], how="vertical_relaxed")
@@ -255,36 +256,6 @@ def temporal_rollup(
         .sort(["unit_code", "indicator", *dims], nulls_last=True)
     )
     return schema.validate(out)
-
-
-def _ratio_rows(summed: pl.DataFrame, ratio: Indicator, dims: list[str]) -> pl.DataFrame:
-    """Re-divide a ratio from its numerator and denominator as already rolled up in time.
-
-    Computed from the output's own sums (not from the source periods' ratio
-    rows) so a ratio can never disagree with the figures printed beside it.
-    """
-    num = (
-        summed.filter(pl.col("indicator") == ratio.numerator)
-        .group_by("unit_code", "unit_level")
-        .agg(pl.col("value").sum().alias("numerator"))
-    )
-    den = (
-        summed.filter(pl.col("indicator") == ratio.denominator)
-        .group_by("unit_code", "unit_level")
-        .agg(pl.col("value").sum().alias("denominator"))
-    )
-    return num.join(den, on=["unit_code", "unit_level"], how="full", coalesce=True).select(
-        "unit_code",
-        "unit_level",
-        pl.lit(ratio.code).alias("indicator"),
-        *[pl.lit(None, dtype=pl.String).alias(d) for d in dims],
-        pl.when(pl.col("denominator") > 0)
-        .then(pl.col("numerator") / pl.col("denominator") * ratio.scale)
-        .otherwise(None)
-        .alias("value"),
-        "numerator",
-        "denominator",
-    )
 
 
 def temporal_coverage(tables: Mapping[str, pl.DataFrame], target: Period) -> pl.DataFrame:
