@@ -174,41 +174,26 @@ class Tables:
 
     def replace_period(self, name: str, period: str, frame: pl.DataFrame) -> None:
         """Atomically replace one period's rows (the roll-up is derived, so rewriting is safe)."""
-
-        def write() -> None:
-            opts: dict[str, Any] = {"partition_by": ["period"]}
-            if self._table(name) is None:
-                frame.write_delta(
-                    self.uri(name),
-                    mode="append",
-                    storage_options=self.options,
-                    delta_write_options=opts,
-                )
-                return
-            opts["predicate"] = f"period = '{period}'"
-            frame.write_delta(
-                self.uri(name),
-                mode="overwrite",
-                storage_options=self.options,
-                delta_write_options=opts,
-            )
-
-        _retry_commit(write, name)
+        self._replace(name, frame, f"period = '{period}'")
 
     def replace_units(self, name: str, period: str, units: list[str], frame: pl.DataFrame) -> None:
         """Atomically replace the rows of some units in one period (an incremental refresh)."""
         if not units:
             return
         listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
-        opts: dict[str, Any] = {
-            "partition_by": ["period"],
-            "predicate": f"period = '{period}' AND unit_code IN ({listed})",
-        }
+        self._replace(name, frame, f"period = '{period}' AND unit_code IN ({listed})")
+
+    def _replace(self, name: str, frame: pl.DataFrame, predicate: str) -> None:
+        """Overwrite the rows matching ``predicate`` with ``frame`` in one commit (creating the table)."""
 
         def write() -> None:
+            opts: dict[str, Any] = {"partition_by": ["period"]}
+            exists = self._table(name) is not None
+            if exists:
+                opts["predicate"] = predicate
             frame.write_delta(
                 self.uri(name),
-                mode="overwrite",
+                mode="overwrite" if exists else "append",
                 storage_options=self.options,
                 delta_write_options=opts,
             )
@@ -222,7 +207,7 @@ class Tables:
 
     def write_marks(self, period: str, marks: pl.DataFrame, units: list[str] | None) -> None:
         """Replace a period's marks, or only those of ``units`` (an incremental refresh)."""
-        if units is None or self._table(MARKS) is None:
+        if units is None:
             self.replace_period(MARKS, period, marks)
         else:
             self.replace_units(MARKS, period, units, marks)
