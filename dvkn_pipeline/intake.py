@@ -254,6 +254,14 @@ class Intake:
         if refused_before_parsing(ref, 0, self.settings) is not None:
             # A bad key or a listed size over the limit: refused without downloading.
             return Upload(ref, b"", None, None, downloaded=False)
+        if self.settings.uploader_records:
+            # Before downloading: a file still waiting for its record is not fetched in vain.
+            recorded = recorded_uploader(self.bucket, ref, self.settings.state_prefix)
+            young = _younger_than(ref, self.settings.uploader_record_grace_seconds)
+            if recorded is None and young and not exact:
+                log.info("waiting for the uploader record of %s", ref.key)
+                return None  # still pending: the next listing takes it
+            ref = ref.model_copy(update={"uploader": recorded or ref.uploader})
         limit = self.settings.limits.max_file_bytes
         got: tuple[bytes, str | None] | None
         if exact and ref.version_id:
@@ -267,19 +275,20 @@ class Intake:
             return None
         content, version = got
         ref = ref.model_copy(update={"version_id": version})
-        if self.settings.uploader_records:
-            recorded = recorded_uploader(self.bucket, ref, self.settings.state_prefix)
-            young = _younger_than(ref, self.settings.uploader_record_grace_seconds)
-            if recorded is None and young and not exact:
-                log.info("waiting for the uploader record of %s", ref.key)
-                return None  # still pending: the next listing takes it
-            ref = ref.model_copy(update={"uploader": recorded or ref.uploader})
         if len(content) > limit:  # the size was not known in advance: stop at the limit
             ref = ref.model_copy(update={"size": ref.size or len(content)})
             return Upload(ref, b"", None, None, downloaded=False)
         if ref.last_modified is None:
+            # Take only what the reference lacks: its version and recorded uploader stay.
             head = self.bucket.head(ref.key)
-            ref = head if head is not None else ref
+            if head is not None:
+                ref = ref.model_copy(
+                    update={
+                        "last_modified": head.last_modified,
+                        "size": ref.size or head.size,
+                        "uploader": ref.uploader or head.uploader,
+                    }
+                )
         uploader_unit = ref.uploader if ref.uploader and ref.uploader.isdigit() else None
         key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
         history = histories.get(key.unit_code) if key else None
