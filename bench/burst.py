@@ -278,14 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         naive = settings.model_copy(update={"bucket": "bench-naive"})
         local_stack.ensure_bucket(naive)
         register_naive(naive, concurrency=args.workers)
-        local_stack.start_service(
-            local_stack.ServiceSpec(
-                "sensor-naive",
-                local_stack.sensor_spec(naive).argv,
-                local_stack.sensor_spec(naive).env,
-            ),
-            naive,
-        )
+        local_stack.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)
         naive_items = items[: args.naive]
         n0 = time.perf_counter()
         naive_ids = upload(Bucket(bucket.client, naive.bucket), naive_items)

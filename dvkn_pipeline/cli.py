@@ -92,9 +92,11 @@ def ps(json_out: JsonOpt = False) -> None:
     if json_out:
         _print_json([s.__dict__ for s in states])
         return
-    table = Table("service", "pid", "running", "log")
+    table = Table("service", "pid", "running", "restarts", "log")
     for s in states:
-        table.add_row(s.name, str(s.pid or ""), "yes" if s.alive else "no", str(s.log_path))
+        restarts = "" if s.restarts is None else str(s.restarts)
+        running = "yes" if s.alive else "no"
+        table.add_row(s.name, str(s.pid or ""), running, restarts, str(s.log_path))
     console.print(table)
 
 

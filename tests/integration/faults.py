@@ -193,7 +193,7 @@ class FaultReport:
         return (
             f"{line.test}: {line.runs} runs, {line.kills} worker kills, "
             f"{line.store_outages} store outages, {line.server_restarts} server restarts, "
-            f"{line.mismatches} mismatches"
+            f"{line.mismatches} mismatches" + (f" ({'; '.join(line.notes)})" if line.notes else "")
         )
 
     def text(self) -> str:

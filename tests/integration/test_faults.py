@@ -167,6 +167,9 @@ def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger
             time.sleep(1.0)
         stale = intake.stale_periods()
         alive = _alive(settings)
+        for state in local_stack.service_status(settings):
+            if state.restarts:  # the supervisor brought a process back that gave up
+                line.notes.append(f"{state.name} started again {state.restarts}x")
         line.runs = 1
         line.mismatches = int(bool(stale))
         REPORT.add(line)

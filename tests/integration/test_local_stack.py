@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -128,6 +129,33 @@ def test_a_worker_inherits_the_settings_and_listens_only_on_loopback(
         assert {ip for ip, _ in _listening(pid)} <= {"127.0.0.1", "::1"}
     finally:
         assert local_stack.stop_service("worker-9", settings, timeout=10)
+    assert _gone(pid)
+
+
+def test_a_worker_that_dies_is_started_again_and_polls_the_server(
+    stack_settings: Settings,
+) -> None:
+    """A Prefect worker gives up by itself after a long server outage; its supervisor restarts it."""
+    settings = stack_settings.model_copy(update={"work_pool": "dvkn-test-supervised"})
+    pid = local_stack.start_service(local_stack.worker_spec(settings, 8), settings)
+    try:
+        (first,) = psutil.Process(pid).children()
+        assert "worker" in first.cmdline() and "start" in first.cmdline()
+        first.kill()
+        first.wait(10)
+        deadline = time.monotonic() + 60
+        while not (children := psutil.Process(pid).children()):
+            assert time.monotonic() < deadline, "the worker was not started again"
+            time.sleep(0.2)
+        assert children[0].pid != first.pid
+        ready = local_stack._worker_ready(settings, local_stack.worker_name(8))
+        while not ready():  # a heartbeat newer than the restart
+            assert time.monotonic() < deadline, "the restarted worker never polled the server"
+            time.sleep(0.5)
+        (state,) = [s for s in local_stack.service_status(settings) if s.name == "worker-8"]
+        assert state.alive and state.restarts == 1
+    finally:
+        assert local_stack.stop_service("worker-8", settings, timeout=10)
     assert _gone(pid)
 
 
