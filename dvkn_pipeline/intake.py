@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from dvkn_pipeline import leases
+from dvkn_pipeline import announcements, leases
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.catalogue import Catalogue
 from dvkn_pipeline.delta_tables import Tables
@@ -51,8 +51,6 @@ from schemas.settings import Settings
 from schemas.tables import facts_schema
 
 log = logging.getLogger(__name__)
-#: Where the polling event source keeps its cursor (see flows/sensor.py).
-SENSOR_CURSOR = "sensor-cursor.json"
 
 
 @dataclass
@@ -102,13 +100,12 @@ class Intake:
         return by_shard
 
     def change_token(self) -> str | None:
-        """Changes whenever the event source announces new uploads (the sensor cursor's ETag).
+        """Changes whenever an event source (sensor or webhook) announces new uploads.
 
-        Lets an idle run wait on one HEAD request instead of listing every
+        Lets an idle run wait on two HEAD requests instead of listing every
         object under ``incoming/`` again and again.
         """
-        ref = self.bucket.head(self.settings.state_prefix + SENSOR_CURSOR)
-        return ref.etag if ref else None
+        return announcements.change_token(self.bucket, self.settings.state_prefix)
 
     def lease(self, shard: int, owner: str) -> Lease | None:
         key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"

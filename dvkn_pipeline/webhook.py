@@ -23,9 +23,10 @@ sweep finds any object under ``incoming/`` the ledger has not seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ from fastapi.responses import JSONResponse
 from prefect.events import Event
 from pydantic import ValidationError
 
+from dvkn_pipeline.announcements import Announcer, bucket_marker_writer
 from dvkn_pipeline.bucket import Bucket
 from dvkn_pipeline.keys import parse_incoming_key
 from dvkn_pipeline.minio_events import Parsed, parse_notification, upload_refs
@@ -160,18 +162,41 @@ class BucketUploaderStore:
 
 
 def create_app(
-    settings: Settings, sink: EventSink | None = None, uploaders: UploaderStore | None = None
+    settings: Settings,
+    sink: EventSink | None = None,
+    uploaders: UploaderStore | None = None,
+    announcer: Announcer | None = None,
 ) -> FastAPI:
     """The receiver's ASGI app. Refuses to exist without a token: no open endpoint by mistake.
 
     With ``uploaders``, who uploaded each object is recorded before it is
-    announced (a failure there is a 503 too, so MinIO resends).
+    announced (a failure there is a 503 too, so MinIO resends). With
+    ``announcer``, the bucket's change marker is rewritten (at most once a
+    second) so that an idle intake run lists ``incoming/`` at once.
     """
     token = settings.webhook_token.get_secret_value()
     if not token:
         raise ValueError("DVKN_WEBHOOK_TOKEN is empty: set MinIO's auth_token for the DVKN target")
     events_sink: EventSink = sink or PrefectApiSink(settings.prefect_api_url)
-    app = FastAPI(title="DVKN MinIO webhook", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        flusher = asyncio.create_task(announcer.run()) if announcer else None
+        try:
+            yield
+        finally:
+            if flusher is not None:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+
+    app = FastAPI(
+        title="DVKN MinIO webhook",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     def unauthorized() -> Response:
         return JSONResponse(
@@ -220,6 +245,8 @@ def create_app(
                 )
         for ref in parsed.uploads:
             log.info("announced %s (uploader %s)", ref.key, ref.uploader or "-")
+        if announcer is not None:
+            announcer.note(ref.bucket for ref in parsed.uploads)
         return JSONResponse(
             {
                 "announced": [r.key for r in parsed.uploads],
@@ -236,9 +263,11 @@ def serve(settings: Settings) -> None:
 
     from dvkn_pipeline.object_store import make_s3_client
 
-    uploaders = BucketUploaderStore(make_s3_client(settings), settings.state_prefix)
+    client = make_s3_client(settings)
+    uploaders = BucketUploaderStore(client, settings.state_prefix)
+    announcer = Announcer(bucket_marker_writer(client, settings.state_prefix))
     uvicorn.run(
-        create_app(settings, uploaders=uploaders),
+        create_app(settings, uploaders=uploaders, announcer=announcer),
         host=settings.webhook_host,
         port=settings.webhook_port,
         log_level="info",

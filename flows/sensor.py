@@ -14,8 +14,8 @@ from types import FrameType
 
 from prefect.events import emit_event
 
+from dvkn_pipeline.announcements import SENSOR_CURSOR
 from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.intake import SENSOR_CURSOR
 from dvkn_pipeline.object_store import make_s3_client
 from dvkn_pipeline.sensor_cursor import SensorCursor, advance
 from dvkn_pipeline.upload_events import upload_event, upload_event_resource

@@ -26,6 +26,7 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.events.schemas.events import ReceivedEvent
 from pydantic import SecretStr
 
+from dvkn_pipeline.announcements import Announcer, bucket_marker_writer
 from dvkn_pipeline.webhook import EVENTS_PATH, BucketUploaderStore, PrefectApiSink, create_app
 from schemas.records import EVENT_UPLOADED
 from schemas.settings import Settings
@@ -48,9 +49,10 @@ class Receiver:
         settings: Settings,
         sink: PrefectApiSink | None = None,
         uploaders: BucketUploaderStore | None = None,
+        announcer: Announcer | None = None,
     ) -> None:
         self.port = _free_port()
-        app = create_app(settings, sink, uploaders)
+        app = create_app(settings, sink, uploaders, announcer)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -190,3 +192,28 @@ def test_the_uploader_minio_names_is_recorded_for_intake(
     assert recorded_uploader(bucket, ref, settings.state_prefix) == "00004"
     other_version = ref.model_copy(update={"etag": "0" * 32})
     assert recorded_uploader(bucket, other_version, settings.state_prefix) is None
+
+
+def test_an_idle_intake_run_sees_the_webhook_announce_uploads(fresh_bucket: Settings) -> None:
+    """Without a polling sensor, the receiver's marker is what wakes an idle drain run."""
+    from dvkn_pipeline.object_store import make_s3_client
+    from dvkn_pipeline.wiring import build_intake
+
+    settings = fresh_bucket.model_copy(update={"webhook_token": SecretStr(TOKEN)})
+    intake = build_intake(settings)
+    before = intake.change_token()
+    announcer = Announcer(
+        bucket_marker_writer(make_s3_client(settings), settings.state_prefix), every=0.1
+    )
+    tokens = [before]
+    with Receiver(settings, announcer=announcer) as r:
+        for _ in range(2):
+            body = payload("put.json", settings.bucket)
+            resp = httpx.post(r.url, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert resp.status_code == 200
+            deadline = time.monotonic() + 10
+            while intake.change_token() == tokens[-1]:
+                assert time.monotonic() < deadline, "the marker was not rewritten"
+                time.sleep(0.1)
+            tokens.append(intake.change_token())
+    assert before is None and len(set(tokens)) == 3
