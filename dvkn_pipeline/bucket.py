@@ -69,6 +69,10 @@ class Bucket:
             Bucket=self.name, VersioningConfiguration={"Status": "Enabled"}
         )
 
+    def versioning_enabled(self) -> bool:
+        status = self.client.get_bucket_versioning(Bucket=self.name).get("Status")
+        return bool(status == "Enabled")
+
     def put_bytes(
         self, key: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> str:

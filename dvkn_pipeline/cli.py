@@ -507,9 +507,9 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
 
 
 # Command groups kept in their own modules (registered last: they use the helpers above).
-from dvkn_pipeline import cli_infra, cli_reform, cli_status, cli_steer  # noqa: E402
+from dvkn_pipeline import cli_health, cli_infra, cli_reform, cli_status, cli_steer  # noqa: E402
 
-for _module in (cli_status, cli_steer, cli_reform, cli_infra):
+for _module in (cli_status, cli_steer, cli_reform, cli_infra, cli_health):
     _module.register(app)
 
 if __name__ == "__main__":

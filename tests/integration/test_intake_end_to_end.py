@@ -182,3 +182,40 @@ def test_the_reconcile_sweep_gets_scheduled_runs(pipeline: Settings) -> None:
             )
             time.sleep(2)
     assert runs, "the scheduler created no run of the reconcile deployment within 90 s"
+
+
+def test_dvkn_health_passes_on_the_running_pipeline_and_names_a_stuck_upload(
+    pipeline: Settings,
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["health", "--json"], env=local_stack.dvkn_env(pipeline))
+    assert result.exit_code == 0, result.output
+    verdicts = {c["name"]: c["verdict"] for c in json.loads(result.output)["checks"]}
+    assert verdicts == {
+        "store": "ok",
+        "workers": "ok",
+        "sweep": "ok",
+        "backlog": "ok",
+        "rollups": "ok",
+    }
+
+    # A bucket no deployment watches: its upload waits, and health says which one.
+    orphan = pipeline.model_copy(update={"bucket": "e2e-health-orphan"})
+    local_stack.ensure_bucket(orphan)
+    report = generate_report(HANOI.units_at("commune")[0], Q1, CAT, seed=5)
+    upload_all(build_intake(orphan).bucket, [_upload(report.unit.code, report, "cho.csv")])
+    result = runner.invoke(
+        app,
+        ["health", "--json", "--backlog-minutes", "0"],
+        env=local_stack.dvkn_env(orphan),
+    )
+    assert result.exit_code == 1, result.output
+    (backlog,) = [c for c in json.loads(result.output)["checks"] if c["name"] == "backlog"]
+    assert backlog["verdict"] == "fail"
+    assert incoming_key(report.unit.code, Q1.code, "cho.csv") in backlog["detail"]
