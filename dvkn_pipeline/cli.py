@@ -510,5 +510,9 @@ from dvkn_pipeline import cli_infra, cli_reform, cli_status, cli_steer  # noqa: 
 for _module in (cli_status, cli_steer, cli_reform, cli_infra):
     _module.register(app)
 
+from dvkn_pipeline import cli_rehearse  # noqa: E402
+
+cli_rehearse.register(app)
+
 if __name__ == "__main__":
     app()
