@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -332,7 +333,7 @@ class _Run:
         self.report.checks.append(Check(name, True, "; ".join(detail), time.monotonic() - started))
 
 
-def _together(*steps: Callable[[], None]) -> None:
+def _together(*steps: Callable[[], object]) -> None:
     """Run independent steps at once (compose starts services without a depends_on
     between them in parallel too); the first failure is raised once all have ended."""
     with ThreadPoolExecutor(max_workers=len(steps)) as pool:
@@ -387,10 +388,13 @@ def rehearse(
     except RehearsalError:
         pass
     finally:
-        for name in ("webhook", *(f"worker-{i}" for i in range(workers)), "prefect-server"):
-            local_stack.stop_service(name, root)
-        local_stack.stop_service("postgres", root)
-        local_stack.stop_service("seaweedfs", root)
+        # Clients first, then the Prefect server, then what it and they stored into.
+        for names in (
+            ["webhook", *(f"worker-{i}" for i in range(workers))],
+            ["prefect-server"],
+            ["postgres", "seaweedfs"],
+        ):
+            _together(*(partial(local_stack.stop_service, name, root) for name in names))
         report.seconds = time.monotonic() - started
         report.kept = keep or not report.ok
         if not report.kept:
@@ -450,6 +454,7 @@ def _rehearse(
     api_url = local_stack.prefect_api_url(settings)
 
     cluster_box: list[pg_cluster.Cluster] = []
+    server_home: list[Path] = []
 
     def object_store() -> None:
         with run.step("object store (SeaweedFS for MinIO), versioned bucket") as d:
@@ -489,6 +494,13 @@ def _rehearse(
         with run.step("Prefect server on PostgreSQL") as d:
             [cluster] = cluster_box
             argv, env = env_for(services["prefect-server"], "prefect-server")
+            leases = "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"
+            embedded = local_stack.prefect_server_spec(settings).env[leases]
+            if env.get(leases) != embedded:
+                raise RehearsalError(
+                    f"compose's prefect-server keeps concurrency leases in {env.get(leases)}, "
+                    f"the embedded stack in {embedded}: a restart would strand held slots"
+                )
             url = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "")
             if not url.startswith("postgresql+asyncpg://"):
                 raise RehearsalError("compose's prefect-server sets no postgresql+asyncpg:// URL")
@@ -514,6 +526,7 @@ def _rehearse(
             if sqlite:
                 raise RehearsalError(f"the server also made SQLite files: {sqlite}")
             d.append(f"migrated to {revision}; {tables} tables in database {cluster.database}")
+            server_home.append(Path(env["PREFECT_HOME"]))
 
     def storage_side() -> None:
         object_store()
@@ -657,6 +670,9 @@ def _rehearse(
 
     with run.step("intake runs: event trigger → worker → Completed") as d:
         d.append(_intake_runs(api_url, timeout=90))
+        if not (server_home[0] / "concurrency_leases").is_dir():
+            raise RehearsalError("the server kept no concurrency lease on disk")
+        d.append("their concurrency leases kept on disk")
 
     with run.step("scheduler: reconcile sweep has runs") as d:
         d.append(_scheduled_runs(api_url, timeout=60))
