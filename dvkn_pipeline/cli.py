@@ -512,5 +512,9 @@ from dvkn_pipeline import cli_health, cli_infra, cli_reform, cli_status, cli_ste
 for _module in (cli_status, cli_steer, cli_reform, cli_infra, cli_health):
     _module.register(app)
 
+from dvkn_pipeline import cli_rehearse  # noqa: E402
+
+cli_rehearse.register(app)
+
 if __name__ == "__main__":
     app()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import random
 import shutil
 import signal
@@ -106,6 +107,9 @@ class ServiceSpec:
     unset_env: tuple[str, ...] = ()
     #: Files the service may leave behind when killed (unix sockets), removed after a stop.
     leftovers: tuple[Path, ...] = ()
+    #: Run as this user (and its group, no others); needs root. For servers that refuse
+    #: to run as root, such as PostgreSQL.
+    user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +360,9 @@ def start_service(spec: ServiceSpec, where: Settings | Path | str) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in spec.unset_env}
     env |= spec.env | {MARKER_ENV: _marker(root, spec.name)}
+    as_user: dict[str, Any] = {}
+    if spec.user is not None:
+        as_user = {"user": spec.user, "group": pwd.getpwnam(spec.user).pw_gid, "extra_groups": []}
     with log_path.open("ab") as log:
         offset = log.tell()
         log.write(f"--- {spec.name} starting at {datetime.now(UTC).isoformat()} ---\n".encode())
@@ -368,6 +375,7 @@ def start_service(spec: ServiceSpec, where: Settings | Path | str) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            **as_user,
         )
     meta = {
         "pid": proc.pid,
