@@ -507,14 +507,17 @@ def _explain_lateness(p: Period, city: dict[str, Any]) -> None:
 
 
 # Command groups kept in their own modules (registered last: they use the helpers above).
-from dvkn_pipeline import cli_health, cli_infra, cli_reform, cli_status, cli_steer  # noqa: E402
+from dvkn_pipeline import (  # noqa: E402
+    cli_health,
+    cli_infra,
+    cli_reform,
+    cli_rehearse,
+    cli_status,
+    cli_steer,
+)
 
-for _module in (cli_status, cli_steer, cli_reform, cli_infra, cli_health):
+for _module in (cli_status, cli_steer, cli_reform, cli_infra, cli_health, cli_rehearse):
     _module.register(app)
-
-from dvkn_pipeline import cli_rehearse  # noqa: E402
-
-cli_rehearse.register(app)
 
 if __name__ == "__main__":
     app()
