@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,8 @@ class Intake:
     catalogue: Catalogue
     hierarchies: HierarchyCatalog
     settings: Settings
+    #: Who holds this intake's refresh leases (with the thread, see ``_refresh_lock``).
+    lease_owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def pending(
         self, ledger: pl.DataFrame | None = None, limit: int | None = None
@@ -110,10 +113,13 @@ class Intake:
         ref = self.bucket.head(self.settings.state_prefix + SENSOR_CURSOR)
         return ref.etag if ref else None
 
-    def lease(self, shard: int, owner: str) -> Lease | None:
+    def lease(
+        self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
+    ) -> Lease | None:
+        """The shard's lease for ``owner``; ``gone`` may free one a finished holder left behind."""
         key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"
         return leases.acquire(
-            self.bucket, key, owner, timedelta(seconds=self.settings.lease_seconds)
+            self.bucket, key, owner, timedelta(seconds=self.settings.lease_seconds), gone=gone
         )
 
     def release(self, held: Iterable[Lease]) -> None:
@@ -344,10 +350,13 @@ class Intake:
 
         Two refreshes interleaving their writes could leave an older roll-up
         under newer marks; a lease on the object store orders them. A holder
-        that dies frees the period when its lease expires.
+        that dies frees the period when its lease expires. The owner is this
+        intake in this thread, so a refresh that failed with the store away (its
+        release failing too) and is retried takes its own lease back at once
+        instead of waiting ``refresh_lease_seconds`` for it to expire.
         """
         key = f"{self.settings.state_prefix}leases/refresh-{period}.json"
-        owner = uuid.uuid4().hex
+        owner = f"{self.lease_owner}-{threading.get_ident()}"
         ttl = timedelta(seconds=self.settings.refresh_lease_seconds)
         delay = 0.1
         while (lease := leases.acquire(self.bucket, key, owner, ttl)) is None:

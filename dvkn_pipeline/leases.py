@@ -6,13 +6,17 @@ written with a conditional put (``If-None-Match: *`` to take a free lease,
 ``If-Match: <etag>`` to take over an expired one), so two workers never hold
 the same shard. Leases only split the work; correctness does not depend on
 them (every write is idempotent and Delta commits detect concurrent writers),
-so a lease lost to a crash merely delays its shard until it expires.
+so a lease lost to a crash merely delays its shard until it expires. A
+holder known to have ended (its flow run failed when the object store went
+away, so its release failed too) does not even delay it: whoever asks with a
+``gone`` predicate that says so takes the lease over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -42,9 +46,19 @@ def _conflict(exc: ClientError) -> bool:
 
 
 def acquire(
-    bucket: Bucket, key: str, owner: str, ttl: timedelta, now: datetime | None = None
+    bucket: Bucket,
+    key: str,
+    owner: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    gone: Callable[[str], bool] | None = None,
 ) -> Lease | None:
-    """Take the lease at ``key`` if it is free or expired; None if someone else holds it."""
+    """Take the lease at ``key`` if it is free or expired; None if someone else holds it.
+
+    ``gone(holder)`` is asked only about another holder's unexpired lease: True
+    means that holder has ended for good and will write nothing more, so the
+    lease is taken over instead of waited out.
+    """
     now = now or datetime.now(UTC)
     expires = now + ttl
     body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
@@ -59,7 +73,9 @@ def acquire(
             resp = bucket.client.put_object(Bucket=bucket.name, Key=key, Body=body, IfNoneMatch="*")
         else:
             held = json.loads(current["Body"].read())
-            if held["owner"] != owner and datetime.fromisoformat(held["expires_at"]) > now:
+            other = str(held["owner"])
+            live = other != owner and datetime.fromisoformat(held["expires_at"]) > now
+            if live and (gone is None or not gone(other)):
                 return None
             resp = bucket.client.put_object(
                 Bucket=bucket.name, Key=key, Body=body, IfMatch=current["ETag"]

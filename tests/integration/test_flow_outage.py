@@ -15,19 +15,22 @@ receipt because of an infrastructure failure.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
+from dvkn_pipeline import leases, local_stack
 from dvkn_pipeline.intake import Intake
 from dvkn_pipeline.keys import receipt_key
 from dvkn_pipeline.wiring import build_intake
 from schemas.settings import Settings
 from tests.integration.faults import (
+    Q1,
     REPORT,
     FaultLine,
     corpus,
@@ -39,7 +42,9 @@ from tests.integration.faults import (
 
 pytestmark = pytest.mark.integration
 
-OUTAGE_SECONDS = env_int("DVKN_FAULT_OUTAGE_SECONDS", 10)
+#: Longer than a task's own retries span (two retries, 2 s and 10 s apart), so the
+#: batch fails for good and a later run must finish it; 10 s shows task retries riding it out.
+OUTAGE_SECONDS = env_int("DVKN_FAULT_OUTAGE_SECONDS", 25)
 #: Small enough that the outage outlasts it: requests fail instead of waiting the store out.
 SMALL_BUDGET: dict[str, Any] = {
     "s3_max_attempts": 2,
@@ -121,6 +126,19 @@ def _runs_and_tasks(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
+def _describe(r: dict[str, Any], recorded: Counter[str]) -> str:
+    """One run for the fault report: state (and why, if not completed), uploads, task runs."""
+    run = r["run"]
+    why = ""
+    if r["state"] not in {"Completed", "Cancelled"} and run.state and run.state.message:
+        why = " (" + run.state.message.splitlines()[0][:140] + ")"
+    tasks = Counter(f"{name} {state} after {n} attempt(s)" for name, state, n in r["tasks"])
+    return (
+        f"{r['deployment']} {run.name}: {r['state']}{why}; recorded {recorded[str(run.id)]} "
+        f"uploads; tasks: {dict(tasks)}"
+    )
+
+
 def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deployment_recovers(
     tmp_path: Path, clean: dict[str, object]
 ) -> None:
@@ -140,7 +158,9 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
         refresh_every_seconds=2.0,
         batch_max_files=4,
         shards=4,
-        reconcile_interval_seconds=15,
+        reconcile_interval_seconds=10,
+        # lease_seconds stays at its default (600 s): a run that failed with a shard
+        # leased must not hold up that shard's uploads for ten minutes.
         **SMALL_BUDGET,
     ) as settings:
         from prefect.deployments import run_deployment
@@ -172,20 +192,25 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
             _wait(
                 "the ledger never got every upload",
                 lambda: intake.tables.read_ledger().height >= uploads,
-                timeout=180,
+                timeout=240,
                 every=1.0,
             )
             mark("ledger complete")
             _wait("the roll-up never caught up", lambda: not intake.stale_periods(), 120, 1.0)
             mark("roll-up fresh")
-            # Let the run that met the outage end, so its final state can be read.
+            # The runs that did the work (the schedule keeps starting more) must have ended.
+            done_at = datetime.now(UTC)
+
+            def runs_so_far() -> list[dict[str, Any]]:
+                return [r for r in _runs_and_tasks(settings) if r["run"].start_time < done_at]
+
             _wait(
                 "a run never ended",
-                lambda: all(r["state"] in TERMINAL for r in _runs_and_tasks(settings)),
+                lambda: all(r["state"] in TERMINAL for r in runs_so_far()),
                 timeout=60,
                 every=1.0,
             )
-            runs = _runs_and_tasks(settings)
+            runs = runs_so_far()
 
         line.runs = len(runs)
         got = snapshot(intake)
@@ -193,7 +218,8 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
         differences = _differences(got, clean)
         raw = _raw_ledger_rows(intake)
         written = Counter(zip(raw["upload_id"], raw["attempt"].fill_null(0), strict=True))
-        line.notes = [f"{r['deployment']}: {r['state']} {r['tasks']}" for r in runs]
+        by_run = Counter(raw["flow_run_id"].to_list())
+        line.notes = [_describe(r, by_run) for r in runs]
         REPORT.add(line)
         for note in line.notes:
             print(note)
@@ -211,11 +237,60 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
         assert line.mismatches == 0, differences
 
         # What Prefect saw: some task failed and was retried, or a later run finished the work.
-        failed_runs = [r for r in runs if r["state"] != "Completed" and r["state"] != "Cancelled"]
+        failed_runs = [r for r in runs if r["state"] not in {"Completed", "Cancelled"}]
         retried = [t for r in runs for t in r["tasks"] if t[2] > 1]
         assert failed_runs or retried, f"the outage failed nothing: {line.notes}"
         if failed_runs:
-            last_failure = max(r["run"].start_time for r in failed_runs)
+            last_failure = max(r["run"].end_time for r in failed_runs)
             assert any(
                 r["state"] == "Completed" and r["run"].start_time > last_failure for r in runs
             ), f"no run completed after the failed one: {line.notes}"
+
+
+def test_a_shard_lease_left_by_a_run_that_ended_is_taken_over_a_live_ones_is_not(
+    object_store: Settings,
+) -> None:
+    """A run that failed with the store away never released its lease: a later run takes it."""
+    settings = object_store.model_copy(update={"bucket": f"lease-{uuid.uuid4().hex[:8]}"})
+    local_stack.ensure_bucket(settings)
+    bucket = build_intake(settings).bucket
+    key, ttl = "_state/leases/shard-000.json", timedelta(minutes=10)
+    left = leases.acquire(bucket, key, "failed-run", ttl)
+    assert left is not None  # ... and never released
+    assert leases.acquire(bucket, key, "later-run", ttl) is None
+    assert leases.acquire(bucket, key, "later-run", ttl, gone=lambda holder: False) is None
+    asked: list[str] = []
+
+    def ended(holder: str) -> bool:
+        asked.append(holder)
+        return True
+
+    taken = leases.acquire(bucket, key, "later-run", ttl, gone=ended)
+    assert taken is not None and taken.owner == "later-run" and asked == ["failed-run"]
+    leases.release(bucket, left)  # the ended holder's late release cannot free it again
+    assert leases.acquire(bucket, key, "third-run", ttl) is None
+
+
+def test_a_refresh_whose_lease_could_not_be_released_takes_it_back_when_retried(
+    object_store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retried refresh-rollups task must not wait ``refresh_lease_seconds`` on itself."""
+    settings = object_store.model_copy(update={"bucket": f"refresh-{uuid.uuid4().hex[:8]}"})
+    local_stack.ensure_bucket(settings)
+    intake = build_intake(settings)
+
+    def store_away(*_: object) -> None:
+        raise OSError("the object store went away")
+
+    monkeypatch.setattr(leases, "release", store_away)
+    with pytest.raises(OSError, match="went away"), intake._refresh_lock(Q1.code):
+        raise OSError("the object store went away")  # mid-refresh; the release fails too
+    monkeypatch.undo()
+    started = time.monotonic()
+    with intake._refresh_lock(Q1.code):
+        waited = time.monotonic() - started
+        # Another process (another intake) still finds the period held.
+        key = f"{settings.state_prefix}leases/refresh-{Q1.code}.json"
+        other = build_intake(settings)
+        assert leases.acquire(other.bucket, key, other.lease_owner, timedelta(seconds=60)) is None
+    assert waited < 2.0
