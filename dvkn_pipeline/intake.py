@@ -30,7 +30,7 @@ from dvkn_pipeline.delta_tables import Tables
 from dvkn_pipeline.freshness import marks_for, stale, upload_counts
 from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
-from dvkn_pipeline.leases import Lease, shard_of
+from dvkn_pipeline.leases import Lease, by_shard, in_upload_order
 from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.processing import Judgement, Upload, judge_uploads, refused_before_parsing
 from dvkn_pipeline.receipts import render_markdown
@@ -86,7 +86,10 @@ class Intake:
     def pending(
         self, ledger: pl.DataFrame | None = None, limit: int | None = None
     ) -> list[UploadRef]:
-        """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep)."""
+        """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep).
+
+        Oldest first, so a batch judges the earlier of two identical uploads first.
+        """
         ledger = self.tables.read_ledger() if ledger is None else ledger
         seen = set(ledger["upload_id"].to_list())
         out: list[UploadRef] = []
@@ -95,14 +98,11 @@ class Intake:
                 out.append(ref)
                 if limit is not None and len(out) >= limit:
                     break
-        return out
+        return in_upload_order(out)
 
     def pending_by_shard(self) -> dict[int, list[UploadRef]]:
         """Pending uploads grouped by shard: one listing serves a whole round of batches."""
-        by_shard: dict[int, list[UploadRef]] = {}
-        for ref in self.pending():
-            by_shard.setdefault(shard_of(ref.upload_id, self.settings.shards), []).append(ref)
-        return by_shard
+        return by_shard(self.pending(), self.settings.shards, self.settings.incoming_prefix)
 
     def change_token(self) -> str | None:
         """Changes whenever the event source announces new uploads (the sensor cursor's ETag).

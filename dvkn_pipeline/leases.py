@@ -16,17 +16,43 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from dvkn_pipeline.bucket import Bucket
+from dvkn_pipeline.keys import parse_incoming_key
+from schemas.records import UploadRef
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def shard_of(upload_id: str, shards: int) -> int:
     return int(hashlib.sha1(upload_id.encode()).hexdigest()[:8], 16) % shards
+
+
+def in_upload_order(refs: Iterable[UploadRef]) -> list[UploadRef]:
+    """Oldest upload first (then by key): the order in which copies of the same bytes are judged."""
+    return sorted(refs, key=lambda r: (r.last_modified or _EARLIEST, r.key))
+
+
+def by_shard(
+    refs: Iterable[UploadRef], shards: int, incoming_prefix: str = "incoming/"
+) -> dict[int, list[UploadRef]]:
+    """Pending uploads by shard: all of a unit's uploads in one shard, oldest first.
+
+    The same bytes sent twice count once, for the earlier upload; the later one
+    is a duplicate only if it is judged after the earlier. Shards are taken in
+    any order, by any run, so a unit's uploads must share one shard (copies
+    under another unit's folder are refused anyway: the key names the unit).
+    """
+    out: dict[int, list[UploadRef]] = {}
+    for ref in in_upload_order(refs):
+        key = parse_incoming_key(ref.key, incoming_prefix)
+        out.setdefault(shard_of(key.unit_code if key else ref.upload_id, shards), []).append(ref)
+    return out
 
 
 @dataclass(frozen=True)
