@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from dvkn_pipeline.delta_tables import Tables
 from dvkn_pipeline.freshness import marks_for, stale, upload_counts
 from dvkn_pipeline.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.keys import parse_incoming_key
-from dvkn_pipeline.leases import Lease, shard_of
+from dvkn_pipeline.leases import Lease, by_shard, in_upload_order
 from dvkn_pipeline.periods import Period, PeriodError
 from dvkn_pipeline.processing import Judgement, Upload, judge_uploads, refused_before_parsing
 from dvkn_pipeline.receipts import render_markdown
@@ -77,11 +78,16 @@ class Intake:
     catalogue: Catalogue
     hierarchies: HierarchyCatalog
     settings: Settings
+    #: Who holds this intake's refresh leases (with the thread, see ``_refresh_lock``).
+    lease_owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def pending(
         self, ledger: pl.DataFrame | None = None, limit: int | None = None
     ) -> list[UploadRef]:
-        """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep)."""
+        """Uploads under ``incoming/`` the ledger has not recorded (the reconciliation sweep).
+
+        Oldest first, so a batch judges the earlier of two identical uploads first.
+        """
         ledger = self.tables.read_ledger() if ledger is None else ledger
         seen = set(ledger["upload_id"].to_list())
         out: list[UploadRef] = []
@@ -90,14 +96,11 @@ class Intake:
                 out.append(ref)
                 if limit is not None and len(out) >= limit:
                     break
-        return out
+        return in_upload_order(out)
 
     def pending_by_shard(self) -> dict[int, list[UploadRef]]:
         """Pending uploads grouped by shard: one listing serves a whole round of batches."""
-        by_shard: dict[int, list[UploadRef]] = {}
-        for ref in self.pending():
-            by_shard.setdefault(shard_of(ref.upload_id, self.settings.shards), []).append(ref)
-        return by_shard
+        return by_shard(self.pending(), self.settings.shards, self.settings.incoming_prefix)
 
     def change_token(self) -> str | None:
         """Changes whenever an event source (sensor or webhook) announces new uploads.
@@ -107,10 +110,13 @@ class Intake:
         """
         return announcements.change_token(self.bucket, self.settings.state_prefix)
 
-    def lease(self, shard: int, owner: str) -> Lease | None:
+    def lease(
+        self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
+    ) -> Lease | None:
+        """The shard's lease for ``owner``; ``gone`` may free one a finished holder left behind."""
         key = f"{self.settings.state_prefix}leases/shard-{shard:03d}.json"
         return leases.acquire(
-            self.bucket, key, owner, timedelta(seconds=self.settings.lease_seconds)
+            self.bucket, key, owner, timedelta(seconds=self.settings.lease_seconds), gone=gone
         )
 
     def release(self, held: Iterable[Lease]) -> None:
@@ -341,10 +347,13 @@ class Intake:
 
         Two refreshes interleaving their writes could leave an older roll-up
         under newer marks; a lease on the object store orders them. A holder
-        that dies frees the period when its lease expires.
+        that dies frees the period when its lease expires. The owner is this
+        intake in this thread, so a refresh that failed with the store away (its
+        release failing too) and is retried takes its own lease back at once
+        instead of waiting ``refresh_lease_seconds`` for it to expire.
         """
         key = f"{self.settings.state_prefix}leases/refresh-{period}.json"
-        owner = uuid.uuid4().hex
+        owner = f"{self.lease_owner}-{threading.get_ident()}"
         ttl = timedelta(seconds=self.settings.refresh_lease_seconds)
         delay = 0.1
         while (lease := leases.acquire(self.bucket, key, owner, ttl)) is None:

@@ -17,6 +17,24 @@ from dvkn_pipeline.periods import Period
 from schemas.catalogue import Indicator
 from schemas.tables import COMPLETENESS_SCHEMA, rollup_schema
 
+#: Roll-up sums are rounded to this many decimals. Float sums depend on the order
+#: of their terms, and an incremental refresh (a unit's new figures plus its
+#: siblings' stored totals) adds in another order than a full recomputation, so
+#: unrounded they differ in the last bit (21294.100000000002 against 21294.1)
+#: and a retried or resumed run would not leave the same table as a clean one.
+#: Report figures carry far fewer decimals, so nothing real is lost.
+ROLLUP_DECIMALS = 6
+#: Beyond this magnitude rounding to ``ROLLUP_DECIMALS`` would itself move the
+#: value (polars scales by 10**decimals, past 2**53), so larger sums are left as
+#: they are: there a float holds no sixth decimal anyway, and whole numbers
+#: (money in VND) add exactly up to 2**53.
+_ROUNDABLE = 2**53 / 10**ROLLUP_DECIMALS
+
+
+def settled(column: pl.Expr) -> pl.Expr:
+    """A summed column rounded to ``ROLLUP_DECIMALS`` where that is exact (see there)."""
+    return pl.when(column.abs() < _ROUNDABLE).then(column.round(ROLLUP_DECIMALS)).otherwise(column)
+
 
 def live_submissions(ledger: pl.DataFrame, period: str) -> pl.DataFrame:
     """The accepted submission that counts for each unit: highest version, then latest upload.
@@ -66,12 +84,12 @@ def ratio_rows(summed: pl.DataFrame, ratio: Indicator, dims: list[str]) -> pl.Da
     num = (
         summed.filter(pl.col("indicator") == ratio.numerator)
         .group_by("unit_code", "unit_level")
-        .agg(pl.col("value").sum().alias("numerator"))
+        .agg(settled(pl.col("value").sum()).alias("numerator"))
     )
     den = (
         summed.filter(pl.col("indicator") == ratio.denominator)
         .group_by("unit_code", "unit_level")
-        .agg(pl.col("value").sum().alias("denominator"))
+        .agg(settled(pl.col("value").sum()).alias("denominator"))
     )
     return num.join(den, on=["unit_code", "unit_level"], how="full", coalesce=True).select(
         "unit_code",
@@ -93,6 +111,7 @@ def _finish(
     """Add the ratio rows (re-divided from summed parts) and the table's columns."""
     dims = list(catalogue.dimension_columns)
     summed = summed.with_columns(
+        settled(pl.col("value")),
         pl.lit(None, dtype=pl.Float64).alias("numerator"),
         pl.lit(None, dtype=pl.Float64).alias("denominator"),
     ).select("unit_code", "unit_level", "indicator", *dims, "value", "numerator", "denominator")

@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
@@ -25,6 +25,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from dvkn_pipeline.intake import BatchResult, Intake
+from dvkn_pipeline.leases import Lease
 from dvkn_pipeline.reporting import completeness_summary, outcomes_markdown
 from dvkn_pipeline.wiring import build_intake
 from flows.completeness_artifact import publish_completeness_artifact
@@ -43,6 +44,36 @@ ROLLUP_LIMIT = "dvkn-rollup"
 LIST_AT_LEAST_EVERY = 15.0
 
 
+def _run_ended(owner: str) -> bool:
+    """Whether the flow run named ``owner`` has ended for good (completed, failed, crashed).
+
+    A run that failed because the object store went away could not release its
+    shard leases either; once Prefect says it is over, a later run takes them
+    over instead of leaving its uploads pending for ``lease_seconds``. Owners
+    that are not flow runs, and any doubt, keep the lease until it expires.
+    """
+    try:
+        run_id = uuid.UUID(owner)
+    except ValueError:
+        return False
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(run_id).state
+    except Exception:  # not a flow run, or the API unreachable: let the lease expire
+        get_run_logger().info("lease holder %s not known as a finished run", owner)
+        return False
+    return state is not None and state.is_final()
+
+
+def _release(intake: Intake, held: list[Lease]) -> None:
+    """Hand leases back; with the store away the release fails, and must not hide why the batch
+    failed (a later run takes the lease over once this run has ended, see ``_run_ended``)."""
+    try:
+        intake.release(held)
+    except Exception:
+        get_run_logger().warning("could not release %d lease(s)", len(held), exc_info=True)
+
+
 @task(name="process-batch", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def process_batch(intake: Intake, refs: list[UploadRef], owner: str) -> BatchResult:
     return intake.process(refs, flow_run_id=owner)
@@ -57,7 +88,7 @@ def rejudge_uploads(intake: Intake, request: ReprocessRequest, owner: str) -> Ba
             lease = None
             deadline = time.monotonic() + intake.settings.lease_seconds
             while lease is None:
-                lease = intake.lease(shard, owner)
+                lease = intake.lease(shard, owner, gone=_run_ended)
                 if lease is None:
                     if time.monotonic() > deadline:
                         raise TimeoutError(f"shard {shard} stayed leased by another run")
@@ -65,7 +96,7 @@ def rejudge_uploads(intake: Intake, request: ReprocessRequest, owner: str) -> Ba
             held.append(lease)
         return intake.rejudge(request, flow_run_id=owner)
     finally:
-        intake.release(held)
+        _release(intake, held)
 
 
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -199,7 +230,7 @@ def process_uploads(
         listed_at = time.monotonic()
         work = intake.pending_by_shard()
         for shard in random.sample(sorted(work), k=len(work)):
-            lease = intake.lease(shard, owner)
+            lease = intake.lease(shard, owner, gone=_run_ended)
             if lease is None:
                 continue  # another run is on this shard
             try:
@@ -216,7 +247,7 @@ def process_uploads(
                     if dirty and last_work - last_refresh >= settings.refresh_every_seconds:
                         refresh()
             finally:
-                intake.release([lease])
+                _release(intake, [lease])
         if dirty:
             refresh()
         elif time.monotonic() - last_work >= idle:
