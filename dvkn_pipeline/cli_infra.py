@@ -14,7 +14,6 @@ from dvkn_pipeline.cli import (
     _period,
     _print_json,
     _settings,
-    _use_prefect,
     console,
     err,
 )
@@ -102,23 +101,19 @@ def infra_users(
 def infra_rerun(period: PeriodOpt, json_out: JsonOpt = False) -> None:
     """Recompute a period's roll-up and completeness from the ledger (after a restore or a fix).
 
-    Takes the same one-refresher-at-a-time slot as the intake flow, so it
-    never races a running refresh. Uploads never processed are the sweep's
+    Takes the same per-period refresh lease as the intake flow, so it never
+    races a running refresh. Uploads never processed are the sweep's
     job: prefect deployment run process-uploads/reconcile
     """
     import polars as pl
-    from prefect.concurrency.sync import concurrency
 
     from dvkn_pipeline.reporting import completeness_summary
     from dvkn_pipeline.wiring import build_intake
-    from flows.process_uploads import ROLLUP_LIMIT
 
     settings = _settings()
     p = _period(period)
-    _use_prefect(settings)
     intake = build_intake(settings)
-    with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
-        comp = intake.refresh({p.code})
+    comp = intake.refresh({p.code})
     summary = completeness_summary(
         comp.get(p.code, pl.DataFrame()), intake.hierarchies, settings.root_unit
     )

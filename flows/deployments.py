@@ -9,14 +9,14 @@ from typing import Any, cast
 from uuid import UUID
 
 from prefect import Flow, get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron
 
-from flows.process_uploads import ROLLUP_LIMIT, process_uploads
+from flows.process_uploads import process_uploads
 from schemas.records import EVENT_UPLOADED, ReprocessRequest
 from schemas.settings import Settings
 
@@ -28,13 +28,8 @@ DEADLINE_ENTRYPOINT = "flows/deadline_check.py:check_deadlines"
 
 
 def ensure_pool_and_limits(settings: Settings) -> None:
-    with get_client(sync_client=True) as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            client.create_work_pool(WorkPoolCreate(name=settings.work_pool, type="process"))
-        with contextlib.suppress(ObjectAlreadyExists):
-            client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=ROLLUP_LIMIT, limit=1)
-            )
+    with get_client(sync_client=True) as client, contextlib.suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=settings.work_pool, type="process"))
 
 
 def register(settings: Settings) -> list[str]:

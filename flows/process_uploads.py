@@ -20,7 +20,6 @@ from typing import Any
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
@@ -40,7 +39,6 @@ from schemas.records import (
 )
 from schemas.settings import Settings
 
-ROLLUP_LIMIT = "dvkn-rollup"
 LIST_AT_LEAST_EVERY = 15.0
 
 
@@ -101,10 +99,12 @@ def rejudge_uploads(intake: Intake, request: ReprocessRequest, owner: str) -> Ba
 
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, Any]:
-    # One refresher at a time, reading the ledger inside the slot: the last
-    # refresh always sees every commit before it, so no stale roll-up wins.
-    with concurrency(ROLLUP_LIMIT, occupy=1, lease_duration=600):
-        comp = intake.refresh(set(changed), changed)
+    # One refresher per period at a time, reading the ledger inside its lease
+    # (Intake._refresh_lock, on the object store): the last refresh sees every
+    # commit before it, so no stale roll-up wins. Not a Prefect global
+    # concurrency slot: a slot whose release was lost stalled refreshes for its
+    # whole lease (seen in the tests), and it made refreshes wait on the server.
+    comp = intake.refresh(set(changed), changed)
     return {
         p: completeness_summary(c, intake.hierarchies, intake.settings.root_unit)
         for p, c in comp.items()
