@@ -45,7 +45,8 @@ def main() -> int:
         "DVKN_FAULT_REPORT": str(args.out.resolve()),
     }
     args.out.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SELECTION]
+    # -n 0: one process, so the faults of one test do not load the machine under another.
+    cmd = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *SELECTION]
     code = subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode
     if not args.out.exists():
         print("no fault report was written (the tests did not get that far)")

@@ -399,6 +399,10 @@ def start_service(spec: ServiceSpec, where: Settings | Path | str) -> int:
                 f"(log {log_path}):\n{_log_tail(log_path, offset)}"
             )
         ok = time.monotonic() - started >= spec.settle_seconds
+        if ok and not _execed(handle, spec.argv):
+            # Between fork and exec the child still shows our command line, and a
+            # service is recognised as ours by its own (see _owned_process).
+            ok, last_error = False, "not started yet"
         if ok and spec.ports:
             missing = [p for p in spec.ports if p not in {port for _, port in _listening(handle)}]
             if missing:
@@ -418,6 +422,13 @@ def start_service(spec: ServiceSpec, where: Settings | Path | str) -> int:
                 f"\n{_log_tail(log_path, offset)}"
             )
         time.sleep(0.2)
+
+
+def _execed(proc: psutil.Process, argv: list[str]) -> bool:
+    try:
+        return bool(proc.cmdline() == argv)
+    except psutil.Error:
+        return False
 
 
 def _terminate(proc: psutil.Process, timeout: float) -> None:
