@@ -4,7 +4,8 @@
     uv run python -m bench.faults --kills 40 --seed 7
 
 Runs the fault tests of ``tests/integration`` (workers SIGKILLed at random
-points, the object store SIGKILLed mid-batch and restarted, the Prefect server
+points, the object store SIGKILLed mid-batch and restarted, the object store
+dead longer than the retry budget under the Prefect flow, the Prefect server
 SIGKILLed and restarted while uploads arrive) with the counts raised through
 ``DVKN_FAULT_*`` variables, prints the fault report (runs, faults injected,
 mismatches against a fault-free run) and writes it to
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SELECTION = [
     "tests/integration/test_exactly_once.py::test_workers_killed_at_random_points_end_like_a_clean_run",
     "tests/integration/test_faults.py",
+    "tests/integration/test_flow_outage.py",
 ]
 
 
