@@ -7,13 +7,18 @@ the sensor are started by the integration tests that need them.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dvkn_pipeline import local_stack
 from schemas.settings import Settings
+from tests.integration.faults import REPORT, FaultLine
 
 
 def _start_stack(tmp_path_factory: pytest.TempPathFactory) -> Settings:
@@ -76,3 +81,31 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
         yield settings
     finally:
         local_stack.down(settings)
+
+
+# -- the fault report (here, not in tests/integration: xdist's controller collects nothing,
+# so it loads only this conftest) -------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, hand this worker's fault lines to the controller, which prints them."""
+    output: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["fault_lines"] = [asdict(line) for line in REPORT.lines]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for line in getattr(node, "workeroutput", {}).get("fault_lines", []):
+        REPORT.add(FaultLine(**line))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not REPORT.lines:
+        return
+    terminalreporter.write_sep("=", "fault report")
+    terminalreporter.write_line(REPORT.text())
+    target = os.environ.get("DVKN_FAULT_REPORT")
+    if target:
+        REPORT.write(Path(target))
+        terminalreporter.write_line(f"written to {target}")
