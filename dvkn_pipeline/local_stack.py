@@ -608,7 +608,7 @@ def object_store_spec(settings: Settings) -> ServiceSpec:
     )
 
 
-def _http_ok(url: str) -> Callable[[], bool]:
+def http_ok(url: str) -> Callable[[], bool]:
     def check() -> bool:
         with urllib.request.urlopen(url, timeout=2) as resp:
             return bool(resp.status == 200)
@@ -643,7 +643,7 @@ def prefect_server_spec(settings: Settings) -> ServiceSpec:
         "prefect-server",
         argv,
         env,
-        ready=_http_ok(f"{prefect_api_url(settings)}/health"),
+        ready=http_ok(f"{prefect_api_url(settings)}/health"),
         timeout=120,
         ports=(port,),
         unset_env=("PREFECT_API_DATABASE_CONNECTION_URL",),
@@ -654,9 +654,12 @@ def worker_name(index: int) -> str:
     return f"dvkn-worker-{index}"
 
 
-def _worker_ready(settings: Settings, name: str) -> Callable[[], bool]:
-    """Ready once the server has a heartbeat from this worker newer than the first check."""
-    url = f"{prefect_api_url(settings)}/work_pools/{settings.work_pool}/workers/filter"
+def workers_ready(
+    api_url: str, pool: str, *, name: str | None = None, count: int = 1
+) -> Callable[[], bool]:
+    """Ready once ``count`` workers of ``pool`` (or the one called ``name``) have sent the
+    server a heartbeat newer than the first check."""
+    url = f"{api_url}/work_pools/{pool}/workers/filter"
     since: list[float] = []
 
     def check() -> bool:
@@ -667,13 +670,14 @@ def _worker_ready(settings: Settings, name: str) -> Callable[[], bool]:
         )
         with urllib.request.urlopen(req, timeout=5) as resp:
             workers = json.load(resp)
-        for w in workers:
-            beat = w.get("last_heartbeat_time")
-            if w.get("name") != name or not beat:
-                continue
-            if datetime.fromisoformat(beat).timestamp() >= since[0]:
-                return True
-        return False
+        fresh = [
+            w
+            for w in workers
+            if (name is None or w.get("name") == name)
+            and w.get("last_heartbeat_time")
+            and datetime.fromisoformat(w["last_heartbeat_time"]).timestamp() >= since[0]
+        ]
+        return len(fresh) >= count
 
     return check
 
@@ -714,7 +718,7 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
         argv,
         env,
         cwd=PROJECT_ROOT,
-        ready=_worker_ready(settings, name),
+        ready=workers_ready(prefect_api_url(settings), settings.work_pool, name=name),
         timeout=60,
         unset_env=("PREFECT_API_KEY",),
     )

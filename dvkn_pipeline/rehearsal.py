@@ -35,11 +35,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -123,30 +121,6 @@ class Report:
 
 def _foreign_env() -> tuple[str, ...]:
     return tuple(k for k in os.environ if k.startswith(_FOREIGN_PREFIXES))
-
-
-def _http_ok(url: str) -> Callable[[], bool]:
-    def check() -> bool:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-
-    return check
-
-
-def _workers_ready(api_url: str, pool: str, count: int) -> Callable[[], bool]:
-    """Ready once ``count`` workers of the pool have sent a heartbeat since the first check."""
-    since: list[float] = []
-
-    def check() -> bool:
-        if not since:
-            since.append(time.time() - 0.5)
-        resp = httpx.post(f"{api_url}/work_pools/{pool}/workers/filter", json={}, timeout=5)
-        resp.raise_for_status()
-        beats = [w.get("last_heartbeat_time") for w in resp.json()]
-        fresh = [b for b in beats if b and datetime.fromisoformat(b).timestamp() >= since[0]]
-        return len(fresh) >= count
-
-    return check
 
 
 class _Run:
@@ -349,7 +323,7 @@ def _rehearse(
                     argv,
                     env,
                     cwd=root,
-                    ready=_http_ok(f"{api_url}/health"),
+                    ready=local_stack.http_ok(f"{api_url}/health"),
                     timeout=300,
                     ports=(ports["prefect-server"][1],),
                     unset_env=foreign,
@@ -392,7 +366,7 @@ def _rehearse(
                     f"worker-{i}",
                     argv,
                     env | extra,
-                    ready=_workers_ready(api_url, settings.work_pool, i + 1),
+                    ready=local_stack.workers_ready(api_url, settings.work_pool, count=i + 1),
                     timeout=240,
                     unset_env=foreign,
                 ),
@@ -419,7 +393,7 @@ def _rehearse(
                     "webhook",
                     argv,
                     env,
-                    ready=_http_ok(f"http://127.0.0.1:{port}/healthz"),
+                    ready=local_stack.http_ok(f"http://127.0.0.1:{port}/healthz"),
                     timeout=240,
                     ports=(port,),
                     unset_env=foreign,
@@ -605,18 +579,23 @@ def _check_rollups(
     return f"{checked} figures over {len({p for _, p in live})} periods"
 
 
-def _intake_runs(api_url: str, timeout: float) -> str:
+def _runs_of(client: Any, deployment: str) -> Callable[[], list[Any]]:
+    """Reads the flow runs of ``deployment`` (looked up once) each time it is called."""
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
+    dep = client.read_deployment_by_name(deployment)
+    by_id = DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
+    return lambda: list(client.read_flow_runs(deployment_filter=by_id))
+
+
+def _intake_runs(api_url: str, timeout: float) -> str:
     from flows.deployments import INTAKE
 
     deadline = time.monotonic() + timeout
     with _client(api_url) as client:
-        dep = client.read_deployment_by_name(INTAKE)
+        read_runs = _runs_of(client, INTAKE)
         while True:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
-            )
+            runs = read_runs()
             states = [r.state_name for r in runs]
             bad = [s for s in states if s in ("Failed", "Crashed")]
             if bad:
@@ -634,17 +613,13 @@ def _intake_runs(api_url: str, timeout: float) -> str:
 
 
 def _scheduled_runs(api_url: str, timeout: float) -> str:
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-
     from flows.deployments import RECONCILE
 
     deadline = time.monotonic() + timeout
     with _client(api_url) as client:
-        dep = client.read_deployment_by_name(RECONCILE)
+        read_runs = _runs_of(client, RECONCILE)
         while True:
-            runs = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id]))
-            )
+            runs = read_runs()
             if runs or time.monotonic() > deadline:
                 break
             time.sleep(1)

@@ -148,7 +148,11 @@ def test_a_worker_that_dies_is_started_again_and_polls_the_server(
             assert time.monotonic() < deadline, "the worker was not started again"
             time.sleep(0.2)
         assert children[0].pid != first.pid
-        ready = local_stack._worker_ready(settings, local_stack.worker_name(8))
+        ready = local_stack.workers_ready(
+            local_stack.prefect_api_url(settings),
+            settings.work_pool,
+            name=local_stack.worker_name(8),
+        )
         while not ready():  # a heartbeat newer than the restart
             assert time.monotonic() < deadline, "the restarted worker never polled the server"
             time.sleep(0.5)
