@@ -33,15 +33,15 @@ from typing import Any
 import polars as pl
 import psutil
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.demo import with_value
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import COUNTRY, load_hierarchies
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.demo import with_value
+from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import COUNTRY, load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import UploadRef
 from schemas.settings import Settings
 
@@ -189,7 +189,7 @@ def latency_trials(settings: Settings, reports: list[SyntheticReport], trials: i
 
 
 def _live_value(settings: Settings, unit: str) -> float:
-    from dvkn_pipeline.rollup import live_submissions
+    from dvkn_pipeline.rollup.spatial import live_submissions
 
     tables = build_intake(settings).tables
     live = live_submissions(tables.read_ledger(PERIOD.code), PERIOD.code)

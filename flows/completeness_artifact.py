@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from prefect import flow
 from prefect.artifacts import create_image_artifact, create_markdown_artifact
 
-from dvkn_pipeline.intake import Intake
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.status_chart import CompletenessChart, completeness_chart
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.views.chart import CompletenessChart, completeness_chart
 from schemas.settings import Settings
 
 CHART_PREFIX = "reports/completeness/"

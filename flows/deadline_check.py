@@ -2,7 +2,7 @@
 
 Runs daily from the ``check-deadlines/daily`` deployment; the automation
 ``dvkn-units-missing`` (``schemas/automations.yaml``) turns each event into a
-notification. The finding itself is computed in ``dvkn_pipeline.deadlines``.
+notification. The finding itself is computed in ``dvkn_pipeline.rollup.deadlines``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.events import emit_event
 
-from dvkn_pipeline.deadlines import describe, due_soon, missing_units
-from dvkn_pipeline.periods import load_calendar
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.reference.periods import load_calendar
+from dvkn_pipeline.rollup.deadlines import describe, due_soon, missing_units
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.records import EVENT_UNITS_MISSING
 from schemas.settings import Settings
 

@@ -7,7 +7,7 @@ pending for ``drain_idle_seconds``, so the events it swallowed are all picked
 up and a late upload soon after a burst needs no new run. A burst of thousands
 of uploads becomes a few runs, while every file still gets its own receipt,
 ledger row and artifact line. The flow only orchestrates: the work is in
-``dvkn_pipeline.intake``.
+``dvkn_pipeline.services.intake``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from dvkn_pipeline.intake import BatchResult, Intake
-from dvkn_pipeline.leases import Lease
-from dvkn_pipeline.reporting import completeness_summary, outcomes_markdown
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.services.intake import BatchResult, Intake
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.leases import Lease
+from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
 from flows.completeness_artifact import publish_completeness_artifact
 from schemas.records import (
     EVENT_ACCEPTED,

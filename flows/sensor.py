@@ -14,11 +14,11 @@ from types import FrameType
 
 from prefect.events import emit_event
 
-from dvkn_pipeline.announcements import SENSOR_CURSOR
-from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.object_store import make_s3_client
-from dvkn_pipeline.sensor_cursor import SensorCursor, advance
-from dvkn_pipeline.upload_events import upload_event, upload_event_resource
+from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
+from dvkn_pipeline.events.upload_events import upload_event, upload_event_resource
+from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.markers import SENSOR_CURSOR
+from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.settings import Settings
 
 log = logging.getLogger("dvkn.sensor")

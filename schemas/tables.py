@@ -3,7 +3,7 @@
 The report schema is built from the catalogue (known indicators, allowed
 category codes), so it takes plain sets rather than importing the loader: the
 contract does not know how it is executed or where the catalogue comes from.
-Check names are stable rule ids; ``dvkn_pipeline.validation`` turns failure
+Check names are stable rule ids; ``dvkn_pipeline.judging.validation`` turns failure
 cases into bilingual problems.
 """
 

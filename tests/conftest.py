@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dvkn_pipeline import local_stack
+from dvkn_pipeline.ops import local_stack
 from schemas.settings import Settings
 from tests.integration.faults import REPORT, FaultLine
 

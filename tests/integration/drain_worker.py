@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.settings import Settings
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dvkn_pipeline.generator import generate_report
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops.generator import generate_report
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.settings import Settings
 from tests.integration.faults import (
     CAT,

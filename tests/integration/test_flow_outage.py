@@ -24,10 +24,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline import leases, local_stack
-from dvkn_pipeline.intake import Intake
-from dvkn_pipeline.keys import receipt_key
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.reference.keys import receipt_key
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage import leases
 from schemas.settings import Settings
 from tests.integration.faults import (
     Q1,

@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from dvkn_pipeline.cli import app
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.periods import Period
+from dvkn_pipeline.cli.app import app
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.periods import Period
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration

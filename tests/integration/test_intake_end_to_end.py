@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.demo import Upload, upload_all, wait_for_ledger, wait_for_rollup
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.keys import incoming_key, receipt_key
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.demo import Upload, upload_all, wait_for_ledger, wait_for_rollup
+from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key, receipt_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.bucket import Bucket
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -191,7 +191,7 @@ def test_dvkn_health_passes_on_the_running_pipeline_and_names_a_stuck_upload(
 
     from typer.testing import CliRunner
 
-    from dvkn_pipeline.cli import app
+    from dvkn_pipeline.cli.app import app
 
     runner = CliRunner()
     result = runner.invoke(app, ["health", "--json"], env=local_stack.dvkn_env(pipeline))

@@ -16,8 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.object_store import make_s3_client
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration

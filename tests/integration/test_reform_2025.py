@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.compare import EXACT, compare_periods
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.intake import Intake
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.reform import mapping_between
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.reference.reform import mapping_between
+from dvkn_pipeline.rollup.compare import EXACT, compare_periods
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from dvkn_pipeline import pg_cluster
-from dvkn_pipeline.rehearsal import rehearse
+from dvkn_pipeline.ops import pg_cluster
+from dvkn_pipeline.ops.rehearsal import rehearse
 
 pytestmark = pytest.mark.integration
 

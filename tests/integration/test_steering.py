@@ -13,17 +13,17 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline import rules as rules_module
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.demo import with_value
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.intake import Intake
-from dvkn_pipeline.keys import incoming_key, receipt_key
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.steering import NothingToReprocessError
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.judging import rules as rules_module
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.demo import with_value
+from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key, receipt_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.steering import NothingToReprocessError
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.records import Override, OverrideDecision, ReprocessRequest
 from schemas.rules import RuleSet
 from schemas.settings import Settings

@@ -13,14 +13,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.generator import generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.notify_sink import make_server
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.generator import generate_report
+from dvkn_pipeline.ops.notify_sink import make_server
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.automations import load_automations
 from schemas.records import EVENT_REJECTED, ReprocessRequest
 from schemas.settings import Settings
@@ -123,7 +123,7 @@ def test_dvkn_reject_records_who_and_why_through_the_deployment(
 ) -> None:
     from typer.testing import CliRunner
 
-    from dvkn_pipeline.cli import app
+    from dvkn_pipeline.cli.app import app
 
     intake = build_intake(worker)
     key = incoming_key(COMMUNE.code, Q1.code, "bao-cao-2.csv")

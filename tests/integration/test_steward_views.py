@@ -17,15 +17,15 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from dvkn_pipeline import local_stack
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.cli import app
-from dvkn_pipeline.demo import Upload, upload_all
-from dvkn_pipeline.generator import SyntheticReport, generate_report
-from dvkn_pipeline.hierarchy import Unit, load_hierarchies
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.cli.app import app
+from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.demo import Upload, upload_all
+from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import Unit, load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.wiring import build_intake
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration

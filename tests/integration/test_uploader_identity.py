@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.keys import incoming_key
-from dvkn_pipeline.object_store import make_s3_client
-from dvkn_pipeline.uploader_records import record_uploader
-from dvkn_pipeline.wiring import build_intake
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.s3_client import make_s3_client
+from dvkn_pipeline.storage.uploader_records import record_uploader
 from schemas.records import Status
 from schemas.settings import Settings
 from tests.corpus import Q1, UNIT, base, csv_bytes

@@ -26,8 +26,13 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.events.schemas.events import ReceivedEvent
 from pydantic import SecretStr
 
-from dvkn_pipeline.announcements import Announcer, bucket_marker_writer
-from dvkn_pipeline.webhook import EVENTS_PATH, BucketUploaderStore, PrefectApiSink, create_app
+from dvkn_pipeline.events.webhook import (
+    EVENTS_PATH,
+    BucketUploaderStore,
+    PrefectApiSink,
+    create_app,
+)
+from dvkn_pipeline.storage.markers import Announcer, bucket_marker_writer
 from schemas.records import EVENT_UPLOADED
 from schemas.settings import Settings
 
@@ -171,9 +176,9 @@ def test_prefect_unreachable_gives_503_for_minio_to_retry(receiver_settings: Set
 def test_the_uploader_minio_names_is_recorded_for_intake(
     fresh_bucket: Settings,
 ) -> None:
-    from dvkn_pipeline.bucket import Bucket
-    from dvkn_pipeline.object_store import make_s3_client
-    from dvkn_pipeline.uploader_records import recorded_uploader
+    from dvkn_pipeline.storage.bucket import Bucket
+    from dvkn_pipeline.storage.s3_client import make_s3_client
+    from dvkn_pipeline.storage.uploader_records import recorded_uploader
     from schemas.records import UploadRef
 
     settings = fresh_bucket.model_copy(update={"webhook_token": SecretStr(TOKEN)})
@@ -196,8 +201,8 @@ def test_the_uploader_minio_names_is_recorded_for_intake(
 
 def test_an_idle_intake_run_sees_the_webhook_announce_uploads(fresh_bucket: Settings) -> None:
     """Without a polling sensor, the receiver's marker is what wakes an idle drain run."""
-    from dvkn_pipeline.object_store import make_s3_client
-    from dvkn_pipeline.wiring import build_intake
+    from dvkn_pipeline.services.wiring import build_intake
+    from dvkn_pipeline.storage.s3_client import make_s3_client
 
     settings = fresh_bucket.model_copy(update={"webhook_token": SecretStr(TOKEN)})
     intake = build_intake(settings)

@@ -8,14 +8,14 @@ from typing import Any, cast
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from dvkn_pipeline.announcements import (
+from dvkn_pipeline.events.webhook import EVENTS_PATH, create_app
+from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.markers import (
     SENSOR_CURSOR,
     WEBHOOK_MARKER,
     Announcer,
     change_token,
 )
-from dvkn_pipeline.bucket import Bucket
-from dvkn_pipeline.webhook import EVENTS_PATH, create_app
 from schemas.records import UploadRef
 from schemas.settings import Settings
 from tests.unit.test_webhook import AUTH, TOKEN, RecordingSink, body

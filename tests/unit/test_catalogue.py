@@ -1,4 +1,4 @@
-from dvkn_pipeline.catalogue import load_catalogue
+from dvkn_pipeline.reference.catalogue import load_catalogue
 from schemas.catalogue import Aggregation
 
 CAT = load_catalogue()

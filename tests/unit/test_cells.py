@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from dvkn_pipeline.cells import clean_text, parse_date, parse_number
+from dvkn_pipeline.reference.cells import clean_text, parse_date, parse_number
 
 
 @pytest.mark.parametrize(

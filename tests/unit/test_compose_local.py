@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dvkn_pipeline.compose_local import (
+from dvkn_pipeline.ops.compose_local import (
     ComposeError,
     Topology,
     interpolate,

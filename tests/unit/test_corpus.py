@@ -5,8 +5,8 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.processing import judge_upload
+from dvkn_pipeline.judging.judge import judge_upload
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from schemas.records import Status, UploadRef
 from schemas.settings import Settings
 from tests.corpus import CAT, UNIT, Case, cases
@@ -39,7 +39,7 @@ def test_receipt_lists_exactly_the_expected_problems(case: Case) -> None:
 
 
 def test_problems_in_excel_name_the_sheet_and_row() -> None:
-    from dvkn_pipeline.excel import write_template
+    from dvkn_pipeline.judging.excel import write_template
     from tests.corpus import Q1
 
     blank = write_template(UNIT, Q1, CAT)

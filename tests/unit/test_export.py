@@ -12,14 +12,14 @@ import polars as pl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.delta_tables import ledger_polars_schema
-from dvkn_pipeline.export import COVER_SHEET, CSV_COLUMNS, export_csv, export_xlsx, safe_text
-from dvkn_pipeline.hierarchy import Hierarchy, load_hierarchies
-from dvkn_pipeline.normalize import empty_facts
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.rollup import completeness, rollup
-from dvkn_pipeline.temporal import temporal_rollup
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy, load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.spatial import completeness, rollup
+from dvkn_pipeline.rollup.temporal import temporal_rollup
+from dvkn_pipeline.storage.tables import ledger_polars_schema
+from dvkn_pipeline.views.export import COVER_SHEET, CSV_COLUMNS, export_csv, export_xlsx, safe_text
 
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")

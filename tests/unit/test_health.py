@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dvkn_pipeline.health import (
+from dvkn_pipeline.services.health import (
     Check,
     Thresholds,
     Verdict,

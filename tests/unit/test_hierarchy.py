@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvkn_pipeline.hierarchy import (
+from dvkn_pipeline.reference.hierarchy import (
     Hierarchy,
     HierarchyCatalog,
     HierarchyDataError,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dvkn_pipeline import processing, validation
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.processing import Upload, judge_upload, judge_uploads, parse_upload
+from dvkn_pipeline.judging import judge, validation
+from dvkn_pipeline.judging.judge import Upload, judge_upload, judge_uploads, parse_upload
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from schemas.records import Severity, Status, UploadRef
 from schemas.settings import Settings
 from tests.corpus import CAT, UNIT
@@ -65,14 +65,14 @@ class _Panic(BaseException):
 def test_a_crash_while_parsing_one_file_rejects_that_file_only(
     monkeypatch: pytest.MonkeyPatch, error: BaseException
 ) -> None:
-    real = processing.parse_upload
+    real = judge.parse_upload
 
     def flaky(content: bytes, key: str, *args: object, **kw: object) -> object:
         if "crash" in key:
             raise error
         return real(content, key, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(processing, "parse_upload", flaky)
+    monkeypatch.setattr(judge, "parse_upload", flaky)
     js = judge_uploads(
         [Upload(ref("crash.csv"), GOOD_CSV), Upload(ref("fine.csv"), GOOD_CSV)],
         catalogue=CAT,
@@ -93,7 +93,7 @@ def test_a_crash_while_validating_one_file_rejects_that_file_only(
             raise RuntimeError("validator bug")
         return real(items)
 
-    monkeypatch.setattr(processing, "validate_reports", flaky)
+    monkeypatch.setattr(judge, "validate_reports", flaky)
     bad = GOOD_CSV.replace("Phường Trúc Bạch".encode(), b"CRASH", 1)
     js = judge_uploads(
         [Upload(ref("bad.csv"), bad), Upload(ref("fine.csv"), GOOD_CSV)],

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, SecretStr
 
-from dvkn_pipeline.webhook import EVENTS_PATH
+from dvkn_pipeline.events.webhook import EVENTS_PATH
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,8 +157,8 @@ def test_example_files_hold_no_real_secret() -> None:
 
 
 def test_shell_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
-    from dvkn_pipeline.hierarchy import load_hierarchies
-    from dvkn_pipeline.minio_access import plan, write_plan
+    from dvkn_pipeline.ops.minio_access import plan, write_plan
+    from dvkn_pipeline.reference.hierarchy import load_hierarchies
 
     units = list(load_hierarchies().version("vn-2level-2025-07").scope("01"))
     generated = write_plan(plan(units[:5], Settings()), tmp_path)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from dvkn_pipeline.processing import parse_upload
+from dvkn_pipeline.judging.judge import parse_upload
 from schemas.settings import InputLimits, Settings
 from tests.corpus import CAT
 from tests.hostile import GOOD_CSV, GOOD_XLSX, grid_workbook, ratio_bomb

@@ -7,9 +7,9 @@ import unicodedata
 
 import pytest
 
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.keys import receipt_key, unsafe_key_reason
-from dvkn_pipeline.processing import judge_upload
+from dvkn_pipeline.judging.judge import judge_upload
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import receipt_key, unsafe_key_reason
 from schemas.records import Status, UploadRef
 from schemas.settings import Settings
 from tests.corpus import CAT, UNIT
@@ -77,7 +77,7 @@ def test_a_vietnamese_file_name_in_a_valid_folder_is_accepted(name: str) -> None
 
 
 def test_a_hostile_key_cannot_inject_lines_into_the_human_receipt() -> None:
-    from dvkn_pipeline.receipts import render_markdown
+    from dvkn_pipeline.judging.receipt import render_markdown
 
     key = f"{P}x`\n# ĐÃ NHẬN / ACCEPTED\n.csv"
     j = judge_upload(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvkn_pipeline.leases import by_shard
+from dvkn_pipeline.storage.leases import by_shard
 from schemas.records import UploadRef
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from dvkn_pipeline.hierarchy import Unit
-from dvkn_pipeline.minio_access import (
+from dvkn_pipeline.events.minio import uploader_unit
+from dvkn_pipeline.ops.minio_access import (
     PolicyTemplateError,
     apply_script,
     plan,
     render,
     unit_user_name,
 )
-from dvkn_pipeline.minio_events import uploader_unit
+from dvkn_pipeline.reference.hierarchy import Unit
 from schemas.settings import Settings
 
 SETTINGS = Settings(bucket="dvkn")

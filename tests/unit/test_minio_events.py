@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dvkn_pipeline.minio_events import (
+from dvkn_pipeline.events.minio import (
     Notification,
     parse_notification,
     upload_refs,

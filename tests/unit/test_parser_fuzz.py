@@ -13,11 +13,11 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.keys import parse_incoming_key
-from dvkn_pipeline.processing import parse_upload
-from dvkn_pipeline.report_format import ParsedReport
-from dvkn_pipeline.validation import ReportContext, validate_report
+from dvkn_pipeline.judging.judge import parse_upload
+from dvkn_pipeline.judging.report_format import ParsedReport
+from dvkn_pipeline.judging.validation import ReportContext, validate_report
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.keys import parse_incoming_key
 from schemas.records import Problem
 from schemas.settings import InputLimits
 from tests.corpus import CAT, UNIT

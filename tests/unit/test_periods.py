@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dvkn_pipeline.periods import Period, PeriodError, load_calendar, periods_of_year
+from dvkn_pipeline.reference.periods import Period, PeriodError, load_calendar, periods_of_year
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.generator import generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.processing import Judgement, judge_upload
-from dvkn_pipeline.report_format import write_csv
+from dvkn_pipeline.judging.judge import Judgement, judge_upload
+from dvkn_pipeline.judging.report_format import write_csv
+from dvkn_pipeline.ops.generator import generate_report
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.periods import Period
 from schemas.records import Status, UploadRef
 from schemas.settings import Settings
 

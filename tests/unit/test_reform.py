@@ -5,13 +5,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.compare import EXACT, PARTIAL, UNMAPPED, compare
-from dvkn_pipeline.hierarchy import Hierarchy, load_hierarchies
-from dvkn_pipeline.normalize import empty_facts
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.reform import WHOLE, NoMappingError, mapping_between
-from dvkn_pipeline.rollup import rollup
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy, load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.reference.reform import WHOLE, NoMappingError, mapping_between
+from dvkn_pipeline.rollup.compare import EXACT, PARTIAL, UNMAPPED, compare
+from dvkn_pipeline.rollup.spatial import rollup
 
 CAT = load_catalogue()
 Q1, Q3 = Period.parse("2025-Q1"), Period.parse("2025-Q3")

@@ -7,12 +7,12 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.delta_tables import ledger_polars_schema
-from dvkn_pipeline.hierarchy import Hierarchy, Unit, load_hierarchies
-from dvkn_pipeline.normalize import empty_facts
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.rollup import completeness, live_submissions, rollup
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit, load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.spatial import completeness, live_submissions, rollup
+from dvkn_pipeline.storage.tables import ledger_polars_schema
 
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")
@@ -269,7 +269,7 @@ def _check_ancestors_equal_full(data: st.DataObject, values: st.SearchStrategy[f
         pl.col("unit_code").is_in(sorted(inner))
     )
     full_after = rollup(facts(after), tree, CAT, Q1)
-    from dvkn_pipeline.rollup import affected_units, rollup_ancestors, units_to_read
+    from dvkn_pipeline.rollup.spatial import affected_units, rollup_ancestors, units_to_read
 
     needed = units_to_read(affected_units(changed, tree), tree)
     new_rows = rollup_ancestors(
@@ -282,7 +282,7 @@ def _check_ancestors_equal_full(data: st.DataObject, values: st.SearchStrategy[f
 
 
 def test_completeness_of_ancestors_matches_a_full_recount() -> None:
-    from dvkn_pipeline.rollup import completeness_ancestors
+    from dvkn_pipeline.rollup.spatial import completeness_ancestors
 
     rows = [ledger_row("00001", "accepted", "a1"), ledger_row("00004", "rejected", "b1")]
     before = completeness(ledger(rows), HANOI, CAT, Q1)
@@ -303,7 +303,7 @@ def test_completeness_of_ancestors_matches_a_full_recount() -> None:
 def test_settling_a_sum_keeps_whole_numbers_and_drops_only_float_noise(
     whole: int, tenths: list[int]
 ) -> None:
-    from dvkn_pipeline.rollup import settled
+    from dvkn_pipeline.rollup.spatial import settled
 
     frame = pl.DataFrame(
         {"v": [float(whole), sum(t / 10 for t in tenths), sum(t / 10 for t in reversed(tenths))]}

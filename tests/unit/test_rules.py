@@ -4,8 +4,13 @@ from typing import Any
 
 import polars as pl
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.rules import evaluate_rules, history_problems, lateness_problems, load_rules
+from dvkn_pipeline.judging.rules import (
+    evaluate_rules,
+    history_problems,
+    lateness_problems,
+    load_rules,
+)
+from dvkn_pipeline.reference.catalogue import load_catalogue
 
 CAT = load_catalogue()
 DIMS = list(CAT.dimension_columns)

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from dvkn_pipeline.sensor_cursor import SensorCursor, advance
+from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
 from schemas.records import UploadRef
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)

@@ -6,13 +6,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.delta_tables import ledger_polars_schema
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.normalize import empty_facts
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.rollup import completeness, live_submissions, rollup
-from dvkn_pipeline.status import (
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.spatial import completeness, live_submissions, rollup
+from dvkn_pipeline.storage.tables import ledger_polars_schema
+from dvkn_pipeline.views.status import (
     StatusError,
     explain_figure,
     level_counts,

@@ -12,19 +12,19 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from dvkn_pipeline.catalogue import load_catalogue
-from dvkn_pipeline.deadlines import describe, due_soon, missing_units
-from dvkn_pipeline.demo import with_value
-from dvkn_pipeline.freshness import marks_for, stale, upload_counts
-from dvkn_pipeline.generator import generate_report
-from dvkn_pipeline.hierarchy import load_hierarchies
-from dvkn_pipeline.notify_sink import make_server
-from dvkn_pipeline.overrides import blocking_errors, load_policy
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.processing import Upload, judge_uploads, submission_id_of
-from dvkn_pipeline.receipts import render_markdown
-from dvkn_pipeline.rules import load_rules
-from dvkn_pipeline.steering import (
+from dvkn_pipeline.judging.judge import Upload, judge_uploads, submission_id_of
+from dvkn_pipeline.judging.overrides import blocking_errors, load_policy
+from dvkn_pipeline.judging.receipt import render_markdown
+from dvkn_pipeline.judging.rules import load_rules
+from dvkn_pipeline.ops.demo import with_value
+from dvkn_pipeline.ops.generator import generate_report
+from dvkn_pipeline.ops.notify_sink import make_server
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.deadlines import describe, due_soon, missing_units
+from dvkn_pipeline.rollup.freshness import marks_for, stale, upload_counts
+from dvkn_pipeline.services.steering import (
     NothingToReprocessError,
     ref_of,
     select_uploads,

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from dvkn_pipeline.supervise import RestartPolicy, next_delay, read_status, supervised_argv
+from dvkn_pipeline.ops.supervise import RestartPolicy, next_delay, read_status, supervised_argv
 
 POLICY = RestartPolicy(first_delay=1.0, max_delay=8.0, healthy_after=60.0)
 
@@ -116,7 +116,7 @@ def test_a_sigterm_to_the_supervisor_alone_reaches_the_child(
 
 def test_no_command_is_an_error() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "dvkn_pipeline.supervise", "--name", "x", "--status", "/tmp/x"],
+        [sys.executable, "-m", "dvkn_pipeline.ops.supervise", "--name", "x", "--status", "/tmp/x"],
         capture_output=True,
         text=True,
         check=False,

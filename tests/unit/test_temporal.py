@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvkn_pipeline.catalogue import Catalogue, load_catalogue
-from dvkn_pipeline.hierarchy import Hierarchy, Unit, load_hierarchies
-from dvkn_pipeline.normalize import empty_facts
-from dvkn_pipeline.periods import Period
-from dvkn_pipeline.rollup import rollup
-from dvkn_pipeline.temporal import (
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import Catalogue, load_catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit, load_hierarchies
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.spatial import rollup
+from dvkn_pipeline.rollup.temporal import (
     TemporalError,
     source_periods,
     temporal_coverage,

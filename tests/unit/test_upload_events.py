@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from datetime import UTC, datetime
 
-from dvkn_pipeline.upload_events import upload_event
+from dvkn_pipeline.events.upload_events import upload_event
 from schemas.records import EVENT_UPLOADED, UploadRef
 
 REF = UploadRef(

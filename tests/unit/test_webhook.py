@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prefect.events import Event
 from pydantic import SecretStr
 
-from dvkn_pipeline.webhook import EVENTS_PATH, create_app
+from dvkn_pipeline.events.webhook import EVENTS_PATH, create_app
 from schemas.records import EVENT_UPLOADED, UploadRef
 from schemas.settings import Settings
 

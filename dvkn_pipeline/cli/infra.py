@@ -1,0 +1,128 @@
+"""``dvkn webhook serve`` and ``dvkn infra users``: the production event source and access."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dvkn_pipeline.cli.app import (
+    JsonOpt,
+    PeriodOpt,
+    _period,
+    _print_json,
+    _settings,
+    console,
+    err,
+)
+
+webhook_app = typer.Typer(help="The MinIO bucket-notification receiver.", no_args_is_help=True)
+infra_app = typer.Typer(
+    help="Production infrastructure helpers (MinIO access).", no_args_is_help=True
+)
+
+
+@webhook_app.command("serve")
+def webhook_serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind; default DVKN_WEBHOOK_HOST.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default DVKN_WEBHOOK_PORT.")] = None,
+) -> None:
+    """Receive MinIO notifications at /minio/events and emit dvkn.report.uploaded events.
+
+    Needs DVKN_WEBHOOK_TOKEN (MinIO's auth_token) and a reachable Prefect API
+    (PREFECT_API_URL or DVKN_PREFECT_API_URL).
+    """
+    from dvkn_pipeline.events.webhook import EVENTS_PATH, serve
+
+    settings = _settings()
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["webhook_host"] = host
+    if port is not None:
+        updates["webhook_port"] = port
+    settings = settings.model_copy(update=updates)
+    if not settings.webhook_token.get_secret_value():
+        err.print("DVKN_WEBHOOK_TOKEN is not set: refusing to serve an open endpoint.")
+        raise typer.Exit(2)
+    console.print(
+        f"listening on http://{settings.webhook_host}:{settings.webhook_port}{EVENTS_PATH}"
+    )
+    serve(settings)
+
+
+@infra_app.command("users")
+def infra_users(
+    out: Annotated[Path, typer.Option(help="Directory for policies/*.json and apply.sh.")] = Path(
+        "build/minio-access"
+    ),
+    on: Annotated[
+        str | None,
+        typer.Option(help="Date (YYYY-MM-DD) whose hierarchy lists the units; default today."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate MinIO policies and the mc script creating one write-only user per unit.
+
+    Run the script with an admin alias: MC_ALIAS=dvkn sh build/minio-access/apply.sh
+    """
+    from dvkn_pipeline.ops.minio_access import plan, write_plan
+    from dvkn_pipeline.reference.hierarchy import COUNTRY_LEVEL, load_hierarchies
+
+    settings = _settings()
+    when = date.fromisoformat(on) if on else date.today()
+    hierarchy = load_hierarchies().for_date(when).scope(settings.root_unit)
+    access = plan((u for u in hierarchy if u.level != COUNTRY_LEVEL), settings)
+    script = write_plan(access, out)
+    counts: dict[str, int] = {}
+    for user, _ in access.unit_users:
+        level = user.split("-", 1)[0]
+        counts[level] = counts.get(level, 0) + 1
+    if json_out:
+        _print_json(
+            {
+                "script": str(script),
+                "policies": len(access.policies),
+                "unit_users": counts,
+                "hierarchy_date": when.isoformat(),
+            }
+        )
+        return
+    console.print(
+        f"{len(access.policies)} policies and {len(access.unit_users)} unit users {counts}"
+    )
+    console.print(f"apply with: [bold]MC_ALIAS=<admin alias> sh {script}[/]")
+
+
+@infra_app.command("rerun")
+def infra_rerun(period: PeriodOpt, json_out: JsonOpt = False) -> None:
+    """Recompute a period's roll-up and completeness from the ledger (after a restore or a fix).
+
+    Takes the same per-period refresh lease as the intake flow, so it never
+    races a running refresh. Uploads never processed are the sweep's
+    job: prefect deployment run process-uploads/reconcile
+    """
+    import polars as pl
+
+    from dvkn_pipeline.services.wiring import build_intake
+    from dvkn_pipeline.views.summaries import completeness_summary
+
+    settings = _settings()
+    p = _period(period)
+    intake = build_intake(settings)
+    comp = intake.refresh({p.code})
+    summary = completeness_summary(
+        comp.get(p.code, pl.DataFrame()), intake.hierarchies, settings.root_unit
+    )
+    if json_out:
+        _print_json({"period": p.code, "completeness": summary})
+        return
+    console.print(f"{p.code}: roll-up and completeness rewritten; {summary['text']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(webhook_app, name="webhook")
+    app.add_typer(infra_app, name="infra")

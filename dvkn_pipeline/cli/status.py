@@ -1,0 +1,297 @@
+"""Steward commands: ``status``, ``submissions``, ``explain``, ``chart``.
+
+Thin over :mod:`dvkn_pipeline.views.status` and :mod:`dvkn_pipeline.views.chart`:
+each command reads the Delta tables of one period and prints the records
+those functions return, as a table or (``--json``) as JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from dvkn_pipeline.cli.app import JsonOpt, PeriodOpt, _period, _print_json, _settings, console
+from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.views.status import (
+    StatusError,
+    explain_figure,
+    records,
+    state_text,
+    status_report,
+    submission_history,
+)
+
+UnitOpt = Annotated[str, typer.Option("--unit", "-u", help="Unit code (GSO), e.g. 00004.")]
+_STATE_STYLE = {
+    "on_time": "green",
+    "late": "yellow",
+    "corrected": "cyan",
+    "rejected": "red",
+    "missing": "dim",
+}
+
+
+def _open(period_text: str) -> tuple[Intake, Period, Hierarchy]:
+    from dvkn_pipeline.services.wiring import build_intake
+
+    settings = _settings()
+    period = _period(period_text)
+    intake = build_intake(settings)
+    hierarchy = intake.hierarchies.for_date(period.reference_date).scope(settings.root_unit)
+    return intake, period, hierarchy
+
+
+def status(
+    period: PeriodOpt,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            help="city (province), district or commune: whose lines to show "
+            "(default: districts, or the province after the 2025 reform)."
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", "-u", help="Only this unit and the units below it.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Who has reported for a period: expected, received, accepted, rejected, missing, on time, late.
+
+    At commune level, one line per commune with its state (missing, rejected
+    only, accepted on time, accepted late by N days, corrected). Only units of
+    the period's hierarchy are expected, each counts once; uploads from other
+    units are listed apart as unexpected.
+    """
+    intake, p, hierarchy = _open(period)
+    try:
+        payload = status_report(
+            intake.tables.read_ledger(p.code),
+            hierarchy,
+            intake.catalogue,
+            p,
+            level,
+            unit,
+            intake.settings.incoming_prefix,
+        )
+    except StatusError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if json_out:
+        _print_json(payload)
+        return
+    console.print(
+        f"[bold]{payload['period']}[/] ({payload['period_vi']}), hierarchy "
+        f"{payload['hierarchy_version']}; deadlines: "
+        + ", ".join(f"{lvl} {d}" for lvl, d in payload["deadlines"].items())
+    )
+    if "units" in payload:
+        _print_unit_lines(payload)
+    else:
+        _print_counts(payload)
+    if payload["unexpected"]:
+        table = Table("unit", "key", "status", "received", title="Unexpected uploads (not counted)")
+        for u in payload["unexpected"]:
+            table.add_row(
+                u["unit_code"] or u["claimed_unit"] or "?", u["key"], u["status"], u["received_at"]
+            )
+        console.print(table)
+
+
+def _print_unit_lines(payload: dict[str, Any]) -> None:
+    table = Table("unit", "name", "state", "days late", "uploads", "live file", "version")
+    for u in payload["units"]:
+        style = _STATE_STYLE[u["state"]]
+        table.add_row(
+            u["unit_code"],
+            u["name"],
+            f"[{style}]{state_text(u)}[/]",
+            "" if u["days_late"] is None else str(u["days_late"]),
+            str(u["n_uploads"]),
+            u["live_key"] or "",
+            "" if u["live_version"] is None else str(u["live_version"]),
+        )
+    console.print(table)
+    t = payload["totals"]
+    console.print(
+        f"{t['expected']} expected: {t['on_time']} on time, {t['late']} late, "
+        f"{t['corrected']} corrected, {t['rejected']} rejected only, {t['missing']} missing"
+    )
+
+
+def _print_counts(payload: dict[str, Any]) -> None:
+    cols = ("expected", "received", "accepted", "rejected", "missing", "on_time", "late")
+    table = Table("unit", "name", "reports of", *cols, "% accepted")
+    for r in payload["rows"]:
+        table.add_row(
+            r["unit_code"],
+            r["name"],
+            r["reporter_level"],
+            *(str(r[c]) for c in cols),
+            f"{r['pct_accepted']:.1f}",
+        )
+    console.print(table)
+
+
+def submissions(unit: UnitOpt, period: PeriodOpt, json_out: JsonOpt = False) -> None:
+    """A unit's uploads for a period, oldest first: status, receipt, and which one is live."""
+    intake, p, _ = _open(period)
+    hist = submission_history(intake.tables.read_ledger(p.code), p, unit)
+    rows = records(hist)
+    if json_out:
+        _print_json({"period": p.code, "unit_code": unit, "uploads": rows})
+        return
+    if not rows:
+        console.print(f"no uploads from {unit} for {p.code}")
+        return
+    table = Table(
+        "live", "key", "version id / etag", "received", "status", "report v.", "E", "W", "receipt"
+    )
+    for r in rows:
+        table.add_row(
+            "[bold green]●[/]" if r["live"] else "",
+            r["key"],
+            r["version_id"] or r["etag"],
+            r["received_at"],
+            r["status"],
+            "" if r["report_version"] is None else str(r["report_version"]),
+            str(r["n_errors"]),
+            str(r["n_warnings"]),
+            r["receipt_key"],
+        )
+    console.print(table)
+
+
+def explain(
+    period: PeriodOpt,
+    unit: UnitOpt,
+    indicator: Annotated[str, typer.Option(help="Indicator code, e.g. MH_DANG_KY.")],
+    dim: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dim", "-d", help="Breakdown filter NAME=VALUE (repeatable), e.g. field=KT."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Where a roll-up figure comes from: the live submissions behind it, and a check that they add up.
+
+    Breakdowns not filtered are summed over; a ratio is re-divided from its
+    numerator and denominator. Exit code 2 when the stored figure disagrees.
+    """
+    filters: dict[str, str] = {}
+    for item in dim or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise typer.BadParameter(f"--dim wants NAME=VALUE, got {item!r}")
+        filters[name.strip()] = value.strip()
+    intake, p, hierarchy = _open(period)
+    ledger = intake.tables.read_ledger(p.code)
+    from dvkn_pipeline.rollup.spatial import live_submissions
+
+    live = live_submissions(ledger, p.code)["submission_id"].to_list()
+    try:
+        payload = explain_figure(
+            ledger,
+            intake.tables.read_facts(p.code, live),
+            intake.tables.read_rollup(p.code),
+            hierarchy,
+            intake.catalogue,
+            p,
+            unit,
+            indicator,
+            filters,
+        )
+    except StatusError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if json_out:
+        _print_json(payload)
+    else:
+        _print_explanation(payload)
+    if not payload["matches"]:
+        raise typer.Exit(2)
+
+
+def _print_explanation(payload: dict[str, Any]) -> None:
+    parts = [k for k in payload["submissions"][0] if k.isupper()] if payload["submissions"] else []
+    where = ", ".join(f"{k}={v}" for k, v in payload["filters"].items())
+    console.print(
+        f"[bold]{payload['indicator']}[/] {payload['name_vi']} / {payload['name_en']}"
+        f"{' [' + where + ']' if where else ''}, {payload['unit_name']} "
+        f"({payload['unit_code']}), {payload['period']}"
+    )
+    table = Table("unit", "name", "file", "version", "received", *parts)
+    for s in payload["submissions"]:
+        table.add_row(
+            s["unit_code"],
+            s["name"],
+            s["key"],
+            str(s["report_version"]),
+            s["received_at"],
+            *("" if s[c] is None else f"{s[c]:g}" for c in parts),
+        )
+    console.print(table)
+    ok = "[green]matches[/]" if payload["matches"] else "[bold red]DOES NOT MATCH[/]"
+    console.print(
+        f"recomputed {payload['recomputed']}, stored {payload['stored']}: {ok} "
+        f"({len(payload['submissions'])} live submissions)"
+    )
+
+
+def chart(
+    period: PeriodOpt,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG and HTML.")] = Path("."),
+    level: Annotated[
+        str | None,
+        typer.Option(help="Rows of the heat map (default: districts, or the province after 2025)."),
+    ] = None,
+    publish: Annotated[
+        bool, typer.Option(help="Also publish it to Prefect as markdown and image artifacts.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Completeness heat map (units × report state) as PNG and HTML, optionally a Prefect artifact."""
+    from dvkn_pipeline.views.chart import completeness_chart
+
+    intake, p, hierarchy = _open(period)
+    try:
+        made = completeness_chart(
+            intake.tables.read_ledger(p.code), hierarchy, intake.catalogue, p, level
+        )
+    except StatusError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    png, page = out / f"completeness-{p.code}.png", out / f"completeness-{p.code}.html"
+    png.write_bytes(made.png)
+    page.write_text(made.html, encoding="utf-8")
+    if publish:
+        from dvkn_pipeline.cli.app import _use_prefect
+        from flows.completeness_artifact import publish_completeness
+
+        _use_prefect(intake.settings)
+        publish_completeness([p.code], bucket=intake.settings.bucket)
+    if json_out:
+        _print_json(
+            {
+                "period": p.code,
+                "png": str(png),
+                "html": str(page),
+                "summary": made.summary,
+                "rows": records(made.grid),
+            }
+        )
+        return
+    console.print(f"wrote {png} and {page}")
+    for k, v in made.summary.items():
+        console.print(f"  {k}: {v}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the steward commands to the ``dvkn`` app."""
+    app.command()(status)
+    app.command()(submissions)
+    app.command()(explain)
+    app.command()(chart)

@@ -1,0 +1,511 @@
+"""What happens to one uploaded file, as a pure function of its bytes.
+
+``judge_upload`` parses, validates and normalizes one upload and returns
+everything the I/O edge must write: the receipt, the ledger row and the facts.
+It never raises on bad content, so one broken file cannot take down a batch:
+a hostile key or an oversized file is refused before parsing, and even a bug
+in a parser or validator only rejects the file it met (``internal_error``,
+logged with its traceback), never the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from dvkn_pipeline.judging.facts import to_facts
+from dvkn_pipeline.judging.overrides import blocking_errors
+from dvkn_pipeline.judging.refusals import Deadline, refusal
+from dvkn_pipeline.judging.report_format import ParsedReport, parse_csv, refused_report
+from dvkn_pipeline.judging.rules import history_problems, lateness_problems
+from dvkn_pipeline.judging.validation import ReportContext, ValidatedReport, validate_reports
+from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
+from dvkn_pipeline.reference.keys import (
+    archive_key,
+    file_format_of,
+    parse_incoming_key,
+    receipt_key,
+    unsafe_key_reason,
+)
+from schemas.catalogue import Aggregation
+from schemas.records import (
+    FileOutcome,
+    Override,
+    OverrideDecision,
+    Problem,
+    Receipt,
+    Severity,
+    Status,
+    UploadRef,
+)
+from schemas.settings import InputLimits, Settings
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+log = logging.getLogger(__name__)
+#: Workbook formats that carry VBA: refused whatever their content.
+MACRO_FORMATS = frozenset({"xlsm", "xltm", "xlam", "xlsb"})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ref: UploadRef
+    receipt: Receipt
+    receipt_key: str
+    archive_key: str
+    ledger_row: dict[str, object]
+    facts: pl.DataFrame | None
+
+    @property
+    def outcome(self) -> FileOutcome:
+        first = self.receipt.problems[0] if self.receipt.problems else None
+        return FileOutcome(
+            key=self.ref.key,
+            status=self.receipt.status,
+            unit_code=self.receipt.unit_code,
+            period=self.receipt.period,
+            n_errors=self.receipt.n_errors,
+            n_warnings=self.receipt.n_warnings,
+            receipt_key=self.receipt_key,
+            first_problem=first.message_en if first else None,
+            attempt=self.receipt.attempt,
+            override=(
+                self.receipt.override.decision
+                if self.receipt.override is not None and self.receipt.override_applied
+                else None
+            ),
+        )
+
+
+def parse_upload(
+    content: bytes,
+    key: str,
+    catalogue: Catalogue,
+    limits: InputLimits | None = None,
+    clock: Callable[[], float] | None = None,
+) -> ParsedReport:
+    """Pick the reader by extension; an unknown format is a problem, not an exception.
+
+    The parser entry point: bytes in, a report (possibly holding only the
+    problem that refused it) out, within ``limits`` (``clock`` is for tests).
+    """
+    limits = limits or InputLimits()
+    deadline = Deadline(limits.max_parse_seconds, clock) if clock else None
+    fmt = file_format_of(key)
+    if fmt in {"csv", "txt"}:
+        return parse_csv(content, catalogue, limits, deadline)
+    if fmt in {"xlsx"}:
+        from dvkn_pipeline.judging.excel import parse_xlsx
+
+        return parse_xlsx(content, catalogue, limits, deadline)
+    if fmt in MACRO_FORMATS:
+        return refused_report(refusal("macro_workbook", found=f".{fmt}"), catalogue, fmt)
+    return refused_report(
+        Problem(
+            severity=Severity.ERROR,
+            rule="file_format_supported",
+            value=fmt or None,
+            message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
+            message_en=f"File format '.{fmt}' is not supported.",
+            hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
+            hint_en="Send the Excel template (.xlsx) or a CSV file.",
+        ),
+        catalogue,
+        fmt,
+    )
+
+
+def refused_before_parsing(ref: UploadRef, content_size: int, settings: Settings) -> Problem | None:
+    """What refuses an upload on its key or size alone, before its bytes are looked at.
+
+    The size comes from the object's listing (``ref.size``) when known, so a
+    caller can call this before downloading and skip the download of a file
+    that would be refused anyway.
+    """
+    reason = unsafe_key_reason(ref.key, settings.incoming_prefix)
+    if reason is not None:
+        return refusal("bad_key", found=reason)
+    size = max(ref.size or 0, content_size)
+    if size > settings.limits.max_file_bytes:
+        return refusal("file_too_large", found=size, limit=settings.limits.max_file_bytes)
+    return None
+
+
+def _guarded_parse(up: Upload, catalogue: Catalogue, settings: Settings) -> ParsedReport:
+    fmt = file_format_of(up.ref.key)
+    early = refused_before_parsing(up.ref, len(up.content), settings)
+    if early is not None:
+        return refused_report(early, catalogue, fmt)
+    try:
+        return parse_upload(up.content, up.ref.key, catalogue, settings.limits)
+    except Exception:
+        return refused_report(_internal_error(up.ref.key, "parse"), catalogue, fmt)
+    except BaseException as exc:  # a Rust panic inside a reader is a BaseException
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        return refused_report(_internal_error(up.ref.key, "parse"), catalogue, fmt)
+
+
+def _internal_error(key: str, stage: str) -> Problem:
+    log.exception("%s of %r failed; the file is rejected, the batch goes on", stage, key)
+    return refusal("internal_error", found=stage)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One upload to judge: the object, its bytes, and what is known about it."""
+
+    ref: UploadRef
+    content: bytes
+    uploader_unit: str | None = None
+    #: The unit's accepted indicator totals of earlier periods, for the history warning.
+    history: pl.DataFrame | None = None
+    #: False when the caller did not download the object (its listed size is over
+    #: the limit): ``content`` is then empty and the receipt has no checksum.
+    downloaded: bool = True
+    #: 0 on first sight; the upload's next attempt when it is judged again.
+    attempt: int = 0
+    reprocess_reason: str | None = None
+    #: A steward's standing decision on this upload (carried over to later attempts).
+    override: Override | None = None
+
+
+def judge_upload(
+    ref: UploadRef,
+    content: bytes,
+    *,
+    catalogue: Catalogue,
+    hierarchies: HierarchyCatalog,
+    settings: Settings,
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str] = frozenset(),
+    uploader_unit: str | None = None,
+    now: datetime | None = None,
+    flow_run_id: str | None = None,
+    history: pl.DataFrame | None = None,
+) -> Judgement:
+    """Judge one upload (see :func:`judge_uploads`)."""
+    [judgement] = judge_uploads(
+        [Upload(ref, content, uploader_unit, history)],
+        catalogue=catalogue,
+        hierarchies=hierarchies,
+        settings=settings,
+        accepted_submissions=accepted_submissions,
+        now=now,
+        flow_run_id=flow_run_id,
+    )
+    return judgement
+
+
+def judge_uploads(
+    uploads: list[Upload],
+    *,
+    catalogue: Catalogue,
+    hierarchies: HierarchyCatalog,
+    settings: Settings,
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str] = frozenset(),
+    now: datetime | None = None,
+    flow_run_id: str | None = None,
+) -> list[Judgement]:
+    """Judge a batch of uploads; files are validated together, judged one by one.
+
+    Facts are not schema-checked here: the caller checks the batch's facts in
+    one pass before writing them.
+    """
+    processed_at = now or datetime.now(UTC)
+    items: list[tuple[ParsedReport, ReportContext]] = []
+    key_problems: list[list[Problem]] = []
+    for up in uploads:
+        key_info = parse_incoming_key(up.ref.key, settings.incoming_prefix)
+        key_problems.append([] if key_info is not None else [_key_layout_problem(up.ref.key)])
+        ctx = ReportContext(
+            catalogue=catalogue,
+            hierarchies=hierarchies,
+            key=key_info,
+            uploader_unit=up.uploader_unit,
+            root_unit=settings.root_unit,
+        )
+        items.append((_guarded_parse(up, catalogue, settings), ctx))
+    reports = _guarded_validate(items, uploads)
+    out: list[Judgement] = []
+    for up, report, extra in zip(uploads, reports, key_problems, strict=True):
+        try:
+            out.append(
+                _judge_one(
+                    up,
+                    report,
+                    extra,
+                    catalogue,
+                    settings,
+                    accepted_submissions,
+                    processed_at,
+                    flow_run_id,
+                )
+            )
+        except Exception:
+            out.append(
+                _judge_one(
+                    up,
+                    _failed(_internal_error(up.ref.key, "judging")),
+                    [],
+                    catalogue,
+                    settings,
+                    accepted_submissions,
+                    processed_at,
+                    flow_run_id,
+                )
+            )
+    return out
+
+
+def _guarded_validate(
+    items: list[tuple[ParsedReport, ReportContext]], uploads: list[Upload]
+) -> list[ValidatedReport]:
+    """The batch in one pass; should that fail, file by file, so only the culprit is lost."""
+    try:
+        return validate_reports(items)
+    except Exception:
+        log.warning("batch validation failed; validating file by file", exc_info=True)
+    out: list[ValidatedReport] = []
+    for item, up in zip(items, uploads, strict=True):
+        try:
+            out.extend(validate_reports([item]))
+        except Exception:
+            out.append(_failed(_internal_error(up.ref.key, "validation")))
+    return out
+
+
+def _failed(problem: Problem) -> ValidatedReport:
+    return ValidatedReport(None, None, None, None, pl.DataFrame(), [problem])
+
+
+def _earlier_copy_accepted(
+    sha: str, ref: UploadRef, accepted: Mapping[str, tuple[datetime, str]] | frozenset[str]
+) -> bool:
+    """The same bytes were accepted from an upload made before this one.
+
+    Judged by upload time, not processing order, so when a re-send happens to
+    be processed first, the original is still not called a duplicate.
+    """
+    if sha not in accepted:
+        return False
+    if isinstance(accepted, frozenset) or ref.last_modified is None:
+        return True
+    return accepted[sha] <= (ref.last_modified, ref.key)
+
+
+def _key_layout_problem(key: str) -> Problem:
+    return Problem(
+        severity=Severity.ERROR,
+        rule="key_layout",
+        value=key,
+        message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
+        message_en="The file is not under incoming/<unit code>/<period>/.",
+        hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
+        hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
+    )
+
+
+def _judge_one(
+    up: Upload,
+    report: ValidatedReport,
+    key_problems: list[Problem],
+    catalogue: Catalogue,
+    settings: Settings,
+    accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str],
+    processed_at: datetime,
+    flow_run_id: str | None,
+) -> Judgement:
+    ref, content = up.ref, up.content
+    # Not downloaded (over the size limit): no checksum to give, the listed size instead.
+    sha = hashlib.sha256(content).hexdigest() if up.downloaded else ""
+    size = len(content) if up.downloaded else (ref.size or 0)
+    if not (report.problems and report.problems[0].rule == "bad_key"):
+        report.problems[:0] = key_problems
+    facts: pl.DataFrame | None = None
+    duplicate_of: str | None = None
+    sub_id = submission_id_of(sha, up.attempt)
+    override, applied = up.override, None
+    if override is not None:
+        applied = not blocking_errors(override.decision, report.problems)
+    decision = override.decision if override is not None and applied else None
+    accept = report.ok if decision is None else decision is OverrideDecision.ACCEPT_WITH_WARNINGS
+    identified = report.unit is not None and report.period is not None
+    if accept and identified:
+        report.problems.extend(_warnings(report, ref, up.history, catalogue))
+        if _earlier_copy_accepted(sha, ref, accepted_submissions):
+            status, duplicate_of = Status.DUPLICATE, sha
+        else:
+            status = Status.ACCEPTED
+            facts = to_facts(report, sub_id, catalogue, check=False)
+    else:
+        status = Status.REJECTED
+    receipt = build_receipt(ref, report, sha, size, status, duplicate_of, processed_at)
+    receipt = _with_steering(receipt, up, applied, sub_id)
+    r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
+    # Where the exact bytes stay: the object version on a versioned bucket,
+    # else a content-addressed copy the intake writes.
+    a_key = (
+        f"{ref.key}?versionId={ref.version_id}"
+        if ref.version_id
+        else archive_key(
+            sha or hashlib.sha256(ref.upload_id.encode()).hexdigest(),
+            ref.key,
+            settings.archive_prefix,
+        )
+    )
+    ledger_row: dict[str, object] = {
+        "upload_id": ref.upload_id,
+        "key": ref.key,
+        "etag": ref.etag.strip('"'),
+        "sha256": sha,
+        "size": size,
+        "uploader": ref.uploader,
+        "received_at": ref.last_modified or processed_at,
+        "processed_at": processed_at,
+        "status": status.value,
+        "unit_code": report.unit.code if report.unit else None,
+        "period": report.period.code if report.period else None,
+        "report_version": report.report_version,
+        "submission_id": (
+            sub_id if status is Status.ACCEPTED else sha if status is Status.DUPLICATE else None
+        ),
+        "n_errors": len(report.errors),
+        "n_warnings": len(report.warnings),
+        "receipt_key": r_key,
+        "archive_key": a_key,
+        "flow_run_id": flow_run_id,
+        "attempt": up.attempt,
+        "reprocess_reason": up.reprocess_reason,
+        "override": override.decision.value if override else None,
+        "override_by": override.by if override else None,
+        "override_reason": override.reason if override else None,
+        "override_at": override.at if override else None,
+    }
+    return Judgement(ref, receipt, r_key, a_key, ledger_row, facts)
+
+
+def submission_id_of(sha: str, attempt: int) -> str:
+    """The id of one judgement's facts.
+
+    The first judgement's facts are addressed by the file's content hash; a
+    later attempt (re-judged under newer rules or catalogue) may normalize the
+    same bytes differently, so its facts get their own id and the ledger row
+    of the newest attempt says which facts are live. Replaying an attempt gives
+    the same id, so its facts are still written once.
+    """
+    if attempt == 0:
+        return sha
+    return hashlib.sha256(f"{sha}#attempt-{attempt}".encode()).hexdigest()
+
+
+def _with_steering(receipt: Receipt, up: Upload, applied: bool | None, sub_id: str) -> Receipt:
+    """Say on the receipt that the file was judged again, or a steward decided it."""
+    update: dict[str, object] = {
+        "attempt": up.attempt,
+        "reprocess_reason": up.reprocess_reason,
+        "override": up.override,
+        "override_applied": applied,
+    }
+    if receipt.status is Status.ACCEPTED:
+        update["submission_id"] = sub_id
+    vi, en = receipt.summary_vi, receipt.summary_en
+    o = up.override
+    if o is not None and applied:
+        if o.decision is OverrideDecision.REJECT:
+            vi = f"Cán bộ {o.by} đã quyết định không sử dụng báo cáo này. Lý do: {o.reason}"
+            en = f"Set aside by steward {o.by}. Reason: {o.reason}"
+        elif receipt.n_errors:
+            vi += f" Cán bộ {o.by} chấp nhận báo cáo dù có lỗi. Lý do: {o.reason}"
+            en += f" Accepted with its errors by steward {o.by}. Reason: {o.reason}"
+    elif o is not None:
+        vi += f" Không thể chấp nhận theo đề nghị của {o.by}: còn lỗi không được bỏ qua."
+        en += f" Steward {o.by}'s acceptance cannot apply: errors remain that no steward may overrule."
+    if up.attempt and up.reprocess_reason:
+        vi += f" (Xét lại lần {up.attempt}: {up.reprocess_reason})"
+        en += f" (Judged again, attempt {up.attempt}: {up.reprocess_reason})"
+    update |= {"summary_vi": vi, "summary_en": en}
+    return receipt.model_copy(update=update)
+
+
+def _warnings(
+    report: ValidatedReport, ref: UploadRef, history: pl.DataFrame | None, catalogue: Catalogue
+) -> list[Problem]:
+    assert report.unit is not None and report.period is not None
+    out: list[Problem] = []
+    if history is not None and not history.is_empty():
+        sums = {i.code for i in catalogue.reported if i.aggregation is Aggregation.SUM}
+        totals = (
+            report.details.filter(pl.col("indicator").is_in(sums))
+            .group_by("indicator")
+            .agg(pl.col("value").sum())
+        )
+        out.extend(history_problems(dict(totals.iter_rows()), history, catalogue))
+    if ref.last_modified is not None:
+        deadline = report.period.deadline(report.unit.level)
+        out.extend(
+            lateness_problems((ref.last_modified.astimezone(VIETNAM).date() - deadline).days)
+        )
+    return out
+
+
+def build_receipt(
+    ref: UploadRef,
+    report: ValidatedReport,
+    sha: str,
+    size: int,
+    status: Status,
+    duplicate_of: str | None,
+    processed_at: datetime,
+) -> Receipt:
+    unit, period = report.unit, report.period
+    received_at = ref.last_modified
+    deadline = period.deadline(unit.level) if unit and period else None
+    on_time = (
+        received_at.astimezone(VIETNAM).date() <= deadline
+        if received_at is not None and deadline is not None
+        else None
+    )
+    who_vi = f"{unit.name} ({unit.code})" if unit else "đơn vị chưa xác định"
+    who_en = f"{unit.name} ({unit.code})" if unit else "unknown unit"
+    when = f" kỳ {period}" if period else ""
+    when_en = f" for {period}" if period else ""
+    if status is Status.ACCEPTED:
+        vi = f"Đã nhận báo cáo của {who_vi}{when} (lần gửi {report.report_version})."
+        en = f"Report of {who_en}{when_en} accepted (version {report.report_version})."
+    elif status is Status.DUPLICATE:
+        vi = f"Tệp giống hệt báo cáo đã nhận trước đó của {who_vi}{when}; không có gì thay đổi."
+        en = f"Identical to a report of {who_en}{when_en} already received; nothing changed."
+    else:
+        vi = f"Báo cáo bị từ chối: {len(report.errors)} lỗi. Sửa các lỗi dưới đây rồi gửi lại."
+        en = f"Report rejected: {len(report.errors)} error(s). Fix the problems below and upload again."
+    if report.warnings:
+        vi += f" Có {len(report.warnings)} cảnh báo cần xem lại."
+        en += f" {len(report.warnings)} warning(s) to review."
+    return Receipt(
+        status=status,
+        key=ref.key,
+        etag=ref.etag.strip('"'),
+        sha256=sha,
+        size=size,
+        unit_code=unit.code if unit else None,
+        unit_name=unit.name if unit else None,
+        period=period.code if period else None,
+        report_version=report.report_version,
+        submission_id=sha if status is Status.ACCEPTED else None,
+        duplicate_of=duplicate_of,
+        received_at=received_at,
+        processed_at=processed_at,
+        deadline=deadline.isoformat() if deadline else None,
+        on_time=on_time,
+        n_errors=len(report.errors),
+        n_warnings=len(report.warnings),
+        problems=report.problems,
+        summary_vi=vi,
+        summary_en=en,
+    )

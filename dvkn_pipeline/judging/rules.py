@@ -1,0 +1,275 @@
+"""Evaluate the cross-field rules of ``schemas/rules.yaml`` on one report.
+
+Reports are small (a few hundred cells), so the engine favours clear messages
+over vectorization: every failure names both numbers it compared.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+import schemas
+from dvkn_pipeline.judging.report_format import load_format
+from dvkn_pipeline.reference.catalogue import Catalogue
+from schemas.records import Problem
+from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
+
+DEFAULT_PATH = Path(schemas.__file__).parent / "rules.yaml"
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": lambda a, b: abs(a - b) < 1e-9,
+    "!=": lambda a, b: abs(a - b) >= 1e-9,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+_NEGATED = {"<=": ">", "<": ">=", "==": "≠", "!=": "=", ">=": "<", ">": "<="}
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: Path = DEFAULT_PATH) -> RuleSet:
+    return RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class Side:
+    total: float
+    rows: tuple[int, ...]
+    sheet: str | None
+    #: A cell of this side has no usable value (blank or not a number).
+    missing: bool = False
+
+
+def evaluate_rules(
+    details: pl.DataFrame,
+    declared: pl.DataFrame,
+    catalogue: Catalogue,
+    rules: RuleSet | None = None,
+) -> list[Problem]:
+    """Problems from every rule; ``details`` are breakdown cells, ``declared`` total rows."""
+    problems: list[Problem] = []
+    cells, totals = details.to_dicts(), declared.to_dicts()  # a few hundred rows: plain loops
+    for rule in (rules or load_rules()).rules:
+        if rule.kind == "declared_totals":
+            problems.extend(_declared_totals(rule, cells, totals, catalogue))
+        elif rule.kind == "compare":
+            problems.extend(_compare(rule, cells, catalogue))
+    return problems
+
+
+def history_problems(
+    totals: dict[str, float],
+    history: pl.DataFrame,
+    catalogue: Catalogue,
+    rules: RuleSet | None = None,
+) -> list[Problem]:
+    """Warnings for indicator totals far outside the unit's own earlier periods.
+
+    ``history`` holds the unit's accepted totals of earlier periods (columns
+    ``period``, ``indicator``, ``value``). A modified z-score (median and MAD)
+    is robust to the one odd period a history may already hold; with too few
+    periods for it, a generous min-max band catches a digit typed too many.
+    """
+    out: list[Problem] = []
+    for rule in (rules or load_rules()).rules:
+        if rule.kind != "history_outlier":
+            continue
+        for code, value in sorted(totals.items()):
+            past = history.filter(pl.col("indicator") == code)["value"].to_list()[
+                : rule.history_periods
+            ]
+            if not past:
+                continue
+            verdict = _outlier(value, [float(v) for v in past], rule)
+            if verdict is None:
+                continue
+            ind = catalogue.indicator(code)
+            shown = ", ".join(_num(v) for v in past)
+            out.append(
+                Problem(
+                    severity=rule.severity,
+                    rule=rule.id,
+                    column=load_format().column_label("value", catalogue),
+                    value=_num(value),
+                    message_vi=f"{rule.vi}: «{ind.vi}» = {_num(value)}; các kỳ trước: {shown} ({verdict}).",
+                    message_en=f"{rule.en}: '{ind.en}' = {_num(value)}; earlier periods: {shown} ({verdict}).",
+                    hint_vi=rule.hint_vi,
+                    hint_en=rule.hint_en,
+                )
+            )
+    return out
+
+
+def _outlier(value: float, past: list[float], rule: Rule) -> str | None:
+    if len(past) >= rule.min_history:
+        ordered = sorted(past)
+        median = _median(ordered)
+        mad = _median(sorted(abs(v - median) for v in ordered))
+        if mad == 0:
+            return None if value == median else f"median {_num(median)}, no spread"
+        z = 0.6745 * (value - median) / mad
+        return f"modified z = {z:.1f}" if abs(z) > rule.z_threshold else None
+    low, high = min(past) / rule.range_factor, max(past) * rule.range_factor
+    if low <= value <= high or (max(past) == 0 and value <= rule.range_factor):
+        return None
+    return f"range {_num(low)}-{_num(high)}"
+
+
+def _median(ordered: list[float]) -> float:
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def lateness_problems(days_late: int, rules: RuleSet | None = None) -> list[Problem]:
+    """A warning when a report arrives long after its deadline (it is still accepted)."""
+    return [
+        Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            value=str(days_late),
+            message_vi=f"{rule.vi}: muộn {days_late} ngày.",
+            message_en=f"{rule.en}: {days_late} days late.",
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+        for rule in (rules or load_rules()).rules
+        if rule.kind == "late_report" and days_late > rule.days_after_deadline
+    ]
+
+
+def _compare(rule: Rule, details: list[dict[str, Any]], catalogue: Catalogue) -> Iterable[Problem]:
+    left = _side(rule.left, rule.by, details)
+    right = _side(rule.right, rule.by, details)
+    check = _OPS[rule.operator]
+    for group in sorted(set(left) | set(right), key=str):
+        lhs, rhs = left.get(group), right.get(group)
+        strategy = rule.missing_value_strategy
+        absent = [s is None or s.missing for s in (lhs, rhs)]
+        if strategy is MissingValueStrategy.SKIP_IF_ANY_VALUE_MISSING and any(absent):
+            continue
+        if strategy is MissingValueStrategy.SKIP_IF_ALL_VALUES_MISSING and all(absent):
+            continue
+        lv = lhs.total if lhs else 0.0
+        rv = rhs.total if rhs else 0.0
+        if check(lv, rv):
+            continue
+        where = _group_label(rule.by, group, catalogue)
+        where_vi = f" ({where[0]})" if where[0] else ""
+        where_en = f" ({where[1]})" if where[1] else ""
+        shown = f"{_num(lv)} {_NEGATED[rule.operator]} {_num(rv)}"
+        lname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.left)
+        rname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.right)
+        lname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.left)
+        rname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.right)
+        anchor = lhs or rhs
+        yield Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            sheet=anchor.sheet if anchor else None,
+            row=anchor.rows[0] if anchor and anchor.rows else None,
+            column=load_format().column_label("value", catalogue),
+            value=_num(lv),
+            message_vi=f"{rule.vi}{where_vi}: {lname} = {_num(lv)}, {rname} = {_num(rv)} ({shown}).",
+            message_en=(
+                f"{rule.en}{where_en}: {lname_en} = {_num(lv)}, {rname_en} = {_num(rv)} ({shown})."
+            ),
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+
+
+def _side(
+    terms: tuple[Term, ...], by: tuple[str, ...], details: list[dict[str, Any]]
+) -> dict[tuple[str | None, ...], Side]:
+    out: dict[tuple[str | None, ...], Side] = {}
+    for term in terms:
+        for rec in details:
+            if rec["indicator"] != term.indicator or any(
+                rec[d] != v for d, v in term.where.items()
+            ):
+                continue
+            group = tuple(rec[d] for d in by)
+            prev = out.get(group)
+            value = rec["value"]
+            out[group] = Side(
+                total=(prev.total if prev else 0.0) + (float(value) if value is not None else 0.0),
+                rows=(*(prev.rows if prev else ()), int(rec["row"])),
+                sheet=prev.sheet if prev else rec["sheet"],
+                missing=(prev.missing if prev else False) or value is None,
+            )
+    return out
+
+
+def _declared_totals(
+    rule: Rule, details: list[dict[str, Any]], declared: list[dict[str, Any]], catalogue: Catalogue
+) -> Iterable[Problem]:
+    for rec in declared:
+        if rec["value"] is None:
+            continue
+        ind = catalogue.indicator(rec["indicator"])
+        given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
+        parts = [
+            p["value"]
+            for p in details
+            if p["indicator"] == ind.code and all(p[d] == v for d, v in given.items())
+        ]
+        if not parts or any(v is None for v in parts):
+            continue  # a blank or unreadable part is reported by its own rule
+        total = float(sum(parts))
+        declared_value = float(rec["value"])
+        if abs(total - declared_value) < 1e-9:
+            continue
+        scope_vi, scope_en = _group_label(tuple(given), tuple(given.values()), catalogue)
+        scope_vi = f" ({scope_vi})" if scope_vi else ""
+        scope_en = f" ({scope_en})" if scope_en else ""
+        yield Problem(
+            severity=rule.severity,
+            rule=rule.id,
+            sheet=rec["sheet"],
+            row=int(rec["row"]),
+            column=load_format().column_label("value", catalogue),
+            value=_num(declared_value),
+            message_vi=(
+                f"{rule.vi}: «{ind.vi}»{scope_vi} ghi tổng {_num(declared_value)} nhưng "
+                f"cộng các dòng chi tiết được {_num(total)}."
+            ),
+            message_en=(
+                f"{rule.en}: '{ind.en}'{scope_en} declares a total of {_num(declared_value)} "
+                f"but its parts add up to {_num(total)}."
+            ),
+            hint_vi=rule.hint_vi,
+            hint_en=rule.hint_en,
+        )
+
+
+def _group_label(
+    dims: tuple[str, ...], values: tuple[str | None, ...], catalogue: Catalogue
+) -> tuple[str, str]:
+    vi: list[str] = []
+    en: list[str] = []
+    for dim, value in zip(dims, values, strict=True):
+        if value is None:
+            continue
+        spec = catalogue.model.dimensions[dim]
+        label = spec.values.get(value)
+        vi.append(f"{spec.vi}: {label.vi if label else value}")
+        en.append(f"{spec.en}: {label.en if label else value}")
+    return ", ".join(vi), ", ".join(en)
+
+
+def _num(value: float) -> str:
+    """Vietnamese-readable number: thousands with '.', decimals with ','."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    whole, frac = f"{value:,.2f}".split(".")
+    return f"{whole.replace(',', '.')},{frac}"

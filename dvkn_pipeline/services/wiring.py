@@ -1,0 +1,22 @@
+"""Build the pipeline's parts from settings: the one place clients are constructed."""
+
+from __future__ import annotations
+
+from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.s3_client import make_s3_client
+from dvkn_pipeline.storage.tables import Tables
+from schemas.settings import Settings
+
+
+def build_intake(settings: Settings) -> Intake:
+    catalogue = load_catalogue()
+    return Intake(
+        bucket=Bucket(make_s3_client(settings), settings.bucket),
+        tables=Tables(settings, catalogue),
+        catalogue=catalogue,
+        hierarchies=load_hierarchies(),
+        settings=settings,
+    )

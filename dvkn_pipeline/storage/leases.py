@@ -1,0 +1,127 @@
+"""Shard leases on the object store, so concurrent workers split a burst between them.
+
+Uploads are spread over a fixed number of shards by a hash of their identity.
+A flow run processes a shard only while it holds the shard's lease: an object
+written with a conditional put (``If-None-Match: *`` to take a free lease,
+``If-Match: <etag>`` to take over an expired one), so two workers never hold
+the same shard. Leases only split the work; correctness does not depend on
+them (every write is idempotent and Delta commits detect concurrent writers),
+so a lease lost to a crash merely delays its shard until it expires. A
+holder known to have ended (its flow run failed when the object store went
+away, so its release failed too) does not even delay it: whoever asks with a
+``gone`` predicate that says so takes the lease over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from dvkn_pipeline.reference.keys import parse_incoming_key
+from dvkn_pipeline.storage.bucket import Bucket
+from schemas.records import UploadRef
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def shard_of(upload_id: str, shards: int) -> int:
+    return int(hashlib.sha1(upload_id.encode()).hexdigest()[:8], 16) % shards
+
+
+def in_upload_order(refs: Iterable[UploadRef]) -> list[UploadRef]:
+    """Oldest upload first (then by key): the order in which copies of the same bytes are judged."""
+    return sorted(refs, key=lambda r: (r.last_modified or _EARLIEST, r.key))
+
+
+def by_shard(
+    refs: Iterable[UploadRef], shards: int, incoming_prefix: str = "incoming/"
+) -> dict[int, list[UploadRef]]:
+    """Pending uploads by shard: all of a unit's uploads in one shard, oldest first.
+
+    The same bytes sent twice count once, for the earlier upload; the later one
+    is a duplicate only if it is judged after the earlier. Shards are taken in
+    any order, by any run, so a unit's uploads must share one shard (copies
+    under another unit's folder are refused anyway: the key names the unit).
+    """
+    out: dict[int, list[UploadRef]] = {}
+    for ref in in_upload_order(refs):
+        key = parse_incoming_key(ref.key, incoming_prefix)
+        out.setdefault(shard_of(key.unit_code if key else ref.upload_id, shards), []).append(ref)
+    return out
+
+
+@dataclass(frozen=True)
+class Lease:
+    key: str
+    etag: str
+    owner: str
+    expires_at: datetime
+
+
+def _conflict(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {
+        "PreconditionFailed",
+        "412",
+        "ConditionalRequestConflict",
+    }
+
+
+def acquire(
+    bucket: Bucket,
+    key: str,
+    owner: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    gone: Callable[[str], bool] | None = None,
+) -> Lease | None:
+    """Take the lease at ``key`` if it is free or expired; None if someone else holds it.
+
+    ``gone(holder)`` is asked only about another holder's unexpired lease: True
+    means that holder has ended for good and will write nothing more, so the
+    lease is taken over instead of waited out.
+    """
+    now = now or datetime.now(UTC)
+    expires = now + ttl
+    body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
+    try:
+        current = bucket.client.get_object(Bucket=bucket.name, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
+            raise
+        current = None
+    try:
+        if current is None:
+            resp = bucket.client.put_object(Bucket=bucket.name, Key=key, Body=body, IfNoneMatch="*")
+        else:
+            held = json.loads(current["Body"].read())
+            other = str(held["owner"])
+            live = other != owner and datetime.fromisoformat(held["expires_at"]) > now
+            if live and (gone is None or not gone(other)):
+                return None
+            resp = bucket.client.put_object(
+                Bucket=bucket.name, Key=key, Body=body, IfMatch=current["ETag"]
+            )
+    except ClientError as exc:
+        if _conflict(exc):
+            return None  # another worker won the race
+        raise
+    return Lease(key, str(resp.get("ETag", "")), owner, expires)
+
+
+def release(bucket: Bucket, lease: Lease) -> None:
+    """Hand the shard back at once (expire the lease) unless someone took it over."""
+    body = json.dumps(
+        {"owner": lease.owner, "expires_at": datetime(1970, 1, 1, tzinfo=UTC).isoformat()}
+    )
+    try:
+        bucket.client.put_object(
+            Bucket=bucket.name, Key=lease.key, Body=body.encode(), IfMatch=lease.etag
+        )
+    except ClientError as exc:
+        if not _conflict(exc):
+            raise

@@ -1,0 +1,287 @@
+"""Delta Lake tables on the object store: ledger, facts, roll-up, completeness.
+
+Delta commits are atomic on S3 through conditional puts, so concurrent
+writers cannot interleave a half-written batch. The ledger and the facts are
+append-only and read back de-duplicated (an upload counts once, by its
+upload id; a submission's facts once, as exact copies), and a period's roll-up
+is replaced as a whole. Replaying a batch therefore changes nothing, which is
+what makes at-least-once events give an exactly-once effect, and appends
+never conflict or rescan the table, so a commit costs the same at the
+10,000th file as at the first (a MERGE would rescan the whole table).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import polars as pl
+from deltalake import DeltaTable
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from dvkn_pipeline.judging.facts import empty_facts
+from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.rollup.freshness import empty_marks
+from schemas.settings import Settings
+from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEDGER = "ledger"
+FACTS = "facts"
+ROLLUP = "rollup"
+COMPLETENESS = "completeness"
+MARKS = "refresh_marks"
+
+
+def ledger_polars_schema() -> dict[str, pl.DataType]:
+    return {name: col.dtype.type for name, col in LEDGER_SCHEMA.columns.items()}
+
+
+def _retry_commit(action: Callable[[], T], what: str, attempts: int = 12) -> T:
+    """Retry a Delta commit that lost a race to another writer."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except CommitFailedError as exc:  # pragma: no cover - timing dependent
+            if attempt == attempts - 1:
+                raise
+            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5)
+            log.info("commit conflict on %s (%s), retrying in %.2fs", what, exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def version_at(table: DeltaTable, as_of: datetime) -> int | None:
+    """The last version committed at or before ``as_of`` (naive means UTC), or None.
+
+    Read from the commit history rather than ``load_as_version(datetime)``,
+    which answers a time before the table's first commit with version 0, as if
+    the table had existed then.
+    """
+    moment = as_of if as_of.tzinfo is not None else as_of.replace(tzinfo=UTC)
+    limit_ms = moment.timestamp() * 1000
+    versions = [
+        int(c["version"])
+        for c in table.history()
+        if c.get("timestamp") is not None and c["timestamp"] <= limit_ms
+    ]
+    return max(versions) if versions else None
+
+
+def parse_as_of(text: str) -> datetime:
+    """A moment typed by a person: ISO date and time, with a zone or in local time.
+
+    ``2025-04-20T10:00`` and ``2025-04-20 10:00`` are this machine's local
+    time (a steward in Hanoi means Hanoi time), ``...+07:00`` or ``...Z`` are
+    taken as given, and a bare date means the end of that day.
+    """
+    raw = text.strip()
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"thời điểm không hợp lệ {text!r} / not a date and time: {text!r} "
+            "(use e.g. 2025-04-20T10:00 or 2025-04-20T10:00+07:00)"
+        ) from None
+    if len(raw) == 10:  # a date alone: the table as it stood at the end of that day
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+class Tables:
+    """The pipeline's tables, addressed by settings (bucket, prefix, credentials)."""
+
+    def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.options = settings.storage_options()
+        self.scan_options = settings.scan_options()
+
+    def uri(self, name: str) -> str:
+        return self.settings.table_uri(name)
+
+    def _table(self, name: str) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri(name), storage_options=self.options)
+        except TableNotFoundError:
+            return None
+
+    def _read(
+        self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any
+    ) -> pl.DataFrame:
+        if self._table(name) is None:
+            return empty
+        lf = pl.scan_delta(self.uri(name), storage_options=self.scan_options, **kw)
+        if predicate is not None:
+            lf = lf.filter(predicate)
+        return lf.collect()
+
+    # -- ledger ---------------------------------------------------------------
+
+    def empty_ledger(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=ledger_polars_schema())
+
+    def read_ledger(self, period: str | None = None, all_attempts: bool = False) -> pl.DataFrame:
+        """One row per upload: its newest judgement (highest attempt).
+
+        A replayed attempt's later rows are ignored (the first written wins).
+        ``period`` selects the uploads whose newest judgement is in that period
+        (a reprocess may move an upload to another unit or period).
+        ``all_attempts`` keeps every judgement of every upload (its history).
+        """
+        rows = _with_attempt(self._read(LEDGER, self.empty_ledger()), self.empty_ledger())
+        rows = rows.sort("processed_at").unique(
+            subset=["upload_id", "attempt"], keep="first", maintain_order=True
+        )
+        if not all_attempts:
+            rows = (
+                rows.sort("attempt", descending=True, maintain_order=True)
+                .unique(subset="upload_id", keep="first", maintain_order=True)
+                .sort("processed_at", maintain_order=True)
+            )
+        return rows.filter(pl.col("period") == period) if period else rows
+
+    def add_to_ledger(self, rows: pl.DataFrame) -> None:
+        """Record processed uploads (the commit point of a batch)."""
+        if rows.is_empty():
+            return
+        rows = LEDGER_SCHEMA.validate(rows.select(list(ledger_polars_schema())))
+        # A ledger written before attempts and overrides existed gains the columns.
+        self._append(LEDGER, rows, partition_by=None, schema_mode="merge")
+
+    # -- facts ----------------------------------------------------------------
+
+    def add_facts(self, facts: pl.DataFrame) -> None:
+        """Append a batch's facts (a Delta commit holds all or none of them)."""
+        if facts.is_empty():
+            return
+        self._append(FACTS, facts, partition_by=["period"])
+
+    def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame:
+        """Facts of a period; a submission written twice (a replayed batch) counts once."""
+        pred = pl.col("period") == period
+        if submission_ids is not None:
+            pred = pred & pl.col("submission_id").is_in(submission_ids)
+        return self._read(FACTS, empty_facts(self.catalogue), pred).unique(maintain_order=True)
+
+    # -- roll-up and completeness --------------------------------------------------
+
+    def replace_period(self, name: str, period: str, frame: pl.DataFrame) -> None:
+        """Atomically replace one period's rows (the roll-up is derived, so rewriting is safe)."""
+        self._replace(name, frame, f"period = '{period}'")
+
+    def replace_units(self, name: str, period: str, units: list[str], frame: pl.DataFrame) -> None:
+        """Atomically replace the rows of some units in one period (an incremental refresh)."""
+        if not units:
+            return
+        listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
+        self._replace(name, frame, f"period = '{period}' AND unit_code IN ({listed})")
+
+    def _replace(self, name: str, frame: pl.DataFrame, predicate: str) -> None:
+        """Overwrite the rows matching ``predicate`` with ``frame`` in one commit (creating the table)."""
+
+        def write() -> None:
+            opts: dict[str, Any] = {"partition_by": ["period"]}
+            exists = self._table(name) is not None
+            if exists:
+                opts["predicate"] = predicate
+            frame.write_delta(
+                self.uri(name),
+                mode="overwrite" if exists else "append",
+                storage_options=self.options,
+                delta_write_options=opts,
+            )
+
+        _retry_commit(write, name)
+
+    def read_marks(self, period: str | None = None) -> pl.DataFrame:
+        """What each unit's roll-up rows were last computed from (see ``freshness``)."""
+        pred = pl.col("period") == period if period else None
+        return self._read(MARKS, empty_marks(), pred)
+
+    def write_marks(self, period: str, marks: pl.DataFrame, units: list[str] | None) -> None:
+        """Replace a period's marks, or only those of ``units`` (an incremental refresh)."""
+        if units is None:
+            self.replace_period(MARKS, period, marks)
+        else:
+            self.replace_units(MARKS, period, units, marks)
+
+    def rollup_periods(self) -> list[str]:
+        """Periods that have a roll-up (the partitions of the roll-up table)."""
+        if self._table(ROLLUP) is None:
+            return []
+        frame = (
+            pl.scan_delta(self.uri(ROLLUP), storage_options=self.scan_options)
+            .select("period")
+            .unique()
+        )
+        return sorted(frame.collect()["period"].to_list())
+
+    def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
+        return self._read_period(ROLLUP, period, as_of)
+
+    def read_completeness(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
+        empty = pl.DataFrame(
+            schema={n: c.dtype.type for n, c in COMPLETENESS_SCHEMA.columns.items()}
+        )
+        out = self._read_period(COMPLETENESS, period, as_of)
+        return out if not out.is_empty() else empty
+
+    def _read_period(self, name: str, period: str, as_of: datetime | None) -> pl.DataFrame:
+        table = self._table(name)
+        if table is None:
+            return pl.DataFrame()
+        if as_of is None:
+            return self._read(name, pl.DataFrame(), pl.col("period") == period)
+        version = version_at(table, as_of)
+        if version is None:  # the table did not exist yet: nothing had been reported upward
+            return pl.DataFrame()
+        return (
+            pl.scan_delta(self.uri(name), version=version, storage_options=self.scan_options)
+            .filter(pl.col("period") == period)
+            .collect()
+        )
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _append(
+        self,
+        name: str,
+        rows: pl.DataFrame,
+        partition_by: list[str] | None,
+        schema_mode: str | None = None,
+    ) -> None:
+        opts: dict[str, Any] = {"partition_by": partition_by} if partition_by else {}
+        if schema_mode:
+            opts["schema_mode"] = schema_mode
+
+        def write() -> None:
+            try:
+                rows.write_delta(
+                    self.uri(name),
+                    mode="append",
+                    storage_options=self.options,
+                    delta_write_options=opts,
+                )
+            except Exception as exc:  # two writers creating the table at once: the loser retries
+                if "already exists" in str(exc).lower() or "version 0" in str(exc).lower():
+                    raise CommitFailedError(str(exc)) from exc
+                raise
+
+        _retry_commit(write, name)
+
+
+def _with_attempt(rows: pl.DataFrame, empty: pl.DataFrame) -> pl.DataFrame:
+    """Rows of a ledger older than attempts read as first judgements without overrides."""
+    missing = [
+        pl.lit(None, dtype=empty.schema[c]).alias(c) for c in empty.columns if c not in rows.columns
+    ]
+    if missing:
+        rows = rows.with_columns(missing)
+    return rows.with_columns(pl.col("attempt").fill_null(0))
