@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         import os
 
         os.environ.update(local_stack.prefect_env(settings))
-        from flows.deployments import register, register_naive
+        from dvkn_pipeline.services.orchestration import register, register_naive
 
         register(settings)
         local_stack.start_sensor(settings)

@@ -23,11 +23,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
+from dvkn_pipeline.services.artifacts import publish_completeness_artifact
 from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.leases import Lease
 from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
-from flows.completeness_artifact import publish_completeness_artifact
 from schemas.records import (
     EVENT_ACCEPTED,
     EVENT_REJECTED,

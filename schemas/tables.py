@@ -187,3 +187,26 @@ COMPLETENESS_SCHEMA = pa.DataFrameSchema(
     unique=["period", "unit_code", "reporter_level"],
     name="completeness",
 )
+
+
+def fact_columns(dimension_columns: tuple[str, ...]) -> list[str]:
+    """The long fact table's columns, in order: one row per figure of a submission."""
+    return ["submission_id", "unit_code", "period", "indicator", *dimension_columns, "value"]
+
+
+def empty_facts(dimension_columns: tuple[str, ...]) -> pl.DataFrame:
+    schema = {c: pl.Utf8 for c in fact_columns(dimension_columns)} | {"value": pl.Float64}
+    return pl.DataFrame(schema=schema)
+
+
+#: What each unit's roll-up rows were last computed from (see ``rollup/freshness.py``).
+MARKS_SCHEMA: dict[str, pl.DataType] = {
+    "period": pl.Utf8(),
+    "unit_code": pl.Utf8(),
+    "uploads": pl.Int64(),
+    "refreshed_at": pl.Datetime("us", "UTC"),
+}
+
+
+def empty_marks() -> pl.DataFrame:
+    return pl.DataFrame(schema=MARKS_SCHEMA)

@@ -21,7 +21,7 @@ from rich.table import Table
 from dvkn_pipeline.ops import local_stack
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.periods import Period, PeriodError
-from dvkn_pipeline.views.summaries import figures
+from dvkn_pipeline.services.queries import figures
 from schemas.settings import Settings
 
 app = typer.Typer(
@@ -68,7 +68,7 @@ def up(
     settings = _settings().model_copy(update={"intake_concurrency": workers})
     info = local_stack.up(settings, workers=workers, with_sensor=False)
     _use_prefect(settings)
-    from flows.deployments import register
+    from dvkn_pipeline.services.orchestration import register
 
     register(settings)
     if sensor:
@@ -105,7 +105,7 @@ def deploy() -> None:
     """Create or update the Prefect deployments (event trigger, reconciliation schedule)."""
     settings = _settings()
     _use_prefect(settings)
-    from flows.deployments import register
+    from dvkn_pipeline.services.orchestration import register
 
     ids = register(settings)
     console.print(f"registered {len(ids)} deployments")
@@ -423,7 +423,7 @@ def demo(
     info = local_stack.up(settings, workers=workers, with_sensor=False)
     try:
         _use_prefect(settings)
-        from flows.deployments import register
+        from dvkn_pipeline.services.orchestration import register
 
         register(settings)
         local_stack.start_sensor(settings)
@@ -483,7 +483,7 @@ def demo(
                 print_receipt_brief(Receipt.model_validate(data))
         say(f"\nPrefect UI (flow runs, artifacts, events): [bold]{info.prefect_ui_url}[/]")
         if not keep_running:
-            from flows.deployments import wait_until_idle
+            from dvkn_pipeline.services.orchestration import wait_until_idle
 
             wait_until_idle(timeout=120)  # let the run finish and write its artifacts
     finally:

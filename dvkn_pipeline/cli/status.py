@@ -269,10 +269,11 @@ def chart(
     page.write_text(made.html, encoding="utf-8")
     if publish:
         from dvkn_pipeline.cli.app import _use_prefect
-        from flows.completeness_artifact import publish_completeness
+        from dvkn_pipeline.services.orchestration import load_flow
+        from schemas.deployments import PUBLISH_COMPLETENESS_ENTRYPOINT
 
         _use_prefect(intake.settings)
-        publish_completeness([p.code], bucket=intake.settings.bucket)
+        load_flow(PUBLISH_COMPLETENESS_ENTRYPOINT)([p.code], bucket=intake.settings.bucket)
     if json_out:
         _print_json(
             {

@@ -150,7 +150,7 @@ def _submit(
         err.print(str(exc))
         raise typer.Exit(1) from exc
     _use_prefect(settings)
-    from flows.deployments import run_reprocess
+    from dvkn_pipeline.services.orchestration import run_reprocess
 
     run = run_reprocess(request, bucket=settings.bucket, timeout=timeout if wait else 0)
     state = run.state.name if run.state else "?"
@@ -211,7 +211,7 @@ def automations_apply(json_out: JsonOpt = False) -> None:
     """
     settings = _settings()
     _use_prefect(settings)
-    from flows.automations import apply
+    from dvkn_pipeline.services.automations import apply
 
     done = apply(settings)
     if json_out:
@@ -227,7 +227,7 @@ def automations_list(json_out: JsonOpt = False) -> None:
     """The project's automations on the Prefect server: trigger events and whether enabled."""
     settings = _settings()
     _use_prefect(settings)
-    from flows.automations import listed
+    from dvkn_pipeline.services.automations import listed
 
     rows: list[dict[str, Any]] = [
         {

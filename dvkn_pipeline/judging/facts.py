@@ -8,6 +8,7 @@ import polars as pl
 
 from dvkn_pipeline.judging.validation import ValidatedReport
 from dvkn_pipeline.reference.catalogue import Catalogue
+from schemas import tables
 from schemas.tables import facts_schema
 
 
@@ -17,19 +18,11 @@ def submission_id(content: bytes) -> str:
 
 
 def fact_columns(catalogue: Catalogue) -> list[str]:
-    return [
-        "submission_id",
-        "unit_code",
-        "period",
-        "indicator",
-        *catalogue.dimension_columns,
-        "value",
-    ]
+    return tables.fact_columns(catalogue.dimension_columns)
 
 
 def empty_facts(catalogue: Catalogue) -> pl.DataFrame:
-    schema = {c: pl.Utf8 for c in fact_columns(catalogue)} | {"value": pl.Float64}
-    return pl.DataFrame(schema=schema)
+    return tables.empty_facts(catalogue.dimension_columns)
 
 
 def to_facts(

@@ -510,7 +510,7 @@ def _client(api_url: str) -> Iterator[Any]:
 
 
 def _deployments(api_url: str, settings: Settings, workers: int) -> str:
-    from flows.deployments import INTAKE, RECONCILE
+    from schemas.deployments import INTAKE, RECONCILE
 
     with _client(api_url) as client:
         intake = client.read_deployment_by_name(INTAKE)
@@ -589,7 +589,7 @@ def _runs_of(client: Any, deployment: str) -> Callable[[], list[Any]]:
 
 
 def _intake_runs(api_url: str, timeout: float) -> str:
-    from flows.deployments import INTAKE
+    from schemas.deployments import INTAKE
 
     deadline = time.monotonic() + timeout
     with _client(api_url) as client:
@@ -613,7 +613,7 @@ def _intake_runs(api_url: str, timeout: float) -> str:
 
 
 def _scheduled_runs(api_url: str, timeout: float) -> str:
-    from flows.deployments import RECONCILE
+    from schemas.deployments import RECONCILE
 
     deadline = time.monotonic() + timeout
     with _client(api_url) as client:

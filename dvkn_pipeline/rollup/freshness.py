@@ -24,16 +24,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-MARKS_SCHEMA: dict[str, pl.DataType] = {
-    "period": pl.Utf8(),
-    "unit_code": pl.Utf8(),
-    "uploads": pl.Int64(),
-    "refreshed_at": pl.Datetime("us", "UTC"),
-}
-
-
-def empty_marks() -> pl.DataFrame:
-    return pl.DataFrame(schema=MARKS_SCHEMA)
+from schemas.tables import MARKS_SCHEMA
 
 
 def upload_counts(ledger: pl.DataFrame) -> pl.DataFrame:

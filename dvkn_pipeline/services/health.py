@@ -156,7 +156,7 @@ def gather(intake: Any, prefect: Any, pool: str, now: datetime, limits: Threshol
     )
     from prefect.client.schemas.objects import StateType
 
-    from flows.deployments import RECONCILE
+    from schemas.deployments import RECONCILE
 
     def workers() -> Check:
         seen = [

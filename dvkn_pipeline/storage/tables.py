@@ -23,11 +23,9 @@ import polars as pl
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from dvkn_pipeline.judging.facts import empty_facts
 from dvkn_pipeline.reference.catalogue import Catalogue
-from dvkn_pipeline.rollup.freshness import empty_marks
 from schemas.settings import Settings
-from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA
+from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA, empty_facts, empty_marks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -168,7 +166,9 @@ class Tables:
         pred = pl.col("period") == period
         if submission_ids is not None:
             pred = pred & pl.col("submission_id").is_in(submission_ids)
-        return self._read(FACTS, empty_facts(self.catalogue), pred).unique(maintain_order=True)
+        return self._read(FACTS, empty_facts(self.catalogue.dimension_columns), pred).unique(
+            maintain_order=True
+        )
 
     # -- roll-up and completeness --------------------------------------------------
 

@@ -14,7 +14,6 @@ import polars as pl
 from dvkn_pipeline.reference.catalogue import Catalogue, load_catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.reference.periods import Period
-from dvkn_pipeline.storage.tables import Tables
 from schemas.records import FileOutcome, Status
 
 _PLURAL = {
@@ -134,7 +133,8 @@ def outcomes_markdown(outcomes: list[FileOutcome], summaries: dict[str, Any]) ->
 
 
 def figures(
-    tables: Tables,
+    table: pl.DataFrame,
+    comp: pl.DataFrame,
     hierarchy: Hierarchy,
     p: Period,
     level: str,
@@ -144,13 +144,12 @@ def figures(
 ) -> dict[str, Any]:
     """The roll-up of ``level`` units with completeness: the records behind tables and JSON.
 
-    With ``as_of``, as the tables stood at that moment (Delta time travel):
-    what had been reported upward then.
+    ``table`` and ``comp`` are the period's roll-up and completeness rows; with
+    ``as_of`` they are as the tables stood at that moment (Delta time travel),
+    and the payload says so.
     """
     catalogue = load_catalogue()
     level = "province" if level in {"city", "tinh", "province"} else level
-    table = tables.read_rollup(p.code, as_of)
-    comp = tables.read_completeness(p.code, as_of)
     codes = units or [u.code for u in hierarchy.units_at(level)]
     names = {u.code: u.name for u in hierarchy.units_at(level)} | {
         c: hierarchy.unit(c).name for c in codes

@@ -122,7 +122,7 @@ def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger
     ) as settings:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from flows.deployments import register
+        from dvkn_pipeline.services.orchestration import register
 
         with temporary_settings(updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}):
             register(settings)

@@ -167,7 +167,8 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
         from prefect.deployments import run_deployment
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        from flows.deployments import INTAKE, register
+        from dvkn_pipeline.services.orchestration import register
+        from schemas.deployments import INTAKE
 
         mark("stack up")
         patient = settings.model_copy(update=PATIENT)

@@ -38,7 +38,7 @@ def pipeline(stack_settings: Settings) -> Iterator[Settings]:
         update={"bucket": "e2e-intake", "batch_window_seconds": 3.0}
     )
     local_stack.ensure_bucket(settings)
-    from flows.deployments import register
+    from dvkn_pipeline.services.orchestration import register
 
     register(settings)
     local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
@@ -167,7 +167,7 @@ def test_the_reconcile_sweep_gets_scheduled_runs(pipeline: Settings) -> None:
     from prefect import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-    from flows.deployments import RECONCILE
+    from schemas.deployments import RECONCILE
 
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(RECONCILE)

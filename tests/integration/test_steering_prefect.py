@@ -50,7 +50,7 @@ def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
     from prefect import get_client
     from prefect.events import emit_event
 
-    from flows.automations import apply
+    from dvkn_pipeline.services.automations import apply
 
     first = apply(stack_settings)
     second = apply(stack_settings)
@@ -88,7 +88,7 @@ def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
 def worker(stack_settings: Settings) -> Iterator[Settings]:
     settings = stack_settings.model_copy(update={"bucket": f"steer-{uuid.uuid4().hex[:8]}"})
     local_stack.ensure_bucket(settings)
-    from flows.deployments import register
+    from dvkn_pipeline.services.orchestration import register
 
     register(settings)
     local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
@@ -99,7 +99,7 @@ def worker(stack_settings: Settings) -> Iterator[Settings]:
 def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings) -> None:
     from prefect import get_client
 
-    from flows.deployments import run_reprocess
+    from dvkn_pipeline.services.orchestration import run_reprocess
 
     intake = build_intake(worker)
     key = incoming_key(COMMUNE.code, Q1.code, "bao-cao.csv")

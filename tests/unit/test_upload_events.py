@@ -22,7 +22,7 @@ REF = UploadRef(
 def test_event_matches_the_intake_deployments_trigger() -> None:
     spec = upload_event(REF)
     assert spec["event"] == EVENT_UPLOADED
-    # flows/deployments.py matches prefect.resource.id against "dvkn.upload.<bucket>/*"
+    # dvkn_pipeline/services/orchestration.py matches prefect.resource.id against "dvkn.upload.<bucket>/*"
     assert fnmatch.fnmatchcase(spec["resource"]["prefect.resource.id"], "dvkn.upload.dvkn/*")
     assert spec["resource"]["dvkn.key"] == REF.key
     assert spec["resource"]["dvkn.bucket"] == "dvkn"

@@ -1,8 +1,16 @@
-"""Register the deployments: event-triggered intake and the reconciliation sweep."""
+"""The Prefect deployments: registered by entrypoint, started, waited on.
+
+Flows are named by entrypoint (``flows/<module>.py:<flow>``, see
+``schemas/deployments.py``) and loaded by Prefect from the directory that
+holds ``flows/``, the way a worker loads them, so the library never imports
+the flow code: the arrows run from ``flows/`` to the services, not back.
+That directory is the checkout, or ``site-packages`` when installed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -16,15 +24,27 @@ from prefect.events import DeploymentEventTrigger
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.schedules import Cron
 
-from flows.process_uploads import process_uploads
+from schemas.deployments import (
+    DEADLINE_ENTRYPOINT,
+    INTAKE,
+    INTAKE_ENTRYPOINT,
+    NAIVE_ENTRYPOINT,
+)
 from schemas.records import EVENT_UPLOADED, ReprocessRequest
 from schemas.settings import Settings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ENTRYPOINT = "flows/process_uploads.py:process_uploads"
-INTAKE = "process-uploads/on-upload"
-RECONCILE = "process-uploads/reconcile"
-DEADLINE_ENTRYPOINT = "flows/deadline_check.py:check_deadlines"
+
+def flows_root() -> Path:
+    """The directory holding the ``flows`` package, found without importing it."""
+    spec = importlib.util.find_spec("flows")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the flows package is not installed beside dvkn_pipeline")
+    return Path(next(iter(spec.submodule_search_locations))).resolve().parent
+
+
+def load_flow(entrypoint: str) -> Flow[..., Any]:
+    """A flow by entrypoint, as a worker would load it (for a run in this process)."""
+    return cast(Flow[..., Any], Flow.from_source(source=str(flows_root()), entrypoint=entrypoint))
 
 
 def ensure_pool_and_limits(settings: Settings) -> None:
@@ -36,9 +56,7 @@ def register(settings: Settings) -> list[str]:
     """Create or update both deployments; returns their ids."""
     ensure_pool_and_limits(settings)
     # from_source/to_deployment/apply are sync here (async_dispatch); the casts say so.
-    source = cast(
-        Flow[..., Any], process_uploads.from_source(source=str(PROJECT_ROOT), entrypoint=ENTRYPOINT)
-    )
+    source = load_flow(INTAKE_ENTRYPOINT)
     trigger = DeploymentEventTrigger(
         name="dvkn upload",
         expect={EVENT_UPLOADED},
@@ -77,12 +95,7 @@ def register(settings: Settings) -> list[str]:
             tags=["dvkn", "reconcile"],
         ),
     ]
-    from flows.deadline_check import check_deadlines
-
-    checker = cast(
-        Flow[..., Any],
-        check_deadlines.from_source(source=str(PROJECT_ROOT), entrypoint=DEADLINE_ENTRYPOINT),
-    )
+    checker = load_flow(DEADLINE_ENTRYPOINT)
     deployments.append(
         checker.to_deployment(
             name="daily",
@@ -118,15 +131,8 @@ def run_reprocess(
 
 def register_naive(settings: Settings, concurrency: int = 2) -> str:
     """The baseline the benchmark compares with: one flow run per uploaded file."""
-    from flows.process_uploads import process_one_upload
-
     ensure_pool_and_limits(settings)
-    source = cast(
-        Flow[..., Any],
-        process_one_upload.from_source(
-            source=str(PROJECT_ROOT), entrypoint="flows/process_uploads.py:process_one_upload"
-        ),
-    )
+    source = load_flow(NAIVE_ENTRYPOINT)
     trigger = DeploymentEventTrigger(
         name="dvkn upload (naive)",
         expect={EVENT_UPLOADED},
