@@ -20,6 +20,7 @@ from rich.table import Table
 
 from dvkn_pipeline.ops import local_stack
 from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from dvkn_pipeline.services.queries import figures
 from schemas.settings import Settings
@@ -391,7 +392,7 @@ def export(
             comp = pl.concat([tables.read_completeness(q.code) for q in sources])
         xlsx = export_xlsx(table, comp, hierarchy, catalogue, p, level, unit or None)
         csv_bytes = export_csv(table, hierarchy, catalogue, p, level, unit or None)
-    except (ValueError, KeyError) as exc:
+    except DvknError as exc:
         raise typer.BadParameter(str(exc)) from exc
     path = out or Path(f"dvkn-{p.code}-{level}.xlsx")
     path.write_bytes(xlsx)

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from dvkn_pipeline.reference.errors import DvknError
+
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 _LOOPBACK = "127.0.0.1"
 #: How a compose program runs here: this interpreter, by module (``local_stack`` recognises
@@ -38,7 +40,7 @@ PROGRAMS: dict[str, list[str]] = {
 }
 
 
-class ComposeError(ValueError):
+class ComposeError(DvknError, ValueError):
     """compose.yaml cannot be run as written (a missing variable, an unknown program...)."""
 
 

@@ -51,6 +51,7 @@ from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from dvkn_pipeline.ops.supervise import read_status, supervised_argv
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.settings import Settings
@@ -83,7 +84,7 @@ _WEED_ENV_UNSET = (
 )
 
 
-class StackError(RuntimeError):
+class StackError(DvknError, RuntimeError):
     """A service did not come up (the message carries the tail of its log) or is misconfigured."""
 
 

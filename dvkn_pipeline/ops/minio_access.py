@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Unit
 from schemas.settings import Settings
 
@@ -38,7 +39,7 @@ UNIT_TEMPLATE = "unit"
 _PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 
 
-class PolicyTemplateError(ValueError):
+class PolicyTemplateError(DvknError, ValueError):
     """A template names a placeholder nobody fills."""
 
 

@@ -25,6 +25,7 @@ from dvkn_pipeline.events.minio import UPLOAD_EVENT_NAMES, uploader_of
 from dvkn_pipeline.judging.excel import report_values, write_template
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
 from dvkn_pipeline.reference.keys import parse_incoming_key
 from dvkn_pipeline.reference.periods import Period
@@ -32,7 +33,7 @@ from schemas.records import UploadRef
 from schemas.settings import Settings
 
 
-class RecordingError(ValueError):
+class RecordingError(DvknError, ValueError):
     """A recording cannot be made true (no recordings, a key outside the layout)."""
 
 

@@ -52,6 +52,7 @@ from dvkn_pipeline.ops.compose_local import ComposeService, Topology, load_servi
 from dvkn_pipeline.ops.generator import SyntheticReport
 from dvkn_pipeline.ops.minio_recordings import Delivery, StagedUpload, stage_recordings
 from dvkn_pipeline.reference.catalogue import load_catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog, load_hierarchies
 from dvkn_pipeline.reference.keys import receipt_key
 from schemas.records import EVENT_UPLOADED
@@ -79,7 +80,7 @@ NOT_PROVED = (
 )
 
 
-class RehearsalError(RuntimeError):
+class RehearsalError(DvknError, RuntimeError):
     """A step failed; the report says which and why."""
 
 

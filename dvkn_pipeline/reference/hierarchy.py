@@ -27,6 +27,7 @@ import yaml
 
 import schemas
 from dvkn_pipeline.reference.cells import fold_text
+from dvkn_pipeline.reference.errors import DvknError
 
 DEFAULT_DIR = Path(schemas.__file__).parent / "hierarchy"
 
@@ -50,7 +51,7 @@ COUNTRY = "VN"
 COUNTRY_LEVEL = "country"
 
 
-class NoHierarchyError(LookupError):
+class NoHierarchyError(DvknError, LookupError):
     """No hierarchy version covers the date (or id) asked for.
 
     Its own class so that validation can turn it into a steward-facing message
@@ -58,7 +59,15 @@ class NoHierarchyError(LookupError):
     """
 
 
-class HierarchyDataError(ValueError):
+class UnknownUnitError(DvknError, KeyError):
+    """A unit code the hierarchy version in force does not hold."""
+
+
+class UnknownLevelError(DvknError, ValueError):
+    """A level word the hierarchy version in force does not have."""
+
+
+class HierarchyDataError(DvknError, ValueError):
     """A shipped hierarchy file contradicts itself; loading refuses it rather
     than roll figures up a broken tree."""
 
@@ -168,7 +177,7 @@ class Hierarchy:
         try:
             return self.units[code]
         except KeyError:
-            raise KeyError(
+            raise UnknownUnitError(
                 f"unit code {code!r} is not in hierarchy {self.version_id} "
                 f"(valid {self.valid_from} to {self.valid_to or 'now'})"
             ) from None
@@ -284,7 +293,7 @@ class Hierarchy:
         try:
             return self.levels.index(level)
         except ValueError:
-            raise ValueError(
+            raise UnknownLevelError(
                 f"level {level!r} is not in hierarchy {self.version_id} (levels: {self.levels})"
             ) from None
 

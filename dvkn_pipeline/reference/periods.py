@@ -17,13 +17,14 @@ from typing import Any
 import yaml
 
 import schemas
+from dvkn_pipeline.reference.errors import DvknError
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "calendar.yaml"
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _ROMAN_OUT = {v: k.upper() for k, v in _ROMAN.items()}
 
 
-class PeriodError(ValueError):
+class PeriodError(DvknError, ValueError):
     """A period text that matches no form of the calendar."""
 
 

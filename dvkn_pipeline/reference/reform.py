@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import DEFAULT_DIR, Hierarchy
 
 #: Columns of a mapping file (all strings; codes keep their leading zeros).
@@ -51,7 +52,7 @@ PAIRS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class NoMappingError(LookupError):
+class NoMappingError(DvknError, LookupError):
     """No mapping links the two hierarchy versions asked for."""
 
 

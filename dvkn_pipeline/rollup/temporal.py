@@ -44,6 +44,7 @@ from functools import lru_cache
 import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.periods import Period, load_calendar
 from dvkn_pipeline.rollup.spatial import ratio_rows
 from schemas.catalogue import Temporal
@@ -73,7 +74,7 @@ COVERAGE_SCHEMA: dict[str, pl.DataType] = {
 _SOURCE = "_source_rank"
 
 
-class TemporalError(ValueError):
+class TemporalError(DvknError, ValueError):
     """The source periods given do not make up the target period exactly once."""
 
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import polars as pl
 
+from dvkn_pipeline.reference.errors import DvknError
 from schemas.records import Override, OverrideDecision, ReprocessRequest, UploadRef
 
 
-class NothingToReprocessError(LookupError):
+class NothingToReprocessError(DvknError, LookupError):
     """No recorded upload matches the request."""
 
 

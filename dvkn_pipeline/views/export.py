@@ -30,6 +30,7 @@ import polars as pl
 import xlsxwriter
 
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit
 from dvkn_pipeline.reference.periods import Period
 from schemas.catalogue import Aggregation, Indicator, ValueType
@@ -99,6 +100,10 @@ _DEC_FORMAT = "#,##0.00"
 _PCT_FORMAT = "0.00"
 
 
+class ExportError(DvknError, ValueError):
+    """An export that cannot be made as asked (level, period or hierarchy mismatch)."""
+
+
 def safe_text(text: str) -> str:
     """``text`` as a spreadsheet will show it, never as a formula it would run.
 
@@ -148,7 +153,7 @@ class _Report:
 def _canonical_level(level: str, hierarchy: Hierarchy) -> str:
     lvl = LEVEL_ALIASES.get(level.strip().lower(), level.strip().lower())
     if lvl not in hierarchy.levels:
-        raise ValueError(
+        raise ExportError(
             f"cấp {level!r} không có trong danh mục {hierarchy.version_id} / "
             f"level {level!r} is not in hierarchy {hierarchy.version_id} "
             f"(levels: {', '.join(hierarchy.levels)}; 'city' means province)"
@@ -322,13 +327,13 @@ def _checked_rollup(rollup: pl.DataFrame, hierarchy: Hierarchy, period: Period) 
         )
     periods = set(rollup["period"].unique().to_list())
     if periods != {period.code}:
-        raise ValueError(
+        raise ExportError(
             f"the roll-up holds periods {sorted(map(str, periods))}, not {period.code}"
         )
     if "hierarchy_version" in rollup.columns:
         versions = set(rollup["hierarchy_version"].unique().to_list())
         if versions != {hierarchy.version_id}:
-            raise ValueError(
+            raise ExportError(
                 f"the roll-up was made with hierarchy {sorted(map(str, versions))}, "
                 f"not {hierarchy.version_id}: unit codes would name the wrong units"
             )
@@ -411,7 +416,7 @@ def export_xlsx(
     if not completeness.is_empty() and "hierarchy_version" in completeness.columns:
         versions = set(completeness["hierarchy_version"].unique().to_list())
         if versions != {hierarchy.version_id}:
-            raise ValueError(
+            raise ExportError(
                 f"the completeness was computed with hierarchy {sorted(map(str, versions))}, "
                 f"not {hierarchy.version_id}"
             )

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.keys import parse_incoming_key
 from dvkn_pipeline.reference.periods import Period
@@ -35,7 +36,7 @@ LEVEL_ALIASES = {"city": "province", "tinh": "province", "huyen": "district", "x
 _SECONDS_PER_DAY = 86_400
 
 
-class StatusError(ValueError):
+class StatusError(DvknError, ValueError):
     """A question the period's hierarchy or catalogue cannot answer (unknown unit, level, indicator)."""
 
 

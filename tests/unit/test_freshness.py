@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from dvkn_pipeline.rollup.freshness import empty_marks, marks_for, stale, upload_counts
+from dvkn_pipeline.rollup.freshness import marks_for, stale, upload_counts
+from schemas.tables import empty_marks
 
 
 def _ledger(rows: list[tuple[str | None, str | None]]) -> pl.DataFrame:
