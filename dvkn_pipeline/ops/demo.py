@@ -1,26 +1,30 @@
 """The end-to-end demo as library functions: generate, upload, wait, read back.
 
-The CLI is a thin layer over these, so tests and scripts can run the same
-steps without a terminal.
+The CLI is a thin layer over these (``dvkn demo`` prints what :func:`run_demo`
+returns), so tests and scripts can run the same steps without a terminal.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
+from dvkn_pipeline.ops import local_stack
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import Catalogue
-from dvkn_pipeline.reference.hierarchy import Hierarchy
-from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.hierarchy import Hierarchy, load_hierarchies
+from dvkn_pipeline.reference.keys import incoming_key, receipt_key
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.queries import figures
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.tables import Tables
-from schemas.records import UploadRef
+from schemas.records import Receipt, UploadRef
 from schemas.settings import Settings
 
 
@@ -154,3 +158,128 @@ def wait_for_rollup(
                 f"roll-up of {period} counts {accepted}/{accepted_units} units after {timeout:.0f}s"
             )
         time.sleep(1.0)
+
+
+LEDGER_STATUSES = ("accepted", "rejected", "duplicate")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo produced: counts, the roll-ups read back, the rejected uploads' receipts."""
+
+    period: Period
+    uploads: int
+    ledger: dict[str, int]  # uploads per ledger status (accepted, rejected, duplicate)
+    rejected_receipt_keys: list[str]
+    rejected_receipts: list[Receipt]  # what the commune of each rejected upload sees
+    city: dict[str, Any]  # services.queries.figures at the top level
+    districts: dict[str, Any] | None  # the level below, when the hierarchy has three levels
+    prefect_ui: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``dvkn demo --json`` document."""
+        return {
+            "period": self.period.code,
+            "uploads": self.uploads,
+            "ledger": self.ledger,
+            "rejected_receipts": self.rejected_receipt_keys,
+            "city": self.city,
+            "districts": self.districts,
+            "prefect_ui": self.prefect_ui,
+        }
+
+
+def run_demo(
+    settings: Settings,
+    period: Period,
+    *,
+    workers: int = 1,
+    timeout: float = 900,
+    keep_running: bool = False,
+    say: Callable[[str], None] = print,
+    show: Callable[[DemoResult], None] | None = None,
+) -> DemoResult:
+    """The whole pipeline on the embedded default: start, upload a period for every unit, roll up.
+
+    ``say`` hears progress (rich markup); ``show`` gets the result while the
+    services still run, before the demo waits for the last run and (unless
+    ``keep_running``) stops them. Raises :class:`TimeoutError` when processing
+    or the roll-up takes longer than ``timeout`` seconds.
+    """
+    settings = settings.model_copy(update={"intake_concurrency": workers})
+    say("[bold]1/5[/] starting SeaweedFS (S3), Prefect server and worker ...")
+    info = local_stack.up(settings, workers=workers, with_sensor=False)
+    try:
+        os.environ.update(local_stack.prefect_env(settings))
+        from dvkn_pipeline.services.orchestration import register
+
+        register(settings)
+        local_stack.start_sensor(settings)
+        say(f"      Prefect UI: [bold]{info.prefect_ui_url}[/]   S3: {info.s3_endpoint}")
+        from dvkn_pipeline.services.wiring import build_intake
+
+        intake = build_intake(settings)
+        catalogue = intake.catalogue
+        hierarchy = load_hierarchies().for_date(period.reference_date).scope(settings.root_unit)
+        uploads = demo_uploads(hierarchy, period, catalogue, settings)
+        target = f"s3://{settings.bucket}/{settings.incoming_prefix}"
+        say(
+            f"[bold]2/5[/] uploading {len(uploads)} reports for {period} ({period.label_vi}) "
+            f"to {target} ..."
+        )
+        started = time.perf_counter()
+        upload_ids = upload_all(intake.bucket, uploads)
+        took = time.perf_counter() - started
+        say(
+            f"      uploaded in {took:.1f}s; the sensor announces each as a dvkn.report.uploaded event"
+        )
+        say("[bold]3/5[/] waiting for the event-triggered deployment to process them ...")
+        ledger = wait_for_ledger(intake.tables, upload_ids, timeout)
+        n_units = sum(
+            len(hierarchy.units_at(lvl)) for lvl in hierarchy.levels if catalogue.reported_by(lvl)
+        )
+        say("[bold]4/5[/] waiting for the roll-up ...")
+        wait_for_rollup(intake.tables, period.code, settings.root_unit, n_units, timeout)
+        rejected = ledger.filter(pl.col("status") == "rejected")
+        say("[bold]5/5[/] results")
+        city = figures(
+            intake.tables, hierarchy, period, hierarchy.levels[0], None, settings.root_unit
+        )
+        districts = (
+            figures(intake.tables, hierarchy, period, hierarchy.levels[1], None, settings.root_unit)
+            if len(hierarchy.levels) > 2
+            else None
+        )
+        receipts = [
+            intake.bucket.get_json(
+                receipt_key(key, settings.incoming_prefix, settings.receipts_prefix)
+            )
+            for key in rejected["key"].to_list()
+        ]
+        result = DemoResult(
+            period=period,
+            uploads=len(uploads),
+            ledger={s: int(ledger.filter(pl.col("status") == s).height) for s in LEDGER_STATUSES},
+            rejected_receipt_keys=rejected["receipt_key"].to_list(),
+            rejected_receipts=[Receipt.model_validate(r) for r in receipts if r is not None],
+            city=city,
+            districts=districts,
+            prefect_ui=info.prefect_ui_url,
+        )
+        if show is not None:
+            show(result)
+        say(f"\nPrefect UI (flow runs, artifacts, events): [bold]{info.prefect_ui_url}[/]")
+        if not keep_running:
+            from dvkn_pipeline.services.orchestration import wait_until_idle
+
+            wait_until_idle(timeout=120)  # let the run finish and write its artifacts
+        return result
+    finally:
+        if keep_running:
+            say("Services are still running: stop them with [bold]uv run dvkn down[/].")
+        else:
+            local_stack.down(settings)
+            say(
+                "Services stopped. To keep them for the Prefect UI: [bold]uv run dvkn demo --keep-running[/]"
+            )
+            say("(or [bold]uv run dvkn up[/] later; [bold]uv run dvkn down[/] stops them).")

@@ -1,0 +1,88 @@
+"""The official export of a period: its roll-up (stored, or built over time) as .xlsx and .csv.
+
+A period nobody reported directly (a quarter of monthly reports, a year of
+quarters) is built from the finer periods that tile it, so the export of
+2025-Q1 exists as soon as its three months do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.temporal import source_periods, temporal_rollup
+from dvkn_pipeline.views.export import export_csv, export_xlsx
+
+
+class RollupTables(Protocol):
+    """What an export reads of the tables (:class:`dvkn_pipeline.storage.tables.Tables`)."""
+
+    def rollup_periods(self) -> list[str]: ...
+
+    def read_rollup(self, period: str) -> pl.DataFrame: ...
+
+    def read_completeness(self, period: str) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class PeriodRollup:
+    """The roll-up and completeness of a period, and the periods they were built from."""
+
+    rollup: pl.DataFrame
+    completeness: pl.DataFrame
+    sources: tuple[Period, ...]  # empty when the period's own roll-up is stored
+
+
+@dataclass(frozen=True)
+class ExportFiles:
+    """The two files of an export: the workbook and the same figures in long form."""
+
+    xlsx: bytes
+    csv: bytes
+
+
+def period_rollup(tables: RollupTables, period: Period, catalogue: Catalogue) -> PeriodRollup:
+    """The stored roll-up of ``period``, or one rolled up over time from finer periods.
+
+    Raises :class:`dvkn_pipeline.rollup.temporal.TemporalError` (a ``DvknError``)
+    when no roll-up is stored and the finer ones leave a gap or overlap.
+    """
+    table, comp = tables.read_rollup(period.code), tables.read_completeness(period.code)
+    if not table.is_empty():
+        return PeriodRollup(table, comp, ())
+    have = [
+        q for q in map(Period.parse, tables.rollup_periods()) if q != period and period.contains(q)
+    ]
+    sources = source_periods(period, have)
+    table = temporal_rollup(
+        {q.code: tables.read_rollup(q.code) for q in sources}, period, catalogue
+    )
+    comp = pl.concat([tables.read_completeness(q.code) for q in sources])
+    return PeriodRollup(table, comp, tuple(sources))
+
+
+def export_report(
+    tables: RollupTables,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    period: Period,
+    level: str,
+    units: list[str] | None = None,
+) -> ExportFiles:
+    """The upper-level report of ``period`` at ``level`` (only ``units`` when given).
+
+    Raises a ``DvknError`` (an unknown level or unit, a period that cannot be
+    built from what is stored, ...) for the caller to show as a usage error.
+    """
+    found = period_rollup(tables, period, catalogue)
+    return ExportFiles(
+        xlsx=export_xlsx(
+            found.rollup, found.completeness, hierarchy, catalogue, period, level, units
+        ),
+        csv=export_csv(found.rollup, hierarchy, catalogue, period, level, units),
+    )
