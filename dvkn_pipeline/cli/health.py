@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dvkn_pipeline.cli.app import JsonOpt, _print_json, _settings, _use_prefect, console
+from dvkn_pipeline.cli.common import JsonOpt, console, load_settings, print_json, use_prefect
 from dvkn_pipeline.services.health import Thresholds, Verdict, gather, overall
 
 STYLE = {Verdict.OK: "green", Verdict.WARN: "yellow", Verdict.FAIL: "bold red"}
@@ -31,8 +31,8 @@ def health(
 
     from dvkn_pipeline.services.wiring import build_intake
 
-    settings = _settings()
-    _use_prefect(settings)
+    settings = load_settings()
+    use_prefect(settings)
     limits = Thresholds(
         worker_silence=timedelta(seconds=worker_silence),
         backlog_age=timedelta(minutes=backlog_minutes),
@@ -43,7 +43,7 @@ def health(
         )
     verdict = overall(checks)
     if json_out:
-        _print_json({"verdict": verdict, "checks": [c.model_dump(mode="json") for c in checks]})
+        print_json({"verdict": verdict, "checks": [c.model_dump(mode="json") for c in checks]})
     else:
         table = Table("check", "verdict", "detail")
         for c in checks:
@@ -52,7 +52,3 @@ def health(
         console.print(f"overall: [{STYLE[verdict]}]{verdict}[/]")
     if verdict is Verdict.FAIL:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("health")(health)

@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 
-from dvkn_pipeline.cli.app import (
+from dvkn_pipeline.cli.common import (
     JsonOpt,
     PeriodOpt,
-    _period,
-    _print_json,
-    _settings,
     console,
     err,
+    load_settings,
+    parse_period,
+    print_json,
 )
 
 webhook_app = typer.Typer(help="The MinIO bucket-notification receiver.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def webhook_serve(
     """
     from dvkn_pipeline.events.webhook import EVENTS_PATH, serve
 
-    settings = _settings()
+    settings = load_settings()
     updates: dict[str, object] = {}
     if host is not None:
         updates["webhook_host"] = host
@@ -72,7 +72,7 @@ def infra_users(
     from dvkn_pipeline.ops.minio_access import plan, write_plan
     from dvkn_pipeline.reference.hierarchy import COUNTRY_LEVEL, load_hierarchies
 
-    settings = _settings()
+    settings = load_settings()
     when = date.fromisoformat(on) if on else date.today()
     hierarchy = load_hierarchies().for_date(when).scope(settings.root_unit)
     access = plan((u for u in hierarchy if u.level != COUNTRY_LEVEL), settings)
@@ -82,7 +82,7 @@ def infra_users(
         level = user.split("-", 1)[0]
         counts[level] = counts.get(level, 0) + 1
     if json_out:
-        _print_json(
+        print_json(
             {
                 "script": str(script),
                 "policies": len(access.policies),
@@ -110,19 +110,14 @@ def infra_rerun(period: PeriodOpt, json_out: JsonOpt = False) -> None:
     from dvkn_pipeline.services.wiring import build_intake
     from dvkn_pipeline.views.summaries import completeness_summary
 
-    settings = _settings()
-    p = _period(period)
+    settings = load_settings()
+    p = parse_period(period)
     intake = build_intake(settings)
     comp = intake.refresh({p.code})
     summary = completeness_summary(
         comp.get(p.code, pl.DataFrame()), intake.hierarchies, settings.root_unit
     )
     if json_out:
-        _print_json({"period": p.code, "completeness": summary})
+        print_json({"period": p.code, "completeness": summary})
         return
     console.print(f"{p.code}: roll-up and completeness rewritten; {summary['text']}")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(webhook_app, name="webhook")
-    app.add_typer(infra_app, name="infra")

@@ -1,18 +1,24 @@
 """``dvkn compare``: figures across the 2025 reform, and as they stood at a moment.
 
-A thin layer over :func:`dvkn_pipeline.rollup.compare.compare_periods`; registered on
-the main app by :func:`register`.
+A thin layer over :func:`dvkn_pipeline.rollup.compare.compare_periods`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from dvkn_pipeline.cli.app import JsonOpt, _fmt, _period, _print_json, _settings, console
+from dvkn_pipeline.cli.common import (
+    JsonOpt,
+    console,
+    fmt,
+    load_settings,
+    parse_as_of_option,
+    parse_period,
+    print_json,
+)
 
 FromOpt = Annotated[
     str, typer.Option("--from", help="Earlier period, e.g. 2025-Q1 (rolled up with its hierarchy).")
@@ -28,17 +34,6 @@ AsOfOpt = Annotated[
         "(local time) or 2025-04-20T10:00+07:00; a bare date means the end of that day.",
     ),
 ]
-
-
-def parse_as_of_option(text: str | None) -> datetime | None:
-    from dvkn_pipeline.storage.tables import parse_as_of
-
-    if text is None:
-        return None
-    try:
-        return parse_as_of(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--as-of") from exc
 
 
 def compare_command(
@@ -70,8 +65,8 @@ def compare_command(
     from dvkn_pipeline.rollup.compare import compare_periods
     from dvkn_pipeline.services.wiring import build_intake
 
-    settings = _settings()
-    pf, pt = _period(from_period), _period(to_period)
+    settings = load_settings()
+    pf, pt = parse_period(from_period), parse_period(to_period)
     when = parse_as_of_option(as_of)
     try:
         result = compare_periods(
@@ -91,7 +86,7 @@ def compare_command(
         raise typer.BadParameter(str(exc)) from exc
     payload = result.records() | {"as_of": when.isoformat() if when else None}
     if json_out:
-        _print_json(payload)
+        print_json(payload)
         return
     _print_comparison(payload, indicator[0] if indicator else "MH_DANG_KY")
 
@@ -116,10 +111,10 @@ def _print_comparison(payload: dict[str, Any], headline: str) -> None:
                 table.add_row(
                     f["indicator"],
                     f.get("category") or "",
-                    _fmt(f["to_value"]),
-                    _fmt(f["from_value"]),
-                    _fmt(f["from_value_with_parts"]),
-                    _fmt(f["change"]),
+                    fmt(f["to_value"]),
+                    fmt(f["from_value"]),
+                    fmt(f["from_value_with_parts"]),
+                    fmt(f["change"]),
                 )
             console.print(table)
     else:
@@ -148,7 +143,7 @@ def _print_comparison(payload: dict[str, Any], headline: str) -> None:
                 u["new_name"],
                 u["comparable"],
                 f"{u['old_reporting']}/{n_old}",
-                *[_fmt(total[k]) for k in total],
+                *[fmt(total[k]) for k in total],
             )
         console.print(table)
     if payload["unmapped_old_units"]:
@@ -156,8 +151,3 @@ def _print_comparison(payload: dict[str, Any], headline: str) -> None:
             "Old units with figures but no new unit in the mapping: "
             + ", ".join(payload["unmapped_old_units"])
         )
-
-
-def register(app: typer.Typer) -> None:
-    """Add the reform commands to the main app."""
-    app.command("compare")(compare_command)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dvkn_pipeline.cli.app import JsonOpt, _print_json, console, err
+from dvkn_pipeline.cli.common import JsonOpt, console, err, print_json
 
 
 def infra_rehearse(
@@ -38,7 +38,7 @@ def infra_rehearse(
     say = (lambda m: err.print(m, highlight=False)) if json_out else console.print
     report = rehearse(workers=workers, timeout=timeout, workdir=workdir, keep=keep, say=say)
     if json_out:
-        _print_json(report.to_json())
+        print_json(report.to_json())
     else:
         table = Table("check", "", "s", "detail")
         for c in report.checks:
@@ -58,9 +58,3 @@ def infra_rehearse(
             console.print(f"logs: {report.workdir}/logs")
     if not report.ok:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    from dvkn_pipeline.cli.infra import infra_app
-
-    infra_app.command("rehearse")(infra_rehearse)

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dvkn_pipeline.cli.app import JsonOpt, PeriodOpt, _period, _print_json, _settings, console
+from dvkn_pipeline.cli.common import (
+    JsonOpt,
+    PeriodOpt,
+    console,
+    load_settings,
+    parse_period,
+    print_json,
+    use_prefect,
+)
 from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.intake import Intake
@@ -39,8 +47,8 @@ _STATE_STYLE = {
 def _open(period_text: str) -> tuple[Intake, Period, Hierarchy]:
     from dvkn_pipeline.services.wiring import build_intake
 
-    settings = _settings()
-    period = _period(period_text)
+    settings = load_settings()
+    period = parse_period(period_text)
     intake = build_intake(settings)
     hierarchy = intake.hierarchies.for_date(period.reference_date).scope(settings.root_unit)
     return intake, period, hierarchy
@@ -81,7 +89,7 @@ def status(
     except StatusError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if json_out:
-        _print_json(payload)
+        print_json(payload)
         return
     console.print(
         f"[bold]{payload['period']}[/] ({payload['period_vi']}), hierarchy "
@@ -142,7 +150,7 @@ def submissions(unit: UnitOpt, period: PeriodOpt, json_out: JsonOpt = False) -> 
     hist = submission_history(intake.tables.read_ledger(p.code), p, unit)
     rows = records(hist)
     if json_out:
-        _print_json({"period": p.code, "unit_code": unit, "uploads": rows})
+        print_json({"period": p.code, "unit_code": unit, "uploads": rows})
         return
     if not rows:
         console.print(f"no uploads from {unit} for {p.code}")
@@ -208,7 +216,7 @@ def explain(
     except StatusError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if json_out:
-        _print_json(payload)
+        print_json(payload)
     else:
         _print_explanation(payload)
     if not payload["matches"]:
@@ -268,14 +276,13 @@ def chart(
     png.write_bytes(made.png)
     page.write_text(made.html, encoding="utf-8")
     if publish:
-        from dvkn_pipeline.cli.app import _use_prefect
         from dvkn_pipeline.services.orchestration import load_flow
         from schemas.deployments import PUBLISH_COMPLETENESS_ENTRYPOINT
 
-        _use_prefect(intake.settings)
+        use_prefect(intake.settings)
         load_flow(PUBLISH_COMPLETENESS_ENTRYPOINT)([p.code], bucket=intake.settings.bucket)
     if json_out:
-        _print_json(
+        print_json(
             {
                 "period": p.code,
                 "png": str(png),
@@ -288,11 +295,3 @@ def chart(
     console.print(f"wrote {png} and {page}")
     for k, v in made.summary.items():
         console.print(f"  {k}: {v}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the steward commands to the ``dvkn`` app."""
-    app.command()(status)
-    app.command()(submissions)
-    app.command()(explain)
-    app.command()(chart)

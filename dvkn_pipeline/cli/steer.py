@@ -14,17 +14,18 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from dvkn_pipeline.cli.app import (
+from dvkn_pipeline.cli.common import (
     JsonOpt,
-    _period,
-    _print_json,
-    _settings,
-    _use_prefect,
     console,
     err,
+    load_settings,
+    parse_period,
+    print_json,
+    use_prefect,
 )
 from dvkn_pipeline.judging.overrides import blocking_errors
 from dvkn_pipeline.services.steering import NothingToReprocessError, select_uploads
+from dvkn_pipeline.services.uploads import find_receipt, open_bucket
 from schemas.records import Override, OverrideDecision, Receipt, ReprocessRequest
 from schemas.settings import Settings
 
@@ -36,14 +37,6 @@ EtagOpt = Annotated[
 ]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the run to finish.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for the run with --wait.")]
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(reprocess)
-    app.command()(reject)
-    app.command("accept-with-warnings")(accept_with_warnings)
-    app.add_typer(automations_app, name="automations")
-    app.add_typer(notifications_app, name="notifications")
 
 
 def reprocess(
@@ -67,12 +60,12 @@ def reprocess(
     """
     if unit and not period:
         raise typer.BadParameter("--unit needs --period")
-    code = _period(period).code if period else None
+    code = parse_period(period).code if period else None
     try:
         request = ReprocessRequest(upload_keys=key or [], unit=unit, period=code, reason=reason)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    _submit(_settings(), request, wait, timeout, json_out)
+    _submit(load_settings(), request, wait, timeout, json_out)
 
 
 def reject(
@@ -115,18 +108,13 @@ def _override(
     timeout: float,
     json_out: bool,
 ) -> None:
-    settings = _settings()
+    settings = load_settings()
     override = Override(decision=decision, by=by, reason=reason, at=datetime.now(UTC))
     request = ReprocessRequest(
         upload_keys=[key], etag=etag, override=override, reason=f"{decision.value} by {by}"
     )
     if decision is OverrideDecision.ACCEPT_WITH_WARNINGS:
-        from dvkn_pipeline.reference.keys import receipt_key
-        from dvkn_pipeline.storage.bucket import Bucket
-        from dvkn_pipeline.storage.s3_client import make_s3_client
-
-        bucket = Bucket(make_s3_client(settings), settings.bucket)
-        data = bucket.get_json(receipt_key(key, settings.incoming_prefix, settings.receipts_prefix))
+        data = find_receipt(open_bucket(settings), settings, key)
         if data is not None:
             blocking = blocking_errors(decision, Receipt.model_validate(data).problems)
             if blocking:
@@ -149,7 +137,7 @@ def _submit(
     except NothingToReprocessError as exc:
         err.print(str(exc))
         raise typer.Exit(1) from exc
-    _use_prefect(settings)
+    use_prefect(settings)
     from dvkn_pipeline.services.orchestration import run_reprocess
 
     run = run_reprocess(request, bucket=settings.bucket, timeout=timeout if wait else 0)
@@ -170,7 +158,7 @@ def _submit(
         "n_warnings",
     ).to_dicts()
     if json_out:
-        _print_json({"flow_run_id": str(run.id), "state": state, "url": url, "uploads": rows})
+        print_json({"flow_run_id": str(run.id), "state": state, "url": url, "uploads": rows})
     else:
         console.print(f"{len(ids)} upload(s) sent to be judged again: run {run.name} ({state})")
         console.print(f"Prefect UI: [bold]{url}[/]")
@@ -209,13 +197,13 @@ def automations_apply(json_out: JsonOpt = False) -> None:
     listener, `dvkn notifications listen`), webhook (DVKN_NOTIFY_WEBHOOK_URL)
     or slack (a Slack incoming-webhook URL in DVKN_NOTIFY_WEBHOOK_URL).
     """
-    settings = _settings()
-    _use_prefect(settings)
+    settings = load_settings()
+    use_prefect(settings)
     from dvkn_pipeline.services.automations import apply
 
     done = apply(settings)
     if json_out:
-        _print_json([{"name": a.name, "id": str(a.id), "action": a.action} for a in done])
+        print_json([{"name": a.name, "id": str(a.id), "action": a.action} for a in done])
         return
     for a in done:
         console.print(f"{a.action:8} {a.name}  ({a.id})")
@@ -225,8 +213,8 @@ def automations_apply(json_out: JsonOpt = False) -> None:
 @automations_app.command("list")
 def automations_list(json_out: JsonOpt = False) -> None:
     """The project's automations on the Prefect server: trigger events and whether enabled."""
-    settings = _settings()
-    _use_prefect(settings)
+    settings = load_settings()
+    use_prefect(settings)
     from dvkn_pipeline.services.automations import listed
 
     rows: list[dict[str, Any]] = [
@@ -240,7 +228,7 @@ def automations_list(json_out: JsonOpt = False) -> None:
         for a in listed()
     ]
     if json_out:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("name", "enabled", "events", "description")
     for r in rows:
@@ -259,7 +247,7 @@ def notifications_listen(
 
     from dvkn_pipeline.ops.notify_sink import make_server
 
-    settings = _settings()
+    settings = load_settings()
     log_path = settings.state_dir / "logs" / "notifications.log"
     server = make_server(
         port if port is not None else settings.base_port + 14,
