@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 import psutil
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.ops.demo import with_value
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import load_catalogue
@@ -65,7 +65,7 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             procs = [("benchmark", psutil.Process())]
-            for s in local_stack.service_status(self.settings):
+            for s in processes.service_status(self.settings):
                 if s.alive and s.pid:
                     try:
                         p = psutil.Process(s.pid)
@@ -200,7 +200,7 @@ def _live_value(settings: Settings, unit: str) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="dvkn-bench-"))
-    base = local_stack.find_free_port_block()
+    base = local_env.find_free_port_block()
     settings = Settings(
         base_port=base,
         state_dir=state,
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         import os
 
-        os.environ.update(local_stack.prefect_env(settings))
+        os.environ.update(local_env.prefect_env(settings))
         from dvkn_pipeline.services.orchestration import register, register_naive
 
         register(settings)
@@ -278,7 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         naive = settings.model_copy(update={"bucket": "bench-naive"})
         local_stack.ensure_bucket(naive)
         register_naive(naive, concurrency=args.workers)
-        local_stack.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)
+        processes.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)
         naive_items = items[: args.naive]
         n0 = time.perf_counter()
         naive_ids = upload(Bucket(bucket.client, naive.bucket), naive_items)

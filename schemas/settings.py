@@ -52,6 +52,26 @@ class InputLimits(BaseModel):
     max_zip_entries: int = Field(default=1_000, ge=1)
 
 
+#: The embedded stack's port map: offsets inside the block that starts at ``base_port``.
+#: Every SeaweedFS service also uses its port + ``LOCAL_GRPC_OFFSET`` for gRPC. One
+#: table for the stack, the settings' defaults, the notification listener and the rehearsal.
+LOCAL_PORTS: dict[str, int] = {
+    "master": 0,
+    "volume": 1,
+    "filer": 2,
+    "s3": 3,
+    "iceberg": 4,
+    "lance": 5,
+    "admin": 6,
+    "prefect": 10,
+    "rehearsal-postgres": 11,
+    "rehearsal-webhook": 12,
+    "notify": 14,
+}
+LOCAL_PORT_BLOCK = 16
+LOCAL_GRPC_OFFSET = 10000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DVKN_", env_file=".env", extra="ignore", env_nested_delimiter="__"
@@ -148,7 +168,7 @@ class Settings(BaseSettings):
         return value
 
     # Notifications of the automations (schemas/automations.yaml): "log" posts to the
-    # local listener (`dvkn notifications listen`, port base_port + 14) that writes
+    # local listener (`dvkn notifications listen`, port ``local_port('notify')``) that writes
     # .dvkn/logs/notifications.log; "webhook" posts JSON to notify_webhook_url;
     # "slack" sends to a Slack incoming-webhook URL.
     notify_target: Literal["log", "webhook", "slack"] = "log"
@@ -159,11 +179,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _embedded_endpoint(self) -> Self:
         if not self.s3_endpoint_url:
-            self.s3_endpoint_url = f"http://127.0.0.1:{self.base_port + 3}"
+            self.s3_endpoint_url = f"http://127.0.0.1:{self.local_port('s3')}"
         return self
 
+    def local_port(self, service: str) -> int:
+        """The loopback port of an embedded service (see ``LOCAL_PORTS``)."""
+        return self.base_port + LOCAL_PORTS[service]
+
     def notify_log_url(self) -> str:
-        return f"http://127.0.0.1:{self.base_port + 14}/notify"
+        return f"http://127.0.0.1:{self.local_port('notify')}/notify"
 
     def storage_options(self) -> dict[str, str]:
         """Options for delta-rs/object_store; conditional puts make commits atomic on S3.

@@ -16,25 +16,25 @@ from typing import Any
 
 import pytest
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from schemas.settings import Settings
 from tests.integration.faults import REPORT, FaultLine
 
 
 def _start_stack(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Object store and Prefect server on a free port block; another block if one was taken."""
-    error: local_stack.StackError | None = None
+    error: processes.StackError | None = None
     for _ in range(3):
-        settings = local_stack.local_settings(
+        settings = local_env.local_settings(
             tmp_path_factory.mktemp("dvkn-state"),
-            local_stack.find_free_port_block(),
+            local_env.find_free_port_block(),
             work_pool="dvkn-test",
         )
         try:
             local_stack.start_object_store(settings)
             local_stack.start_prefect_server(settings)
             return settings
-        except local_stack.StackError as exc:  # a port taken between the check and the start
+        except processes.StackError as exc:  # a port taken between the check and the start
             error = exc
             local_stack.down(settings)
     assert error is not None
@@ -48,14 +48,12 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
     try:
         with pytest.MonkeyPatch.context() as mp:
             for name, value in (
-                local_stack.prefect_env(settings) | local_stack.dvkn_env(settings)
+                local_env.prefect_env(settings) | local_env.dvkn_env(settings)
             ).items():
                 mp.setenv(name, value)
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
-            with temporary_settings(
-                updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}
-            ):
+            with temporary_settings(updates={PREFECT_API_URL: local_env.prefect_api_url(settings)}):
                 yield settings
     finally:
         local_stack.down(settings)
@@ -73,8 +71,8 @@ def fresh_bucket(stack_settings: Settings) -> Settings:
 def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A second S3 server, alone: for tests that drive the intake in-process and need no
     Prefect server, so they neither wait for one to start nor share its store."""
-    settings = local_stack.local_settings(
-        tmp_path_factory.mktemp("dvkn-s3-only"), local_stack.find_free_port_block()
+    settings = local_env.local_settings(
+        tmp_path_factory.mktemp("dvkn-s3-only"), local_env.find_free_port_block()
     )
     local_stack.start_object_store(settings)
     try:

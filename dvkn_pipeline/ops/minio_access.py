@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dvkn_pipeline.ops.resources import project_file
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Unit
 from schemas.settings import Settings
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "infra" / "minio" / "policies"
+POLICY_DIR = project_file("infra/minio/policies")
 #: Shared roles: template file stem -> MinIO policy name.
 SHARED_ROLES = {"steward": "dvkn-steward", "reader": "dvkn-reader", "pipeline": "dvkn-pipeline"}
 UNIT_TEMPLATE = "unit"

@@ -2,7 +2,7 @@
 
 ``initdb`` into a directory of its own, password (SCRAM) authentication as in
 production, TCP on 127.0.0.1 only and the unix socket inside that directory,
-run through ``local_stack.start_service``. PostgreSQL refuses to run as root,
+run through ``processes.start_service``. PostgreSQL refuses to run as root,
 so under root the cluster belongs to the ``postgres`` user (else ``nobody``).
 Durability is switched off (``fsync=off``): the cluster lives minutes and is
 deleted after.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from dvkn_pipeline.ops.local_stack import ServiceSpec, StackError
+from dvkn_pipeline.ops.processes import ServiceSpec, StackError
 
 _SERVER_PROGRAMS = ("initdb", "postgres")
 

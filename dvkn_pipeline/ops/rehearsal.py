@@ -47,22 +47,20 @@ import httpx
 import polars as pl
 from pydantic import SecretStr
 
-from dvkn_pipeline.ops import local_stack, pg_cluster
+from dvkn_pipeline.ops import local_env, local_stack, pg_cluster, processes
 from dvkn_pipeline.ops.compose_local import ComposeService, Topology, load_services, localize
 from dvkn_pipeline.ops.generator import SyntheticReport
 from dvkn_pipeline.ops.minio_recordings import Delivery, StagedUpload, stage_recordings
+from dvkn_pipeline.ops.resources import project_file, project_root
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog, load_hierarchies
 from dvkn_pipeline.reference.keys import receipt_key
 from schemas.records import EVENT_UPLOADED
-from schemas.settings import Settings
+from schemas.settings import LOCAL_PORTS, Settings
 
-PROJECT_ROOT = local_stack.PROJECT_ROOT
-COMPOSE_FILE = PROJECT_ROOT / "infra" / "compose.yaml"
-RECORDINGS = PROJECT_ROOT / "tests" / "fixtures" / "minio"
-#: Offsets in the local port block beside SeaweedFS (0-6) and the Prefect server (10).
-PORT_OFFSETS = {"postgres": 11, "webhook": 12}
+COMPOSE_FILE = project_file("infra/compose.yaml")
+RECORDINGS = project_file("tests/fixtures/minio")
 #: Indicators whose roll-up is checked against the reports' sums.
 SUMMED = ("MH_DANG_KY", "TIEN_VAN_DONG", "Y_KIEN_TIEP_NHAN")
 #: Inherited variables no container would have: the host's settings must not leak in.
@@ -163,7 +161,7 @@ def _run_once(
     full = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)} | env
     done = subprocess.run(
         argv,
-        cwd=PROJECT_ROOT,
+        cwd=project_root(),
         env=full,
         capture_output=True,
         text=True,
@@ -208,7 +206,7 @@ def rehearse(
             ["prefect-server"],
             ["postgres", "seaweedfs"],
         ):
-            _together(*(partial(local_stack.stop_service, name, root) for name in names))
+            _together(*(partial(processes.stop_service, name, root) for name in names))
         report.seconds = time.monotonic() - started
         report.kept = keep or not report.ok
         if not report.kept:
@@ -220,13 +218,13 @@ def _rehearse(
     run: _Run, root: Path, workers: int, timeout: float, compose_file: Path, recordings: Path
 ) -> None:
     report = run.report
-    base = local_stack.find_free_port_block()
+    base = local_env.find_free_port_block()
     secret = secrets.token_urlsafe(24)
     ports = {
-        "minio": (9000, base + local_stack.PORTS["s3"]),
-        "prefect-server": (4200, base + local_stack.PORTS["prefect"]),
-        "postgres": (5432, base + PORT_OFFSETS["postgres"]),
-        "webhook": (8088, base + PORT_OFFSETS["webhook"]),
+        "minio": (9000, base + LOCAL_PORTS["s3"]),
+        "prefect-server": (4200, base + LOCAL_PORTS["prefect"]),
+        "postgres": (5432, base + LOCAL_PORTS["rehearsal-postgres"]),
+        "webhook": (8088, base + LOCAL_PORTS["rehearsal-webhook"]),
     }
     topo = Topology(ports=ports, root=root)
     variables = {
@@ -256,7 +254,7 @@ def _rehearse(
         d.append(f"{len(services)} services; server image {image} = installed Prefect")
         d.append(f"bucket {app_env['DVKN_BUCKET']}, pool {app_env['DVKN_WORK_POOL']}")
 
-    settings = local_stack.local_settings(
+    settings = local_env.local_settings(
         root / "seaweedfs-state",
         base,
         bucket=app_env["DVKN_BUCKET"],
@@ -265,14 +263,14 @@ def _rehearse(
         s3_access_key=variables["DVKN_S3_ACCESS_KEY"],
         s3_secret_key=SecretStr(secret),
     )
-    api_url = local_stack.prefect_api_url(settings)
+    api_url = local_env.prefect_api_url(settings)
 
     cluster_box: list[pg_cluster.Cluster] = []
     server_home: list[Path] = []
 
     def object_store() -> None:
         with run.step("object store (SeaweedFS for MinIO), versioned bucket") as d:
-            local_stack.start_service(local_stack.object_store_spec(settings), root)
+            processes.start_service(local_stack.object_store_spec(settings), root)
             local_stack.ensure_bucket(settings)
             d.append(f"{settings.s3_endpoint_url} bucket {settings.bucket}")
 
@@ -296,7 +294,7 @@ def _rehearse(
                 pg_env["POSTGRES_DB"],
             )
             cluster_box.append(cluster)
-            local_stack.start_service(pg_cluster.server_spec(cluster), root)
+            processes.start_service(pg_cluster.server_spec(cluster), root)
             pg_cluster.create_database(cluster)
             version = pg_cluster.server_version(cluster)
             image = services["postgres"].image or "postgres"
@@ -318,13 +316,13 @@ def _rehearse(
             url = env.get("PREFECT_API_DATABASE_CONNECTION_URL", "")
             if not url.startswith("postgresql+asyncpg://"):
                 raise RehearsalError("compose's prefect-server sets no postgresql+asyncpg:// URL")
-            local_stack.start_service(
-                local_stack.ServiceSpec(
+            processes.start_service(
+                processes.ServiceSpec(
                     "prefect-server",
                     argv,
                     env,
                     cwd=root,
-                    ready=local_stack.http_ok(f"{api_url}/health"),
+                    ready=processes.http_ok(f"{api_url}/health"),
                     timeout=300,
                     ports=(ports["prefect-server"][1],),
                     unset_env=foreign,
@@ -362,8 +360,8 @@ def _rehearse(
         def start() -> None:
             argv, env = env_for(services["worker"], f"worker-{i}")
             extra = {"PREFECT_WORKER_QUERY_SECONDS": "1", "DVKN_DRAIN_IDLE_SECONDS": "3"}
-            local_stack.start_service(
-                local_stack.ServiceSpec(
+            processes.start_service(
+                processes.ServiceSpec(
                     f"worker-{i}",
                     argv,
                     env | extra,
@@ -389,12 +387,12 @@ def _rehearse(
         with run.step("webhook: dvkn webhook serve") as d:
             argv, env = env_for(services["webhook"], "webhook")
             port = ports["webhook"][1]
-            local_stack.start_service(
-                local_stack.ServiceSpec(
+            processes.start_service(
+                processes.ServiceSpec(
                     "webhook",
                     argv,
                     env,
-                    ready=local_stack.http_ok(f"http://127.0.0.1:{port}/healthz"),
+                    ready=processes.http_ok(f"http://127.0.0.1:{port}/healthz"),
                     timeout=240,
                     ports=(port,),
                     unset_env=foreign,

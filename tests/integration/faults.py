@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.ops.demo import with_value
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.ops.resources import project_root
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
@@ -105,12 +106,12 @@ def start_drain_worker(
     settings: Settings, bucket: str, log: Path, batch: int = 5
 ) -> subprocess.Popen[bytes]:
     """``tests.integration.drain_worker`` in its own session, so SIGKILL takes all of it."""
-    env = {**os.environ, **local_stack.dvkn_env(settings)}
+    env = {**os.environ, **local_env.dvkn_env(settings)}
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.integration.drain_worker", bucket, str(batch)],
             env=env,
-            cwd=local_stack.PROJECT_ROOT,
+            cwd=project_root(),
             stdout=subprocess.DEVNULL,
             stderr=out,  # a file, not a pipe: a chatty worker must never block on a full pipe
             start_new_session=True,
@@ -138,16 +139,16 @@ def own_stack(root: Path, *, prefect: bool = False, **overrides: Any) -> Iterato
     Fault tests kill these without touching the session's stack. Everything
     started here (services, workers, sensor) is stopped on the way out.
     """
-    error: local_stack.StackError | None = None
+    error: processes.StackError | None = None
     for attempt in range(3):
-        settings = local_stack.local_settings(
-            root / f"s{attempt}", local_stack.find_free_port_block(), **overrides
+        settings = local_env.local_settings(
+            root / f"s{attempt}", local_env.find_free_port_block(), **overrides
         )
         try:
             local_stack.start_object_store(settings)
             if prefect:
                 local_stack.start_prefect_server(settings)
-        except local_stack.StackError as exc:  # a port taken between the check and the start
+        except processes.StackError as exc:  # a port taken between the check and the start
             error = exc
             local_stack.down(settings)
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.ops.demo import Upload, upload_all, wait_for_ledger
 from dvkn_pipeline.ops.generator import generate_report
 from dvkn_pipeline.reference.keys import incoming_key
@@ -81,7 +81,7 @@ def test_the_object_store_killed_mid_batch_comes_back_and_the_batch_finishes(
                 time.sleep(rng.uniform(0.0, 1.0))
                 if proc.poll() is not None:
                     break  # done before this outage: no fault to count
-                assert local_stack.kill_service("seaweedfs", settings)
+                assert processes.kill_service("seaweedfs", settings)
                 line.store_outages += 1
                 time.sleep(OUTAGE_SECONDS)
                 local_stack.start_object_store(settings)
@@ -97,7 +97,7 @@ def test_the_object_store_killed_mid_batch_comes_back_and_the_batch_finishes(
 
 
 def _alive(settings: Settings) -> dict[str, bool]:
-    return {s.name: s.alive for s in local_stack.service_status(settings)}
+    return {s.name: s.alive for s in processes.service_status(settings)}
 
 
 def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger(
@@ -124,11 +124,11 @@ def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger
 
         from dvkn_pipeline.services.orchestration import register
 
-        with temporary_settings(updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}):
+        with temporary_settings(updates={PREFECT_API_URL: local_env.prefect_api_url(settings)}):
             register(settings)
         local_stack.ensure_bucket(settings)
-        local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
-        local_stack.start_service(local_stack.sensor_spec(settings), settings)
+        processes.start_service(local_stack.worker_spec(settings, 0), settings)
+        processes.start_service(local_stack.sensor_spec(settings), settings)
 
         reports = [generate_report(u, Q1, CAT, seed=21) for u in HANOI.units_at("commune")[:24]]
         uploads = [
@@ -152,7 +152,7 @@ def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger
         try:
             for _ in range(RESTARTS):
                 time.sleep(3.0)
-                assert local_stack.kill_service("prefect-server", settings)
+                assert processes.kill_service("prefect-server", settings)
                 line.server_restarts += 1
                 time.sleep(2.0)
                 local_stack.start_prefect_server(settings)
@@ -167,7 +167,7 @@ def test_uploads_arriving_while_the_prefect_server_restarts_all_reach_the_ledger
             time.sleep(1.0)
         stale = intake.stale_periods()
         alive = _alive(settings)
-        for state in local_stack.service_status(settings):
+        for state in processes.service_status(settings):
             if state.restarts:  # the supervisor brought a process back that gave up
                 line.notes.append(f"{state.name} started again {state.restarts}x")
         line.runs = 1

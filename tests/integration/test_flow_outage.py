@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.reference.keys import receipt_key
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.wiring import build_intake
@@ -174,16 +174,16 @@ def test_a_store_outage_longer_than_the_retry_budget_fails_tasks_and_the_deploym
         patient = settings.model_copy(update=PATIENT)
         loaded(patient)
         intake = build_intake(patient)
-        with temporary_settings(updates={PREFECT_API_URL: local_stack.prefect_api_url(settings)}):
+        with temporary_settings(updates={PREFECT_API_URL: local_env.prefect_api_url(settings)}):
             register(settings)
-            local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
+            processes.start_service(local_stack.worker_spec(settings, 0), settings)
             mark("worker up")
             run_deployment(INTAKE, parameters={"bucket": settings.bucket}, timeout=0)
 
             # Mid-batch: the first receipts are written, the ledger does not hold everything yet.
             _wait("no receipt", lambda: _receipts(intake) > 0, timeout=120, every=0.1)
             assert intake.tables.read_ledger().height < len(corpus()), "done before the outage"
-            assert local_stack.kill_service("seaweedfs", settings)
+            assert processes.kill_service("seaweedfs", settings)
             line.store_outages += 1
             mark("store killed")
             time.sleep(OUTAGE_SECONDS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 import pytest
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.ops.demo import Upload, upload_all, wait_for_ledger, wait_for_rollup
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import load_catalogue
@@ -41,11 +41,11 @@ def pipeline(stack_settings: Settings) -> Iterator[Settings]:
     from dvkn_pipeline.services.orchestration import register
 
     register(settings)
-    local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
-    local_stack.start_service(local_stack.sensor_spec(settings), settings)
+    processes.start_service(local_stack.worker_spec(settings, 0), settings)
+    processes.start_service(local_stack.sensor_spec(settings), settings)
     yield settings
-    local_stack.stop_service("sensor", settings)
-    local_stack.stop_service("worker-0", settings)
+    processes.stop_service("sensor", settings)
+    processes.stop_service("worker-0", settings)
 
 
 @dataclass
@@ -194,7 +194,7 @@ def test_dvkn_health_passes_on_the_running_pipeline_and_names_a_stuck_upload(
     from dvkn_pipeline.cli.app import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["health", "--json"], env=local_stack.dvkn_env(pipeline))
+    result = runner.invoke(app, ["health", "--json"], env=local_env.dvkn_env(pipeline))
     assert result.exit_code == 0, result.output
     verdicts = {c["name"]: c["verdict"] for c in json.loads(result.output)["checks"]}
     assert verdicts == {
@@ -213,7 +213,7 @@ def test_dvkn_health_passes_on_the_running_pipeline_and_names_a_stuck_upload(
     result = runner.invoke(
         app,
         ["health", "--json", "--backlog-minutes", "0"],
-        env=local_stack.dvkn_env(orphan),
+        env=local_env.dvkn_env(orphan),
     )
     assert result.exit_code == 1, result.output
     (backlog,) = [c for c in json.loads(result.output)["checks"] if c["name"] == "backlog"]

@@ -16,7 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack, processes
+from dvkn_pipeline.ops.resources import project_root
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.settings import Settings
 
@@ -78,20 +79,20 @@ def test_conditional_put_on_an_existing_key_is_refused(fresh_bucket: Settings) -
 
 
 def test_prefect_server_answers_its_health_check(stack_settings: Settings) -> None:
-    url = local_stack.prefect_api_url(stack_settings)
+    url = local_env.prefect_api_url(stack_settings)
     assert url == f"http://127.0.0.1:{stack_settings.base_port + 10}/api"
     with urllib.request.urlopen(url + "/health", timeout=5) as r:
         assert r.status == 200
 
 
 def test_services_are_listed_alive_and_a_second_start_reuses_them(stack_settings: Settings) -> None:
-    alive = {s.name: s for s in local_stack.service_status(stack_settings) if s.alive}
+    alive = {s.name: s for s in processes.service_status(stack_settings) if s.alive}
     assert {"seaweedfs", "prefect-server"} <= set(alive)
     assert alive["seaweedfs"].log_path.is_file()
     assert local_stack.start_object_store(stack_settings) == alive["seaweedfs"].pid
     assert local_stack.start_prefect_server(stack_settings) == alive["prefect-server"].pid
     # The state directory itself works as well as the settings.
-    again = local_stack.start_service(
+    again = processes.start_service(
         local_stack.object_store_spec(stack_settings), stack_settings.state_dir
     )
     assert again == alive["seaweedfs"].pid
@@ -100,7 +101,7 @@ def test_services_are_listed_alive_and_a_second_start_reuses_them(stack_settings
 def test_servers_listen_on_loopback_inside_their_port_block(stack_settings: Settings) -> None:
     b = stack_settings.base_port
     block = set(range(b, b + 16)) | set(range(b + 10000, b + 10016))
-    pids = {s.name: s.pid for s in local_stack.service_status(stack_settings)}
+    pids = {s.name: s.pid for s in processes.service_status(stack_settings)}
     for name in ("seaweedfs", "prefect-server"):
         pid = pids[name]
         assert pid is not None
@@ -117,18 +118,18 @@ def test_a_worker_inherits_the_settings_and_listens_only_on_loopback(
     stack_settings: Settings,
 ) -> None:
     settings = stack_settings.model_copy(update={"work_pool": "dvkn-test-local-stack"})
-    pid = local_stack.start_service(local_stack.worker_spec(settings, 9), settings)
+    pid = processes.start_service(local_stack.worker_spec(settings, 9), settings)
     try:
         proc = psutil.Process(pid)
         env = proc.environ()
-        assert Path(proc.cwd()) == local_stack.PROJECT_ROOT
+        assert Path(proc.cwd()) == project_root()
         assert env["DVKN_S3_ENDPOINT_URL"] == settings.s3_endpoint_url
         assert env["DVKN_WORK_POOL"] == "dvkn-test-local-stack"
-        assert env["PREFECT_API_URL"] == local_stack.prefect_api_url(settings)
+        assert env["PREFECT_API_URL"] == local_env.prefect_api_url(settings)
         # The run control channel of Prefect's runner takes an OS-chosen port, on loopback.
         assert {ip for ip, _ in _listening(pid)} <= {"127.0.0.1", "::1"}
     finally:
-        assert local_stack.stop_service("worker-9", settings, timeout=10)
+        assert processes.stop_service("worker-9", settings, timeout=10)
     assert _gone(pid)
 
 
@@ -137,7 +138,7 @@ def test_a_worker_that_dies_is_started_again_and_polls_the_server(
 ) -> None:
     """A Prefect worker gives up by itself after a long server outage; its supervisor restarts it."""
     settings = stack_settings.model_copy(update={"work_pool": "dvkn-test-supervised"})
-    pid = local_stack.start_service(local_stack.worker_spec(settings, 8), settings)
+    pid = processes.start_service(local_stack.worker_spec(settings, 8), settings)
     try:
         (first,) = psutil.Process(pid).children()
         assert "worker" in first.cmdline() and "start" in first.cmdline()
@@ -149,17 +150,17 @@ def test_a_worker_that_dies_is_started_again_and_polls_the_server(
             time.sleep(0.2)
         assert children[0].pid != first.pid
         ready = local_stack.workers_ready(
-            local_stack.prefect_api_url(settings),
+            local_env.prefect_api_url(settings),
             settings.work_pool,
             name=local_stack.worker_name(8),
         )
         while not ready():  # a heartbeat newer than the restart
             assert time.monotonic() < deadline, "the restarted worker never polled the server"
             time.sleep(0.5)
-        (state,) = [s for s in local_stack.service_status(settings) if s.name == "worker-8"]
+        (state,) = [s for s in processes.service_status(settings) if s.name == "worker-8"]
         assert state.alive and state.restarts == 1
     finally:
-        assert local_stack.stop_service("worker-8", settings, timeout=10)
+        assert processes.stop_service("worker-8", settings, timeout=10)
     assert _gone(pid)
 
 
@@ -173,26 +174,26 @@ def test_a_stopped_service_is_really_gone_with_its_escaped_children(
         "print(c.pid, flush=True)\n"
         "time.sleep(300)\n"
     )
-    spec = local_stack.ServiceSpec("sleeper", [sys.executable, "-c", code], settle_seconds=0.5)
-    pid = local_stack.start_service(spec, stack_settings)
+    spec = processes.ServiceSpec("sleeper", [sys.executable, "-c", code], settle_seconds=0.5)
+    pid = processes.start_service(spec, stack_settings)
     child = psutil.Process(pid).children()[0].pid
-    assert local_stack.stop_service("sleeper", stack_settings, timeout=5)
+    assert processes.stop_service("sleeper", stack_settings, timeout=5)
     assert _gone(pid) and _gone(child)
-    assert "sleeper" not in {s.name for s in local_stack.service_status(stack_settings)}
-    assert not local_stack.stop_service("sleeper", stack_settings)
+    assert "sleeper" not in {s.name for s in processes.service_status(stack_settings)}
+    assert not processes.stop_service("sleeper", stack_settings)
 
 
 def test_a_recycled_pid_is_neither_reused_nor_signalled(stack_settings: Settings) -> None:
     stranger = subprocess.Popen(["sleep", "300"], start_new_session=True)
     try:
-        run = local_stack.state_dir(stack_settings) / "run"
+        run = local_env.state_dir(stack_settings) / "run"
         (run / "napper.pid").write_text(f"{stranger.pid}\n")
-        (state,) = [s for s in local_stack.service_status(stack_settings) if s.name == "napper"]
+        (state,) = [s for s in processes.service_status(stack_settings) if s.name == "napper"]
         assert not state.alive
-        spec = local_stack.ServiceSpec("napper", ["sleep", "301"])
-        pid = local_stack.start_service(spec, stack_settings)
+        spec = processes.ServiceSpec("napper", ["sleep", "301"])
+        pid = processes.start_service(spec, stack_settings)
         assert pid != stranger.pid
-        assert local_stack.stop_service("napper", stack_settings, timeout=5)
+        assert processes.stop_service("napper", stack_settings, timeout=5)
         assert stranger.poll() is None  # untouched
     finally:
         stranger.kill()
@@ -200,36 +201,36 @@ def test_a_recycled_pid_is_neither_reused_nor_signalled(stack_settings: Settings
 
 
 def test_a_service_that_dies_or_never_gets_ready_reports_its_log(stack_settings: Settings) -> None:
-    crash = local_stack.ServiceSpec(
+    crash = processes.ServiceSpec(
         "crasher",
         [sys.executable, "-c", "print('boom-7f3a'); raise SystemExit(3)"],
         settle_seconds=5,
     )
-    with pytest.raises(local_stack.StackError, match=r"(?s)status 3.*boom-7f3a"):
-        local_stack.start_service(crash, stack_settings)
-    slow = local_stack.ServiceSpec(
+    with pytest.raises(processes.StackError, match=r"(?s)status 3.*boom-7f3a"):
+        processes.start_service(crash, stack_settings)
+    slow = processes.ServiceSpec(
         "slowpoke",
         [sys.executable, "-c", "print('waiting-9c1e', flush=True); import time; time.sleep(300)"],
         ready=lambda: False,
         timeout=1.5,
     )
-    with pytest.raises(local_stack.StackError, match=r"(?s)not ready.*waiting-9c1e"):
-        local_stack.start_service(slow, stack_settings)
+    with pytest.raises(processes.StackError, match=r"(?s)not ready.*waiting-9c1e"):
+        processes.start_service(slow, stack_settings)
     assert {"crasher", "slowpoke"}.isdisjoint(
-        s.name for s in local_stack.service_status(stack_settings)
+        s.name for s in processes.service_status(stack_settings)
     )
 
 
 def test_settings_pass_to_children_unchanged(
     stack_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(local_stack.PROJECT_ROOT)  # where children run, .env included
-    for name, value in local_stack.dvkn_env(stack_settings).items():
+    monkeypatch.chdir(project_root())  # where children run, .env included
+    for name, value in local_env.dvkn_env(stack_settings).items():
         monkeypatch.setenv(name, value)
     assert Settings() == stack_settings
     mismatched = stack_settings.model_copy(update={"base_port": stack_settings.base_port + 16})
-    with pytest.raises(local_stack.StackError, match="s3_endpoint_url"):
-        local_stack.check_settings(mismatched)
+    with pytest.raises(processes.StackError, match="s3_endpoint_url"):
+        local_env.check_settings(mismatched)
     assert local_stack._stop_order(
         ["seaweedfs", "worker-10", "prefect-server", "sensor", "worker-2"]
     ) == [

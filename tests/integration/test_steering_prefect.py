@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_stack, processes
 from dvkn_pipeline.ops.generator import generate_report
 from dvkn_pipeline.ops.notify_sink import make_server
 from dvkn_pipeline.reference.catalogue import load_catalogue
@@ -91,9 +91,9 @@ def worker(stack_settings: Settings) -> Iterator[Settings]:
     from dvkn_pipeline.services.orchestration import register
 
     register(settings)
-    local_stack.start_service(local_stack.worker_spec(settings, 0), settings)
+    processes.start_service(local_stack.worker_spec(settings, 0), settings)
     yield settings
-    local_stack.stop_service("worker-0", settings)
+    processes.stop_service("worker-0", settings)
 
 
 def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings) -> None:

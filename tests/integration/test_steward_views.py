@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dvkn_pipeline.cli.app import app
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.ops.demo import Upload, upload_all
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import load_catalogue
@@ -56,7 +56,7 @@ def _put(unit: str, period: Period, report: SyntheticReport, name: str) -> Uploa
 
 
 def _run(settings: Settings, *args: str) -> tuple[int, Any]:
-    result = CliRunner().invoke(app, [*args, "--json"], env=local_stack.dvkn_env(settings))
+    result = CliRunner().invoke(app, [*args, "--json"], env=local_env.dvkn_env(settings))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, json.loads(result.stdout)
 
