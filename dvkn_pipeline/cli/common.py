@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from schemas.settings import Settings
 
@@ -57,7 +57,7 @@ def parse_as_of_option(text: str | None) -> datetime | None:
 
 def use_prefect(settings: Settings) -> None:
     """Point this process's Prefect client at the project's server."""
-    os.environ.update(local_stack.prefect_env(settings))
+    os.environ.update(local_env.prefect_env(settings))
 
 
 def print_json(payload: Any) -> None:

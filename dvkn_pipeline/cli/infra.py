@@ -121,3 +121,34 @@ def infra_rerun(period: PeriodOpt, json_out: JsonOpt = False) -> None:
         print_json({"period": p.code, "completeness": summary})
         return
     console.print(f"{p.code}: roll-up and completeness rewritten; {summary['text']}")
+
+
+@infra_app.command("minio-setup")
+def infra_minio_setup(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Set what is missing (default: only check).")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check (and with --apply, set) the bucket's versioning and its upload notification on MinIO.
+
+    Uses MinIO's own API (the minio SDK) with DVKN_S3_* settings; exit 1 when
+    something is missing and --apply was not given.
+    """
+    from dvkn_pipeline.ops.minio_setup import ensure_bucket_setup, minio_client
+
+    settings = load_settings()
+    report = ensure_bucket_setup(
+        minio_client(settings), settings.bucket, settings.incoming_prefix, apply=apply
+    )
+    ok = report.versioning_was_on and report.notification_was_present
+    if json_out:
+        print_json({"bucket": settings.bucket, **report.__dict__})
+    else:
+        console.print(
+            f"bucket {settings.bucket}: versioning {'on' if report.versioning_was_on else 'OFF'}, "
+            f"upload notification {'present' if report.notification_was_present else 'MISSING'}"
+            + ("; set now" if report.changed else "")
+        )
+    if not ok and not apply:
+        raise typer.Exit(1)

@@ -22,7 +22,7 @@ from dvkn_pipeline.cli.common import (
     print_json,
     use_prefect,
 )
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_stack, processes
 from dvkn_pipeline.ops.demo import DemoResult, run_demo
 from dvkn_pipeline.reference.periods import Period
 from schemas.records import Receipt
@@ -54,7 +54,7 @@ def down() -> None:
 
 def ps(json_out: JsonOpt = False) -> None:
     """Show the embedded services and whether they are running."""
-    states = local_stack.service_status(load_settings())
+    states = processes.service_status(load_settings())
     if json_out:
         print_json([s.__dict__ for s in states])
         return

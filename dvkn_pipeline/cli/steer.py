@@ -128,7 +128,7 @@ def _override(
 def _submit(
     settings: Settings, request: ReprocessRequest, wait: bool, timeout: float, json_out: bool
 ) -> None:
-    from dvkn_pipeline.ops import local_stack
+    from dvkn_pipeline.ops import local_env
     from dvkn_pipeline.services.wiring import build_intake
 
     intake = build_intake(settings)
@@ -142,7 +142,7 @@ def _submit(
 
     run = run_reprocess(request, bucket=settings.bucket, timeout=timeout if wait else 0)
     state = run.state.name if run.state else "?"
-    url = f"{local_stack.prefect_ui_url(settings)}/runs/flow-run/{run.id}"
+    url = f"{local_env.prefect_ui_url(settings)}/runs/flow-run/{run.id}"
     ids = selected["upload_id"].to_list()
     after = intake.tables.read_ledger().filter(pl.col("upload_id").is_in(ids)) if wait else selected
     rows = after.select(
@@ -250,7 +250,7 @@ def notifications_listen(
     settings = load_settings()
     log_path = settings.state_dir / "logs" / "notifications.log"
     server = make_server(
-        port if port is not None else settings.base_port + 14,
+        port if port is not None else settings.local_port("notify"),
         log_path,
         lambda m: console.print(json.dumps(m, ensure_ascii=False)),
     )

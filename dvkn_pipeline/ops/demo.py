@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops import local_env, local_stack
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy, load_hierarchies
@@ -210,7 +210,7 @@ def run_demo(
     say("[bold]1/5[/] starting SeaweedFS (S3), Prefect server and worker ...")
     info = local_stack.up(settings, workers=workers, with_sensor=False)
     try:
-        os.environ.update(local_stack.prefect_env(settings))
+        os.environ.update(local_env.prefect_env(settings))
         from dvkn_pipeline.services.orchestration import register
 
         register(settings)

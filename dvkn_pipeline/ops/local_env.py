@@ -85,7 +85,7 @@ def _check_url(what: str, url: str, settings: Settings, service: str, path: str 
     if parts.hostname not in _LOOPBACK or parts.port != port:
         raise StackError(
             f"{what} is {url!r}, but the embedded stack on base_port {settings.base_port} "
-            f"serves it at http://127.0.0.1:{port}{path}; use local_stack.local_settings() "
+            f"serves it at http://127.0.0.1:{port}{path}; use local_env.local_settings() "
             f"or leave DVKN_{what.upper()} unset so it is derived from the base port"
         )
 
