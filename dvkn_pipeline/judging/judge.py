@@ -34,6 +34,7 @@ from dvkn_pipeline.reference.keys import (
     receipt_key,
     unsafe_key_reason,
 )
+from dvkn_pipeline.reference.messages import render
 from schemas.catalogue import Aggregation
 from schemas.records import (
     FileOutcome,
@@ -41,7 +42,6 @@ from schemas.records import (
     OverrideDecision,
     Problem,
     Receipt,
-    Severity,
     Status,
     UploadRef,
 )
@@ -107,14 +107,8 @@ def parse_upload(
     if fmt in MACRO_FORMATS:
         return refused_report(refusal("macro_workbook", found=f".{fmt}"), catalogue, fmt)
     return refused_report(
-        Problem(
-            severity=Severity.ERROR,
-            rule="file_format_supported",
-            value=fmt or None,
-            message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
-            message_en=f"File format '.{fmt}' is not supported.",
-            hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
-            hint_en="Send the Excel template (.xlsx) or a CSV file.",
+        render("file_format_supported", format=fmt).problem(
+            "file_format_supported", value=fmt or None
         ),
         catalogue,
         fmt,
@@ -300,15 +294,7 @@ def _earlier_copy_accepted(
 
 
 def _key_layout_problem(key: str) -> Problem:
-    return Problem(
-        severity=Severity.ERROR,
-        rule="key_layout",
-        value=key,
-        message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
-        message_en="The file is not under incoming/<unit code>/<period>/.",
-        hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
-        hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
-    )
+    return render("key_layout").problem("key_layout", value=key)
 
 
 def _judge_one(
