@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -35,6 +34,7 @@ from dvkn_pipeline.reference.keys import (
     unsafe_key_reason,
 )
 from dvkn_pipeline.reference.messages import render
+from dvkn_pipeline.reference.periods import local_date
 from schemas.catalogue import Aggregation
 from schemas.records import (
     FileOutcome,
@@ -47,7 +47,6 @@ from schemas.records import (
 )
 from schemas.settings import InputLimits, Settings
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 log = logging.getLogger(__name__)
 #: Workbook formats that carry VBA: refused whatever their content.
 MACRO_FORMATS = frozenset({"xlsm", "xltm", "xlam", "xlsb"})
@@ -434,9 +433,7 @@ def _warnings(
         out.extend(history_problems(dict(totals.iter_rows()), history, catalogue))
     if ref.last_modified is not None:
         deadline = report.period.deadline(report.unit.level)
-        out.extend(
-            lateness_problems((ref.last_modified.astimezone(VIETNAM).date() - deadline).days)
-        )
+        out.extend(lateness_problems((local_date(ref.last_modified) - deadline).days))
     return out
 
 
@@ -453,7 +450,7 @@ def build_receipt(
     received_at = ref.last_modified
     deadline = period.deadline(unit.level) if unit and period else None
     on_time = (
-        received_at.astimezone(VIETNAM).date() <= deadline
+        local_date(received_at) <= deadline
         if received_at is not None and deadline is not None
         else None
     )
