@@ -55,6 +55,7 @@ from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog, load_hierarchies
 from dvkn_pipeline.reference.keys import receipt_key
+from schemas.catalogue import Aggregation
 from schemas.records import EVENT_UPLOADED
 from schemas.settings import Settings
 
@@ -63,8 +64,6 @@ COMPOSE_FILE = PROJECT_ROOT / "infra" / "compose.yaml"
 RECORDINGS = PROJECT_ROOT / "tests" / "fixtures" / "minio"
 #: Offsets in the local port block beside SeaweedFS (0-6) and the Prefect server (10).
 PORT_OFFSETS = {"postgres": 11, "webhook": 12}
-#: Indicators whose roll-up is checked against the reports' sums.
-SUMMED = ("MH_DANG_KY", "TIEN_VAN_DONG", "Y_KIEN_TIEP_NHAN")
 #: Inherited variables no container would have: the host's settings must not leak in.
 _FOREIGN_PREFIXES = ("PREFECT_", "DVKN_", "AWS_", "PG")
 
@@ -558,6 +557,8 @@ def _check_rollups(
     live: dict[tuple[str, str], SyntheticReport] = {}
     for up in uploads.values():
         live.setdefault((up.report.unit.code, up.report.period.code), up.report)
+    # The catalogue's headline figures that are plain sums: each must equal its reports' sum.
+    summed = [i.code for i in load_catalogue().headline if i.aggregation is Aggregation.SUM]
     checked = 0
     for period in sorted({p for _, p in live}):
         reports = [r for (_, p), r in live.items() if p == period]
@@ -569,7 +570,7 @@ def _check_rollups(
             for r in reports
         }
         for unit in sorted(set().union(*lineage.values())):
-            for indicator in SUMMED:
+            for indicator in summed:
                 want = sum(r.value(indicator) for r in reports if unit in lineage[r.unit.code])
                 got = table.filter(
                     (pl.col("unit_code") == unit) & (pl.col("indicator") == indicator)
