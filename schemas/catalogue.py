@@ -78,6 +78,9 @@ class Indicator(BaseModel):
     #: Unset: ``last`` for count_by_category, ``sum`` for sums; a ratio takes none
     #: (it is re-divided from its numerator and denominator, each with its own rule).
     temporal: Temporal | None = None
+    #: Set: a headline figure, shown as a column when a roll-up is printed one line
+    #: per unit (and checked first in rehearsals); the label is its short heading.
+    headline: Label | None = None
 
     @model_validator(mode="after")
     def _kind_fields_agree(self) -> Self:
@@ -96,6 +99,8 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.code}: a ratio takes the temporal rule of its parts")
         if self.aggregation is Aggregation.COUNT_BY_CATEGORY and self.temporal is Temporal.SUM:
             raise ValueError(f"{self.code}: a status cannot be summed over time")
+        if self.headline is not None and self.aggregation is Aggregation.COUNT_BY_CATEGORY:
+            raise ValueError(f"{self.code}: a status has no single value to head a column")
         return self
 
     @property

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dvkn_pipeline.ops import local_env
+from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from schemas.settings import Settings
 
@@ -95,13 +96,7 @@ def print_figures(payload: dict[str, Any]) -> None:
                 table.add_row(f["indicator"], name, f["category"] or "", fmt(f["value"]), f["unit"])
             console.print(table)
         return
-    cols = {
-        "MH_DANG_KY": "models reg.",
-        "MH_CONG_NHAN": "recognized",
-        "MH_NHAN_RONG": "replicated",
-        "TIEN_VAN_DONG": "money (VND)",
-        "Y_KIEN_TIEP_NHAN": "opinions",
-    }
+    cols = {i.code: i.headline.en for i in load_catalogue().headline if i.headline}
     table = Table("unit", "name", "reported", *cols.values(), title=f"{payload['level']} roll-up")
     for u in units:
         vals = {f["indicator"]: f["value"] for f in u["figures"] if f["category"] is None}

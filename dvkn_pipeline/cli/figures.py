@@ -44,15 +44,18 @@ def rollup(
     p = parse_period(period)
     intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
-    payload = figures(
-        intake.tables,
-        hierarchy,
-        p,
-        level,
-        [unit] if unit else None,
-        settings.root_unit,
-        as_of=parse_as_of_option(as_of),
-    )
+    try:
+        payload = figures(
+            intake.tables,
+            hierarchy,
+            p,
+            level,
+            [unit] if unit else None,
+            settings.root_unit,
+            as_of=parse_as_of_option(as_of),
+        )
+    except DvknError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if json_out:
         print_json(payload)
     else:

@@ -88,7 +88,7 @@ def compare_command(
     if json_out:
         print_json(payload)
         return
-    _print_comparison(payload, indicator[0] if indicator else "MH_DANG_KY")
+    _print_comparison(payload, indicator[0] if indicator else load_catalogue().headline[0].code)
 
 
 def _print_comparison(payload: dict[str, Any], headline: str) -> None:

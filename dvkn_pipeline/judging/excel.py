@@ -31,9 +31,9 @@ from dvkn_pipeline.judging.report_format import (
 from dvkn_pipeline.judging.workbook_guard import check_workbook
 from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.reference.hierarchy import Unit
+from dvkn_pipeline.reference.messages import render
 from dvkn_pipeline.reference.periods import Period
 from schemas.catalogue import Aggregation, Indicator
-from schemas.records import Problem, Severity
 from schemas.settings import InputLimits
 
 COVER_SHEET = "Thông tin"
@@ -304,15 +304,7 @@ def parse_xlsx(
 
 def _unreadable(catalogue: Catalogue, reason: str) -> ParsedReport:
     return refused_report(
-        Problem(
-            severity=Severity.ERROR,
-            rule="file_readable",
-            value=reason[:200],
-            message_vi="Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx).",
-            message_en="The Excel file cannot be read (damaged, or not an .xlsx file).",
-            hint_vi="Mở tệp bằng Excel, lưu lại dạng .xlsx rồi gửi lại.",
-            hint_en="Open the file in Excel, save it as .xlsx and upload again.",
-        ),
+        render("file_readable").problem("file_readable", value=reason[:200]),
         catalogue,
         "xlsx",
     )

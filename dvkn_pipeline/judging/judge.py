@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -34,6 +33,8 @@ from dvkn_pipeline.reference.keys import (
     receipt_key,
     unsafe_key_reason,
 )
+from dvkn_pipeline.reference.messages import render
+from dvkn_pipeline.reference.periods import local_date
 from schemas.catalogue import Aggregation
 from schemas.records import (
     FileOutcome,
@@ -41,13 +42,11 @@ from schemas.records import (
     OverrideDecision,
     Problem,
     Receipt,
-    Severity,
     Status,
     UploadRef,
 )
 from schemas.settings import InputLimits, Settings
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 log = logging.getLogger(__name__)
 #: Workbook formats that carry VBA: refused whatever their content.
 MACRO_FORMATS = frozenset({"xlsm", "xltm", "xlam", "xlsb"})
@@ -107,14 +106,8 @@ def parse_upload(
     if fmt in MACRO_FORMATS:
         return refused_report(refusal("macro_workbook", found=f".{fmt}"), catalogue, fmt)
     return refused_report(
-        Problem(
-            severity=Severity.ERROR,
-            rule="file_format_supported",
-            value=fmt or None,
-            message_vi=f"Định dạng tệp «.{fmt}» không được hỗ trợ.",
-            message_en=f"File format '.{fmt}' is not supported.",
-            hint_vi="Gửi tệp Excel (.xlsx) theo mẫu hoặc tệp CSV.",
-            hint_en="Send the Excel template (.xlsx) or a CSV file.",
+        render("file_format_supported", format=fmt).problem(
+            "file_format_supported", value=fmt or None
         ),
         catalogue,
         fmt,
@@ -300,15 +293,7 @@ def _earlier_copy_accepted(
 
 
 def _key_layout_problem(key: str) -> Problem:
-    return Problem(
-        severity=Severity.ERROR,
-        rule="key_layout",
-        value=key,
-        message_vi="Tệp không nằm đúng thư mục incoming/<mã đơn vị>/<kỳ báo cáo>/.",
-        message_en="The file is not under incoming/<unit code>/<period>/.",
-        hint_vi="Tải tệp lên thư mục của đơn vị và kỳ báo cáo, ví dụ incoming/00004/2025-Q1/.",
-        hint_en="Upload into your unit's folder for the period, e.g. incoming/00004/2025-Q1/.",
-    )
+    return render("key_layout").problem("key_layout", value=key)
 
 
 def _judge_one(
@@ -448,9 +433,7 @@ def _warnings(
         out.extend(history_problems(dict(totals.iter_rows()), history, catalogue))
     if ref.last_modified is not None:
         deadline = report.period.deadline(report.unit.level)
-        out.extend(
-            lateness_problems((ref.last_modified.astimezone(VIETNAM).date() - deadline).days)
-        )
+        out.extend(lateness_problems((local_date(ref.last_modified) - deadline).days))
     return out
 
 
@@ -467,7 +450,7 @@ def build_receipt(
     received_at = ref.last_modified
     deadline = period.deadline(unit.level) if unit and period else None
     on_time = (
-        received_at.astimezone(VIETNAM).date() <= deadline
+        local_date(received_at) <= deadline
         if received_at is not None and deadline is not None
         else None
     )

@@ -24,7 +24,8 @@ import schemas
 from dvkn_pipeline.judging.refusals import Deadline, Refused
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.cells import clean_text, label_key
-from schemas.records import Problem, Severity
+from dvkn_pipeline.reference.messages import Both, render
+from schemas.records import Problem
 from schemas.settings import InputLimits
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "report_format.yaml"
@@ -303,29 +304,12 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
     for name, spec in fmt.header_fields.items():
         if spec.get("required") and name not in header:
             problems.append(
-                Problem(
-                    severity=Severity.ERROR,
-                    rule="header_field_present",
-                    sheet=sheet,
-                    column=fmt.header_label(name),
-                    message_vi=f"Thiếu dòng tiêu đề «{spec['vi']}».",
-                    message_en=f"The header line '{spec['en']}' is missing.",
-                    hint_vi="Dùng mẫu báo cáo (dvkn template) và điền đủ phần đầu.",
-                    hint_en="Use the report template (dvkn template) and fill in its header.",
+                render("header_field_present", field=Both(spec["vi"], spec["en"])).problem(
+                    "header_field_present", sheet=sheet, column=fmt.header_label(name)
                 )
             )
     if not any(s.has_table for s in scans):
-        problems.append(
-            Problem(
-                severity=Severity.ERROR,
-                rule="table_present",
-                sheet=sheet,
-                message_vi="Không tìm thấy bảng số liệu (dòng tiêu đề có «Mã chỉ tiêu» và «Giá trị»).",
-                message_en="No data table found (a header row with 'Indicator' and 'Value').",
-                hint_vi="Không xóa hoặc đổi tên dòng tiêu đề của bảng trong mẫu.",
-                hint_en="Do not delete or rename the table's header row of the template.",
-            )
-        )
+        problems.append(render("table_present").problem("table_present", sheet=sheet))
     dims = catalogue.dimension_columns
     schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
     schema |= {d: pl.Utf8 for d in dims}

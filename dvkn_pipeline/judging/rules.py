@@ -19,6 +19,7 @@ import yaml
 import schemas
 from dvkn_pipeline.judging.report_format import load_format
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
 from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
 
@@ -94,14 +95,20 @@ def history_problems(
                 continue
             ind = catalogue.indicator(code)
             shown = ", ".join(_num(v) for v in past)
+            text = render(
+                "rule.history_outlier",
+                rule=Both(rule.vi, rule.en),
+                indicator=Both(ind.vi, ind.en),
+                value=_num(value),
+                past=shown,
+                verdict=verdict,
+            )
             out.append(
-                Problem(
+                text.problem(
+                    rule.id,
                     severity=rule.severity,
-                    rule=rule.id,
                     column=load_format().column_label("value", catalogue),
                     value=_num(value),
-                    message_vi=f"{rule.vi}: «{ind.vi}» = {_num(value)}; các kỳ trước: {shown} ({verdict}).",
-                    message_en=f"{rule.en}: '{ind.en}' = {_num(value)}; earlier periods: {shown} ({verdict}).",
                     hint_vi=rule.hint_vi,
                     hint_en=rule.hint_en,
                 )
@@ -133,12 +140,10 @@ def _median(ordered: list[float]) -> float:
 def lateness_problems(days_late: int, rules: RuleSet | None = None) -> list[Problem]:
     """A warning when a report arrives long after its deadline (it is still accepted)."""
     return [
-        Problem(
+        render("rule.late_report", rule=Both(rule.vi, rule.en), days=days_late).problem(
+            rule.id,
             severity=rule.severity,
-            rule=rule.id,
             value=str(days_late),
-            message_vi=f"{rule.vi}: muộn {days_late} ngày.",
-            message_en=f"{rule.en}: {days_late} days late.",
             hint_vi=rule.hint_vi,
             hint_en=rule.hint_en,
         )
@@ -172,17 +177,23 @@ def _compare(rule: Rule, details: list[dict[str, Any]], catalogue: Catalogue) ->
         lname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.left)
         rname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.right)
         anchor = lhs or rhs
-        yield Problem(
+        text = render(
+            "rule.compare",
+            rule=Both(rule.vi, rule.en),
+            where=Both(where_vi, where_en),
+            left=Both(lname, lname_en),
+            right=Both(rname, rname_en),
+            left_value=_num(lv),
+            right_value=_num(rv),
+            shown=shown,
+        )
+        yield text.problem(
+            rule.id,
             severity=rule.severity,
-            rule=rule.id,
             sheet=anchor.sheet if anchor else None,
             row=anchor.rows[0] if anchor and anchor.rows else None,
             column=load_format().column_label("value", catalogue),
             value=_num(lv),
-            message_vi=f"{rule.vi}{where_vi}: {lname} = {_num(lv)}, {rname} = {_num(rv)} ({shown}).",
-            message_en=(
-                f"{rule.en}{where_en}: {lname_en} = {_num(lv)}, {rname_en} = {_num(rv)} ({shown})."
-            ),
             hint_vi=rule.hint_vi,
             hint_en=rule.hint_en,
         )
@@ -232,21 +243,21 @@ def _declared_totals(
         scope_vi, scope_en = _group_label(tuple(given), tuple(given.values()), catalogue)
         scope_vi = f" ({scope_vi})" if scope_vi else ""
         scope_en = f" ({scope_en})" if scope_en else ""
-        yield Problem(
+        text = render(
+            "rule.declared_totals",
+            rule=Both(rule.vi, rule.en),
+            indicator=Both(ind.vi, ind.en),
+            scope=Both(scope_vi, scope_en),
+            declared=_num(declared_value),
+            total=_num(total),
+        )
+        yield text.problem(
+            rule.id,
             severity=rule.severity,
-            rule=rule.id,
             sheet=rec["sheet"],
             row=int(rec["row"]),
             column=load_format().column_label("value", catalogue),
             value=_num(declared_value),
-            message_vi=(
-                f"{rule.vi}: «{ind.vi}»{scope_vi} ghi tổng {_num(declared_value)} nhưng "
-                f"cộng các dòng chi tiết được {_num(total)}."
-            ),
-            message_en=(
-                f"{rule.en}: '{ind.en}'{scope_en} declares a total of {_num(declared_value)} "
-                f"but its parts add up to {_num(total)}."
-            ),
             hint_vi=rule.hint_vi,
             hint_en=rule.hint_en,
         )

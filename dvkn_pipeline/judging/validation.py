@@ -26,8 +26,10 @@ from dvkn_pipeline.reference.hierarchy import (
     Unit,
 )
 from dvkn_pipeline.reference.keys import IncomingKey
+from dvkn_pipeline.reference.messages import Both, render
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from schemas.catalogue import REPORTER_DIMENSION, Aggregation
+from schemas.messages import MessageKey
 from schemas.records import Problem, Severity
 from schemas.tables import report_rows_schema
 
@@ -66,10 +68,8 @@ class ValidatedReport:
         return not self.errors
 
 
-def _problem(rule: str, vi: str, en: str, **kw: Any) -> Problem:
-    return Problem(
-        severity=kw.pop("severity", Severity.ERROR), rule=rule, message_vi=vi, message_en=en, **kw
-    )
+def _problem(key: MessageKey, rule: str, fields: dict[str, object], **where: Any) -> Problem:
+    return render(key, **fields).problem(rule, **where)
 
 
 def validate_report(parsed: ParsedReport, ctx: ReportContext) -> ValidatedReport:
@@ -156,10 +156,8 @@ def _validate_header(
             problems.append(
                 _problem(
                     "period_valid",
-                    f"Kỳ báo cáo «{period_text}» không hợp lệ.",
-                    f"Reporting period '{period_text}' is not valid.",
-                    hint_vi="Ghi kỳ dạng 2025-Q1, 2025-M03, 2025-H1, 2025-9M, 2025-Y hoặc «Quý I/2025».",
-                    hint_en="Write the period as 2025-Q1, 2025-M03, 2025-H1, 2025-9M, 2025-Y.",
+                    "period_valid",
+                    {"period": period_text},
                     **where("period"),
                 )
             )
@@ -172,10 +170,8 @@ def _validate_header(
             problems.append(
                 _problem(
                     "hierarchy_for_period",
-                    f"Chưa có danh mục đơn vị hành chính cho kỳ {period}.",
-                    f"No administrative unit list is known for period {period}.",
-                    hint_vi="Liên hệ cán bộ quản lý dữ liệu.",
-                    hint_en="Contact the data steward.",
+                    "hierarchy_for_period",
+                    {"period": period},
                     **where("period"),
                 )
             )
@@ -188,10 +184,8 @@ def _validate_header(
             problems.append(
                 _problem(
                     "unit_known",
-                    f"Đơn vị «{unit_text}» không có trong danh mục hành chính hiệu lực cho kỳ {period}.",
-                    f"Unit '{unit_text}' is not in the administrative list valid for {period}.",
-                    hint_vi="Ghi mã đơn vị 5 chữ số (xã) hoặc 3 chữ số (huyện) theo danh mục của Tổng cục Thống kê.",
-                    hint_en="Write the official GSO unit code (5 digits for a commune, 3 for a district).",
+                    "unit_known",
+                    {"unit": unit_text, "period": period},
                     **where("unit_code"),
                 )
             )
@@ -204,10 +198,8 @@ def _validate_header(
             problems.append(
                 _problem(
                     "unit_in_scope",
-                    f"Đơn vị {unit.code} ({unit.name}) không thuộc địa bàn của hệ thống này ({ctx.root_unit}).",
-                    f"Unit {unit.code} ({unit.name}) is outside this installation's area ({ctx.root_unit}).",
-                    hint_vi="Gửi báo cáo đến đúng tỉnh, thành phố.",
-                    hint_en="Send the report to your own province or city.",
+                    "unit_in_scope",
+                    {"code": unit.code, "name": unit.name, "root": ctx.root_unit},
                     **where("unit_code"),
                 )
             )
@@ -221,10 +213,8 @@ def _validate_header(
             problems.append(
                 _problem(
                     "report_version_valid",
-                    f"Lần gửi «{version_text}» phải là số nguyên từ 1 trở lên.",
-                    f"Report version '{version_text}' must be a whole number from 1.",
-                    hint_vi="Lần đầu ghi 1; mỗi lần gửi lại báo cáo đã sửa thì tăng thêm 1.",
-                    hint_en="Write 1 the first time; add 1 each time a corrected report is sent.",
+                    "report_version_valid",
+                    {"version": version_text},
                     **where("report_version"),
                 )
             )
@@ -235,11 +225,9 @@ def _validate_header(
         if unit is not None and ctx.key.unit_code != unit.code:
             problems.append(
                 _problem(
+                    "key_matches_header.unit",
                     "key_matches_header",
-                    f"Tệp nằm trong thư mục của đơn vị {ctx.key.unit_code} nhưng ghi đơn vị {unit.code}.",
-                    f"The file is in unit {ctx.key.unit_code}'s folder but names unit {unit.code}.",
-                    hint_vi="Tải tệp lên đúng thư mục của đơn vị mình.",
-                    hint_en="Upload the file into your own unit's folder.",
+                    {"folder": ctx.key.unit_code, "unit": unit.code},
                     **where("unit_code"),
                 )
             )
@@ -251,11 +239,9 @@ def _validate_header(
             if key_period != period:
                 problems.append(
                     _problem(
+                        "key_matches_header.period",
                         "key_matches_header",
-                        f"Tệp nằm trong thư mục kỳ «{ctx.key.period_text}» nhưng ghi kỳ {period}.",
-                        f"The file is in period folder '{ctx.key.period_text}' but names period {period}.",
-                        hint_vi="Tải tệp lên thư mục đúng kỳ báo cáo.",
-                        hint_en="Upload the file into the folder of its reporting period.",
+                        {"folder": ctx.key.period_text, "period": period},
                         **where("period"),
                     )
                 )
@@ -263,10 +249,8 @@ def _validate_header(
         problems.append(
             _problem(
                 "uploader_is_unit",
-                f"Tài khoản của đơn vị {ctx.uploader_unit} không được gửi báo cáo thay đơn vị {unit.code}.",
-                f"Unit {ctx.uploader_unit}'s account may not report for unit {unit.code}.",
-                hint_vi="Mỗi đơn vị chỉ gửi báo cáo của chính mình.",
-                hint_en="Each unit sends only its own report.",
+                "uploader_is_unit",
+                {"uploader": ctx.uploader_unit, "unit": unit.code},
                 **where("unit_code"),
             )
         )
@@ -369,56 +353,15 @@ def _rows_schema(catalogue: Catalogue) -> pa.DataFrameSchema:
     return report_rows_schema(set(catalogue.by_code), values)
 
 
-_CHECK_TEXT: dict[str, tuple[str, str, str, str, str]] = {
-    "known_indicator": (
-        "indicator_known",
-        "Mã chỉ tiêu «{value}» không có trong danh mục chỉ tiêu.",
-        "Indicator '{value}' is not in the indicator catalogue.",
-        "Dùng mã hoặc tên chỉ tiêu đúng như trong mẫu báo cáo.",
-        "Use the indicator code or name exactly as in the template.",
-    ),
-    "known_category": (
-        "category_known",
-        "Phân loại «{value}» không hợp lệ.",
-        "Category '{value}' is not valid.",
-        "Chọn một giá trị trong danh sách của mẫu báo cáo.",
-        "Pick one of the values listed in the template.",
-    ),
-    "known": (
-        "dimension_value_known",
-        "Giá trị «{value}» ở cột {column} không hợp lệ.",
-        "Value '{value}' in column {column} is not valid.",
-        "Dùng mã hoặc tên đúng như trong mẫu báo cáo (ví dụ KT, VHXH, QPAN, XDHTCT; TT, CN).",
-        "Use a code or name from the template (e.g. KT, VHXH, QPAN, XDHTCT; TT, CN).",
-    ),
-    "non_negative": (
-        "value_non_negative",
-        "Giá trị {value} bị âm.",
-        "Value {value} is negative.",
-        "Số liệu báo cáo không được âm.",
-        "Reported figures cannot be negative.",
-    ),
-    "value_is_number": (
-        "value_is_number",
-        "«{value}» không phải là số.",
-        "'{value}' is not a number.",
-        "Chỉ ghi số, ví dụ 3.864.463 hoặc 76,5; không ghi chữ hay đơn vị.",
-        "Write a number only, e.g. 3.864.463 or 76,5; no words or units.",
-    ),
-    "integer_value": (
-        "value_is_integer",
-        "Giá trị {value} phải là số nguyên.",
-        "Value {value} must be a whole number.",
-        "Chỉ tiêu này đếm số lượng, không có phần thập phân.",
-        "This indicator is a count and has no decimals.",
-    ),
-    "value_present": (
-        "value_present",
-        "Ô giá trị bị bỏ trống.",
-        "The value cell is empty.",
-        "Ghi 0 nếu không có.",
-        "Write 0 if there is none.",
-    ),
+#: The message (and rule) of each pandera check, by the check's name.
+_CHECK_MESSAGE: dict[str, MessageKey] = {
+    "known_indicator": "indicator_known",
+    "known_category": "category_known",
+    "known": "dimension_value_known",
+    "non_negative": "value_non_negative",
+    "value_is_number": "value_is_number",
+    "integer_value": "value_is_integer",
+    "value_present": "value_present",
 }
 
 
@@ -454,26 +397,16 @@ def _failures_to_problems(
             name = {"indicator": "known_indicator", CATEGORY_COLUMN: "known_category"}.get(
                 column or "", "known"
             )
+        message: MessageKey
+        rule: str
         if check == "not_nullable" and column == "indicator":
-            rule, vi, en, hvi, hen = (
-                "indicator_present",
-                "Thiếu mã chỉ tiêu ở dòng có giá trị.",
-                "A row with a value has no indicator.",
-                "Ghi mã hoặc tên chỉ tiêu cho dòng này, hoặc xóa dòng.",
-                "Name the indicator of this row, or delete the row.",
-            )
-        elif name in _CHECK_TEXT:
-            rule, vi, en, hvi, hen = _CHECK_TEXT[name]
+            rule = message = "indicator_present"
+        elif name in _CHECK_MESSAGE:
+            rule = message = _CHECK_MESSAGE[name]
         elif name.startswith("greater_than_or_equal_to"):
-            rule, vi, en, hvi, hen = _CHECK_TEXT["non_negative"]
+            rule = message = _CHECK_MESSAGE["non_negative"]
         else:
-            rule, vi, en, hvi, hen = (
-                f"schema:{check}",
-                "Dữ liệu không đúng cấu trúc ({check}).",
-                "The data does not have the expected structure ({check}).",
-                "Dùng mẫu báo cáo.",
-                "Use the report template.",
-            )
+            rule, message = f"schema:{check}", "schema_check"
         if name in {"value_is_number", "integer_value", "value_present"} or column in {
             "value",
             "value_text",
@@ -493,17 +426,12 @@ def _failures_to_problems(
         problems.append(
             (
                 file_index,
-                Problem(
-                    severity=Severity.ERROR,
-                    rule=rule,
+                render(message, value=shown, column=label, check=check).problem(
+                    rule,
                     sheet=row["sheet"] if row else None,
                     row=row["row"] if row else None,
                     column=label,
                     value=None if shown is None else str(shown),
-                    message_vi=vi.format(value=shown, column=label, check=check),
-                    message_en=en.format(value=shown, column=label, check=check),
-                    hint_vi=hvi,
-                    hint_en=hen,
                 ),
             )
         )
@@ -526,10 +454,8 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
             problems.append(
                 _problem(
                     "indicator_for_level",
-                    f"Chỉ tiêu «{ind.vi}» không thuộc báo cáo của cấp {unit.level}.",
-                    f"Indicator '{ind.en}' is not part of a {unit.level}-level report.",
-                    hint_vi="Xóa dòng này; chỉ tiêu do cấp khác báo cáo.",
-                    hint_en="Delete this row; another level reports this indicator.",
+                    "indicator_for_level",
+                    {"indicator": Both(ind.vi, ind.en), "level": unit.level},
                     column=fmt.column_label("indicator", catalogue),
                     value=ind.code,
                     **where,
@@ -541,10 +467,11 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
                 problems.append(
                     _problem(
                         "dimension_not_applicable",
-                        f"Chỉ tiêu «{ind.vi}» không chia theo cột {fmt.column_label(dim, catalogue)}.",
-                        f"Indicator '{ind.en}' is not broken down by {dim}.",
-                        hint_vi="Để trống ô này.",
-                        hint_en="Leave this cell empty.",
+                        "dimension_not_applicable",
+                        {
+                            "indicator": Both(ind.vi, ind.en),
+                            "dimension": Both(fmt.column_label(dim, catalogue), dim),
+                        },
                         column=fmt.column_label(dim, catalogue),
                         value=rec[dim],
                         **where,
@@ -558,11 +485,16 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
             problems.append(
                 _problem(
                     "row_unique",
-                    f"Số liệu «{ind.vi}» {_dims_text(ident[1:], ind.reported_dimensions, catalogue)} "
-                    f"bị ghi hai lần (dòng {seen[ident]} và dòng {rec['row']}).",
-                    f"'{ind.en}' {ident[1:] or ''} is given twice (rows {seen[ident]} and {rec['row']}).",
-                    hint_vi="Giữ một dòng, xóa dòng thừa.",
-                    hint_en="Keep one row and delete the other.",
+                    "row_unique",
+                    {
+                        "indicator": Both(ind.vi, ind.en),
+                        "breakdown": Both(
+                            _dims_text(ident[1:], ind.reported_dimensions, catalogue),
+                            ident[1:] or "",
+                        ),
+                        "first": seen[ident],
+                        "second": rec["row"],
+                    },
                     column=fmt.column_label("indicator", catalogue),
                     value=ind.code,
                     **where,
@@ -596,11 +528,13 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
 def _missing(vi: str, en: str, dims_vi: str, dims_en: str, catalogue: Catalogue) -> Problem:
     fmt = load_format()
     return _problem(
+        "value_present.row_missing",
         "value_present",
-        f"Thiếu số liệu «{vi}» {dims_vi}".strip() + ".",
-        f"Missing figure '{en}' {dims_en}".strip() + ".",
-        hint_vi="Thêm dòng này (dùng mẫu báo cáo); ghi 0 nếu không có.",
-        hint_en="Add this row (use the template); write 0 if there is none.",
+        {
+            "indicator": Both(vi, en),
+            # no breakdown: no space before the full stop
+            "breakdown": Both((" " + dims_vi).rstrip(), (" " + dims_en).rstrip()),
+        },
         column=fmt.column_label("indicator", catalogue),
     )
 

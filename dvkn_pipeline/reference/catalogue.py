@@ -40,6 +40,15 @@ class Catalogue:
         return tuple(i for i in self.indicators if i.aggregation is not Aggregation.RATIO)
 
     @cached_property
+    def headline(self) -> tuple[Indicator, ...]:
+        """The few figures a one-line-per-unit view shows, in catalogue order.
+
+        Data, not a list in each view, so a new headline figure is a catalogue
+        change and every table, rehearsal and default agrees on it.
+        """
+        return tuple(i for i in self.indicators if i.headline is not None)
+
+    @cached_property
     def ratios(self) -> tuple[Indicator, ...]:
         return tuple(i for i in self.indicators if i.aggregation is Aggregation.RATIO)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -45,6 +46,8 @@ class Calendar:
     end_day: int
     deadline_days: dict[str, int]
     types: tuple[PeriodType, ...]
+    #: The zone whose calendar days deadlines are counted in.
+    time_zone: ZoneInfo
 
     def type(self, type_id: str) -> PeriodType:
         for t in self.types:
@@ -73,6 +76,7 @@ def load_calendar(path: Path = DEFAULT_PATH) -> Calendar:
         end_day=int(raw["window"]["end_day"]),
         deadline_days={k: int(v) for k, v in raw["deadline_days_after_window_end"].items()},
         types=types,
+        time_zone=ZoneInfo(raw["time_zone"]),
     )
 
 
@@ -131,6 +135,10 @@ class Period:
         days = load_calendar().deadline_days[reporter_level]
         return self.window[1] + timedelta(days=days)
 
+    def deadline_instant(self, reporter_level: str) -> datetime:
+        """:func:`deadline_instant` of this period's deadline day for ``reporter_level``."""
+        return deadline_instant(self.deadline(reporter_level))
+
     def previous(self, count: int) -> list[Period]:
         """The ``count`` periods of the same type before this one, nearest first."""
         out: list[Period] = []
@@ -186,3 +194,23 @@ def _index_of(m: re.Match[str]) -> int:
 
 def periods_of_year(year: int, type_id: str) -> list[Period]:
     return [Period(year, type_id, i) for i in range(1, load_calendar().type(type_id).count + 1)]
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day ``moment`` falls on in the reporting time zone.
+
+    An upload at 23:30 in Hanoi is 16:30 UTC the same day, but one at 07:30 on
+    the 18th is still 00:30 UTC that day: only the local day says "on time".
+    """
+    return moment.astimezone(load_calendar().time_zone).date()
+
+
+def deadline_instant(day: date) -> datetime:
+    """The last second of ``day`` in the reporting time zone, in UTC.
+
+    Stored in UTC so it compares with object-store timestamps as they come;
+    taken through the zone (not a fixed offset) so a change in the calendar's
+    zone moves every deadline with it.
+    """
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0), load_calendar().time_zone)
+    return (next_midnight - timedelta(seconds=1)).astimezone(UTC)

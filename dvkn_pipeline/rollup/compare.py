@@ -31,6 +31,7 @@ import polars as pl
 
 from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.reference.hierarchy import COUNTRY, Hierarchy, HierarchyCatalog
+from dvkn_pipeline.reference.levels import canonical_level
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.reference.reform import PAIRS_SCHEMA, mapping_between
 
@@ -307,10 +308,6 @@ class RollupReader(Protocol):
     def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame: ...
 
 
-#: What people type for a level -> the hierarchy's level id.
-LEVEL_ALIASES = {"city": "province", "tinh": "province", "xa": "commune"}
-
-
 def compare_periods(
     tables: RollupReader,
     hierarchies: HierarchyCatalog,
@@ -332,7 +329,7 @@ def compare_periods(
     through the shipped mapping, within one version each unit with itself.
     ``as_of`` reads both roll-ups as they stood at that moment.
     """
-    level = LEVEL_ALIASES.get(level, level)
+    level = canonical_level(level)
     old = hierarchies.for_date(from_period.reference_date).scope(root_unit)
     new = hierarchies.for_date(to_period.reference_date).scope(root_unit)
     for h in (old, new):

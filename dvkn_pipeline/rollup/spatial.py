@@ -7,7 +7,7 @@ three levels before the 2025 reform, two after it, or any other depth.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import polars as pl
 
@@ -279,9 +279,7 @@ def completeness_ancestors(
 
 def deadline_at(period: Period, level: str) -> datetime:
     """The last instant a report of ``level`` units for ``period`` is on time."""
-    d = period.deadline(level)
-    # Deadlines are Vietnamese calendar days (UTC+7); 23:59:59 local is 16:59:59 UTC.
-    return datetime(d.year, d.month, d.day, 16, 59, 59, tzinfo=UTC)
+    return period.deadline_instant(level)
 
 
 # -- incremental: a late or corrected report recomputes only its ancestors ------------

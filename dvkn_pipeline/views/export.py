@@ -32,13 +32,13 @@ import xlsxwriter
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit
+from dvkn_pipeline.reference.levels import LevelError, canonical_level, level_labels
 from dvkn_pipeline.reference.periods import Period
 from schemas.catalogue import Aggregation, Indicator, ValueType
 
 __all__ = [
     "COVER_SHEET",
     "CSV_COLUMNS",
-    "LEVEL_ALIASES",
     "export_csv",
     "export_xlsx",
     "safe_text",
@@ -58,27 +58,6 @@ CSV_COLUMNS = (
     "denominator",
 )
 
-#: What people type for a level on the command line -> the hierarchy's level id.
-LEVEL_ALIASES: dict[str, str] = {
-    "city": "province",
-    "tinh": "province",
-    "tỉnh": "province",
-    "thanh-pho": "province",
-    "huyen": "district",
-    "huyện": "district",
-    "quan": "district",
-    "xa": "commune",
-    "xã": "commune",
-    "phuong": "commune",
-}
-
-#: Level labels: (Vietnamese singular, Vietnamese plural as counted, English plural).
-_LEVEL_LABELS: dict[str, tuple[str, str, str, str]] = {
-    "country": ("Quốc gia", "quốc gia", "Country", "country"),
-    "province": ("Tỉnh/Thành phố", "tỉnh/thành phố", "Province/City", "provinces"),
-    "district": ("Quận/Huyện", "quận/huyện", "District", "districts"),
-    "commune": ("Xã/Phường/Thị trấn", "xã/phường", "Commune", "communes"),
-}
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP CSV
 # injection), plus the full-width forms some spreadsheets also accept and the
@@ -151,7 +130,10 @@ class _Report:
 
 
 def _canonical_level(level: str, hierarchy: Hierarchy) -> str:
-    lvl = LEVEL_ALIASES.get(level.strip().lower(), level.strip().lower())
+    try:
+        lvl = canonical_level(level)
+    except LevelError as exc:
+        raise ExportError(str(exc)) from exc
     if lvl not in hierarchy.levels:
         raise ExportError(
             f"cấp {level!r} không có trong danh mục {hierarchy.version_id} / "
@@ -385,7 +367,12 @@ def _completeness_text(rows: list[dict[str, Any]], own_level: str | None) -> tup
 
 
 def _labels(level: str) -> tuple[str, str, str, str]:
-    return _LEVEL_LABELS.get(level, (level, level, level, level))
+    """(Vietnamese, Vietnamese after a number, English, English after a number)."""
+    try:
+        lv = level_labels(level)
+    except LevelError:
+        return (level, level, level, level)
+    return (lv.vi, lv.vi_counted, lv.en, lv.en_counted)
 
 
 # -- the workbook -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.keys import parse_incoming_key
+from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.spatial import completeness, live_submissions, unit_reports
 from schemas.catalogue import Aggregation
@@ -31,8 +32,6 @@ STATE_TEXT = {
     "rejected": "rejected only",
     "missing": "missing",
 }
-#: Words people use for a level, mapped to the hierarchy's level names.
-LEVEL_ALIASES = {"city": "province", "tinh": "province", "huyen": "district", "xa": "commune"}
 _SECONDS_PER_DAY = 86_400
 
 
@@ -41,7 +40,10 @@ class StatusError(DvknError, ValueError):
 
 
 def level_name(level: str, hierarchy: Hierarchy) -> str:
-    name = LEVEL_ALIASES.get(level.lower(), level.lower())
+    try:
+        name = canonical_level(level)
+    except LevelError as exc:
+        raise StatusError(str(exc)) from exc
     if name not in hierarchy.levels:
         raise StatusError(
             f"level {level!r} does not exist in hierarchy {hierarchy.version_id} "

@@ -13,15 +13,17 @@ import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue, load_catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
+from dvkn_pipeline.reference.levels import LevelError, canonical_level, level_labels, load_levels
 from dvkn_pipeline.reference.periods import Period
 from schemas.records import FileOutcome, Status
 
-_PLURAL = {
-    "country": "country",
-    "province": "provinces",
-    "district": "districts",
-    "commune": "communes",
-}
+
+def _counted_en(level: str) -> str:
+    """The English form after a number ("12/30 districts"); an unknown level as itself."""
+    try:
+        return level_labels(level).en_counted
+    except LevelError:
+        return level
 
 
 def completeness_summary(
@@ -38,11 +40,11 @@ def completeness_summary(
             k: int(r[k])
             for k in ("expected", "received", "accepted", "rejected", "missing", "on_time", "late")
         }
-    order = ["province", "district", "commune"]
+    order = load_levels().names
     parts = [
-        f"{v['accepted']}/{v['expected']} {_PLURAL.get(lvl, lvl)}"
+        f"{v['accepted']}/{v['expected']} {_counted_en(lvl)}"
         for lvl, v in sorted(
-            levels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9
+            levels.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
         )
     ]
     late = sum(v["late"] for v in levels.values())
@@ -149,7 +151,7 @@ def figures(
     and the payload says so.
     """
     catalogue = load_catalogue()
-    level = "province" if level in {"city", "tinh", "province"} else level
+    level = canonical_level(level)
     codes = units or [u.code for u in hierarchy.units_at(level)]
     names = {u.code: u.name for u in hierarchy.units_at(level)} | {
         c: hierarchy.unit(c).name for c in codes

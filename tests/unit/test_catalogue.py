@@ -52,3 +52,44 @@ def test_files_never_carry_the_reporting_level_column() -> None:
 def test_communes_report_the_new_rural_standard_but_districts_do_not() -> None:
     assert "NTM_MUC_DAT" in {i.code for i in CAT.reported_by("commune")}
     assert "NTM_MUC_DAT" not in {i.code for i in CAT.reported_by("district")}
+
+
+def test_headline_figures_are_the_ones_the_roll_up_table_and_rehearsal_show() -> None:
+    headline = CAT.headline
+    assert [i.code for i in headline] == [
+        "MH_DANG_KY",
+        "MH_CONG_NHAN",
+        "MH_NHAN_RONG",
+        "TIEN_VAN_DONG",
+        "Y_KIEN_TIEP_NHAN",
+    ]
+    assert [i.headline.en for i in headline if i.headline] == [
+        "models reg.",
+        "recognized",
+        "replicated",
+        "money (VND)",
+        "opinions",
+    ]
+    assert all(i.headline and i.headline.vi for i in headline)
+
+
+def test_a_status_cannot_be_a_headline_column() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from schemas.catalogue import Indicator
+
+    with pytest.raises(ValidationError, match="no single value"):
+        Indicator.model_validate(
+            {
+                "code": "X",
+                "section": "s",
+                "vi": "x",
+                "en": "x",
+                "unit": {"vi": "x", "en": "x"},
+                "value_type": "category",
+                "aggregation": "count_by_category",
+                "category_dimension": "d",
+                "headline": {"vi": "x", "en": "x"},
+            }
+        )

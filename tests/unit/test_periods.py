@@ -75,3 +75,34 @@ def test_month_windows_tile_the_year_without_gaps(year: int, month: int) -> None
     p = Period(year, "month", month)
     nxt = Period(year, "month", month + 1) if month < 12 else Period(year + 1, "month", 1)
     assert (nxt.window[0] - p.window[1]).days == 1
+
+
+# -- one time zone for deadlines ------------------------------------------------------
+
+
+def test_the_zone_deadline_is_the_fixed_offset_one_for_every_period_and_level() -> None:
+    """The roll-up used 16:59:59 UTC (UTC+7) and the judge Asia/Ho_Chi_Minh; Vietnam
+    has kept UTC+7 without summer time since 1975, so the one helper changes nothing."""
+    from datetime import UTC, datetime
+
+    from dvkn_pipeline.reference.periods import load_calendar
+
+    codes = ["M01", "M02", "M12", "Q1", "Q4", "H1", "H2", "9M", "Y"]
+    for year in range(2019, 2031):
+        for code in codes:
+            p = Period.parse(f"{year}-{code}")
+            for level in load_calendar().deadline_days:
+                d = p.deadline(level)
+                assert p.deadline_instant(level) == datetime(
+                    d.year, d.month, d.day, 16, 59, 59, tzinfo=UTC
+                )
+
+
+def test_an_upload_counts_on_the_vietnamese_calendar_day() -> None:
+    from datetime import UTC, date, datetime
+
+    from dvkn_pipeline.reference.periods import deadline_instant, local_date
+
+    assert local_date(datetime(2025, 3, 17, 16, 59, 59, tzinfo=UTC)) == date(2025, 3, 17)
+    assert local_date(datetime(2025, 3, 17, 17, 0, 0, tzinfo=UTC)) == date(2025, 3, 18)
+    assert local_date(deadline_instant(date(2025, 3, 17))) == date(2025, 3, 17)

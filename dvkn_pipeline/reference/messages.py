@@ -1,0 +1,94 @@
+"""Every user-facing message, rendered from ``schemas/messages.yaml``.
+
+Commune staff read these on receipts, and tests compare them byte for byte,
+so the wording lives in one data file a translator can review, and code only
+names a key and fills its fields. A field that reads differently per language
+(an indicator's name) is passed as :class:`Both`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import get_args
+
+import yaml
+
+import schemas
+from schemas.messages import Message, MessageKey, MessagesModel
+from schemas.records import Problem, Severity
+
+DEFAULT_PATH = Path(schemas.__file__).parent / "messages.yaml"
+MESSAGE_KEYS: tuple[str, ...] = get_args(MessageKey)
+
+
+@dataclass(frozen=True)
+class Both:
+    """A field value with a Vietnamese and an English form."""
+
+    vi: object
+    en: object
+
+
+@dataclass(frozen=True)
+class Text:
+    """A rendered message; ``hint_*`` is None when the message brings no hint."""
+
+    vi: str
+    en: str
+    hint_vi: str | None
+    hint_en: str | None
+
+    def problem(
+        self,
+        rule: str,
+        *,
+        severity: Severity = Severity.ERROR,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        hint_vi: str | None = None,
+        hint_en: str | None = None,
+    ) -> Problem:
+        """This message as a receipt's problem; ``hint_*`` given replace the message's own
+        (a cross-field rule brings its hint from ``rules.yaml``)."""
+        return Problem(
+            severity=severity,
+            rule=rule,
+            sheet=sheet,
+            row=row,
+            column=column,
+            value=value,
+            message_vi=self.vi,
+            message_en=self.en,
+            hint_vi=hint_vi if hint_vi is not None else self.hint_vi or "",
+            hint_en=hint_en if hint_en is not None else self.hint_en or "",
+        )
+
+
+def load_messages(path: Path | None = None) -> dict[str, Message]:
+    return _load(path or DEFAULT_PATH)
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> dict[str, Message]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return dict(MessagesModel.model_validate(raw).root)
+
+
+def render(key: MessageKey, **fields: object) -> Text:
+    """The message ``key`` with its ``{placeholders}`` filled (``str.format``, as an f-string would).
+
+    Hints are fixed text, never formatted, so a brace in one is safe.
+    """
+    msg = load_messages()[key]
+    vi = {k: v.vi if isinstance(v, Both) else v for k, v in fields.items()}
+    en = {k: v.en if isinstance(v, Both) else v for k, v in fields.items()}
+    return Text(
+        vi=msg.vi.format(**vi),
+        en=msg.en.format(**en),
+        hint_vi=msg.hint_vi,
+        hint_en=msg.hint_en,
+    )
