@@ -17,13 +17,13 @@ from typing import Any
 import openpyxl
 import xlsxwriter
 
-from dvkn_pipeline.judging.excel import report_values, write_template
 from dvkn_pipeline.judging.report_format import write_csv
 from dvkn_pipeline.ops.demo import with_value
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.views.template import report_values, write_template
 
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")

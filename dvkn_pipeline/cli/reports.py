@@ -69,8 +69,8 @@ def template(
     ] = None,
 ) -> None:
     """Write the Excel report workbook for a unit and period, ready to fill in."""
-    from dvkn_pipeline.judging.excel import write_template
     from dvkn_pipeline.reference.hierarchy import load_hierarchies
+    from dvkn_pipeline.views.template import write_template
 
     p = parse_period(period)
     hierarchy = load_hierarchies().for_date(p.reference_date)

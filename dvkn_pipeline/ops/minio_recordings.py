@@ -22,13 +22,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from dvkn_pipeline.events.minio import UPLOAD_EVENT_NAMES, uploader_of
-from dvkn_pipeline.judging.excel import report_values, write_template
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
 from dvkn_pipeline.reference.keys import parse_incoming_key
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.views.template import report_values, write_template
 from schemas.records import UploadRef
 from schemas.settings import Settings
 

@@ -39,7 +39,7 @@ def test_receipt_lists_exactly_the_expected_problems(case: Case) -> None:
 
 
 def test_problems_in_excel_name_the_sheet_and_row() -> None:
-    from dvkn_pipeline.judging.excel import write_template
+    from dvkn_pipeline.views.template import write_template
     from tests.corpus import Q1
 
     blank = write_template(UNIT, Q1, CAT)
