@@ -6,15 +6,16 @@ pending uploads of the shards it can lease and stays until nothing has been
 pending for ``drain_idle_seconds``, so the events it swallowed are all picked
 up and a late upload soon after a burst needs no new run. A burst of thousands
 of uploads becomes a few runs, while every file still gets its own receipt,
-ledger row and artifact line. The flow only orchestrates: the work is in
-``dvkn_pipeline.services.intake``.
+ledger row and artifact line. The flow only wires Prefect into services: the work is in
+``dvkn_pipeline.services.intake`` and ``.refresh``, the loop's policy in
+``dvkn_pipeline.services.drain``.
 """
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from prefect import flow, get_client, get_run_logger, task
@@ -24,22 +25,25 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from dvkn_pipeline.services.artifacts import publish_completeness_artifact
+from dvkn_pipeline.services.drain import (
+    DrainPolicy,
+    announce_outcomes,
+    drain,
+    refresh_and_announce,
+)
 from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.leases import Lease
 from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
-from schemas.records import (
-    EVENT_ACCEPTED,
-    EVENT_REJECTED,
-    EVENT_ROLLUP_UPDATED,
-    FileOutcome,
-    ReprocessRequest,
-    Status,
-    UploadRef,
-)
+from schemas.records import ReprocessRequest, Status, UploadRef
 from schemas.settings import Settings
 
-LIST_AT_LEAST_EVERY = 15.0
+
+class PrefectEvents:
+    """The event sink of a flow run: Prefect's event bus, where automations listen."""
+
+    def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None:
+        emit_event(event=event, resource=dict(resource), payload=dict(payload))
 
 
 def _run_ended(owner: str) -> bool:
@@ -100,7 +104,7 @@ def rejudge_uploads(intake: Intake, request: ReprocessRequest, owner: str) -> Ba
 @task(name="refresh-rollups", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, Any]:
     # One refresher per period at a time, reading the ledger inside its lease
-    # (Intake._refresh_lock, on the object store): the last refresh sees every
+    # (Refresher.refresh_lock, on the object store): the last refresh sees every
     # commit before it, so no stale roll-up wins. Not a Prefect global
     # concurrency slot: a slot whose release was lost stalled refreshes for its
     # whole lease (seen in the tests), and it made refreshes wait on the server.
@@ -111,24 +115,7 @@ def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, A
     }
 
 
-def _emit_outcome(o: FileOutcome, bucket: str) -> None:
-    event = EVENT_ACCEPTED if o.status is not Status.REJECTED else EVENT_REJECTED
-    emit_event(
-        event=event,
-        resource={
-            "prefect.resource.id": f"dvkn.upload.{bucket}/{o.key}",
-            "dvkn.key": o.key,
-            "dvkn.status": o.status.value,
-            "dvkn.unit": o.unit_code or "",
-            "dvkn.period": o.period or "",
-        },
-        payload=o.model_dump(mode="json"),
-    )
-
-
-def _publish(result: BatchResult, bucket: str, key: str = "intake-files") -> None:
-    for o in result.outcomes:
-        _emit_outcome(o, bucket)
+def _batch_artifact(result: BatchResult, key: str = "intake-files") -> None:
     if result.outcomes:
         # One artifact per batch: stewards see a long burst progress file by file.
         create_table_artifact(
@@ -142,15 +129,15 @@ def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[st
     """Judge recorded uploads again (a steward's reprocess or override), then refresh."""
     log = get_run_logger()
     log.info("judging again: %s", request.model_dump(mode="json", exclude_none=True))
+    events = PrefectEvents()
     result = rejudge_uploads(intake, request, owner)
-    _publish(result, intake.settings.bucket, key="reprocess-files")
-    summaries = refresh_rollups(intake, result.changed) if result.changed else {}
-    for p in result.changed:
-        emit_event(
-            event=EVENT_ROLLUP_UPDATED,
-            resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
-            payload=summaries.get(p, {}),
-        )
+    announce_outcomes(events, result.outcomes, intake.settings.bucket)
+    _batch_artifact(result, key="reprocess-files")
+    summaries = (
+        refresh_and_announce(lambda c: refresh_rollups(intake, c), events, result.changed)
+        if result.changed
+        else {}
+    )
     counts = {s.value: result.count(s) for s in Status}
     why = (request.reason or (request.override.reason if request.override else "")).replace(
         "\n", " "
@@ -193,67 +180,25 @@ def process_uploads(
     if reprocess is not None:
         return _reprocess(intake, reprocess, owner)
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
-    outcomes: list[FileOutcome] = []
-    summaries: dict[str, Any] = {}
-    # Roll-ups a crashed run left behind (ledger committed, refresh never ran).
-    dirty: dict[str, set[str]] = intake.stale_periods()
-    last_work = last_refresh = time.monotonic()
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
-
-    def refresh() -> None:
-        nonlocal last_refresh
-        updated = refresh_rollups(intake, dirty)
-        summaries.update(updated)
-        for p in dirty:
-            emit_event(
-                event=EVENT_ROLLUP_UPDATED,
-                resource={"prefect.resource.id": f"dvkn.rollup.{p}", "dvkn.period": p},
-                payload=updated.get(p, {}),
-            )
-        dirty.clear()
-        last_refresh = time.monotonic()
-
-    token: str | None = None
-    listed_at = 0.0
-    while True:
-        # While idle, list incoming/ again only when the event source has seen
-        # something new (or every so often, in case it has not): listing
-        # thousands of objects twice a second would load the store for nothing.
-        if not dirty and time.monotonic() - last_work > 1.0:
-            now_token = intake.change_token()
-            if now_token == token and time.monotonic() - listed_at < LIST_AT_LEAST_EVERY:
-                if time.monotonic() - last_work >= idle:
-                    break
-                time.sleep(0.5)
-                continue
-            token = now_token
-        listed_at = time.monotonic()
-        work = intake.pending_by_shard()
-        for shard in random.sample(sorted(work), k=len(work)):
-            lease = intake.lease(shard, owner, gone=_run_ended)
-            if lease is None:
-                continue  # another run is on this shard
-            try:
-                refs = work[shard]
-                for start in range(0, len(refs), settings.batch_max_files):
-                    result = process_batch(
-                        intake, refs[start : start + settings.batch_max_files], owner
-                    )
-                    _publish(result, settings.bucket)
-                    outcomes.extend(result.outcomes)
-                    for period, units in result.changed.items():
-                        dirty.setdefault(period, set()).update(units)
-                    last_work = time.monotonic()
-                    if dirty and last_work - last_refresh >= settings.refresh_every_seconds:
-                        refresh()
-            finally:
-                _release(intake, [lease])
-        if dirty:
-            refresh()
-        elif time.monotonic() - last_work >= idle:
-            break
-        else:
-            time.sleep(0.5)
+    drained = drain(
+        intake,
+        owner,
+        DrainPolicy(
+            idle_seconds=idle,
+            batch_max_files=settings.batch_max_files,
+            refresh_every_seconds=settings.refresh_every_seconds,
+        ),
+        process_batch=lambda refs: process_batch(intake, refs, owner),
+        refresh=lambda changed: refresh_rollups(intake, changed),
+        events=PrefectEvents(),
+        bucket=settings.bucket,
+        stale=intake.stale_periods(),
+        gone=_run_ended,
+        on_batch=_batch_artifact,
+        log=log,
+    )
+    outcomes, summaries = drained.outcomes, drained.summaries
     counts = {s.value: sum(o.status is s for o in outcomes) for s in Status}
     log.info("processed %d uploads: %s", len(outcomes), counts)
     if outcomes:

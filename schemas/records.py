@@ -154,3 +154,45 @@ class FileOutcome(BaseModel):
     first_problem: str | None = None
     attempt: int = 0
     override: OverrideDecision | None = None
+
+
+class LedgerRow(BaseModel):
+    """One judgement of one upload, as the ledger records it (columns: ``LEDGER_SCHEMA``).
+
+    Typed while it travels from the judge to the table, so a misspelt column or
+    a text where a number belongs fails where it is made, not in a Delta write;
+    the table adapter turns a batch of them into a frame.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    upload_id: str
+    key: str
+    etag: str
+    sha256: str
+    size: int
+    uploader: str | None
+    received_at: datetime
+    processed_at: datetime
+    status: Status
+    unit_code: str | None
+    period: str | None
+    report_version: int | None
+    submission_id: str | None
+    n_errors: int
+    n_warnings: int
+    receipt_key: str
+    archive_key: str | None
+    flow_run_id: str | None
+    attempt: int
+    reprocess_reason: str | None
+    override: OverrideDecision | None
+    override_by: str | None
+    override_reason: str | None
+    override_at: datetime | None
+
+    def as_record(self) -> dict[str, object]:
+        """The row as the table stores it: enums as their text."""
+        return self.model_dump(mode="python") | {
+            "status": self.status.value,
+            "override": self.override.value if self.override is not None else None,
+        }

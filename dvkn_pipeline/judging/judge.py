@@ -27,6 +27,7 @@ from dvkn_pipeline.judging.validation import ReportContext, ValidatedReport, val
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
 from dvkn_pipeline.reference.keys import (
+    IncomingKey,
     archive_key,
     file_format_of,
     parse_incoming_key,
@@ -38,6 +39,7 @@ from dvkn_pipeline.reference.periods import local_date
 from schemas.catalogue import Aggregation
 from schemas.records import (
     FileOutcome,
+    LedgerRow,
     Override,
     OverrideDecision,
     Problem,
@@ -58,8 +60,13 @@ class Judgement:
     receipt: Receipt
     receipt_key: str
     archive_key: str
-    ledger_row: dict[str, object]
+    row: LedgerRow
     facts: pl.DataFrame | None
+
+    @property
+    def ledger_row(self) -> dict[str, object]:
+        """The ledger row by column name, as a reader of the table sees it."""
+        return self.row.as_record()
 
     @property
     def outcome(self) -> FileOutcome:
@@ -130,9 +137,43 @@ def refused_before_parsing(ref: UploadRef, content_size: int, settings: Settings
     return None
 
 
-def _guarded_parse(up: Upload, catalogue: Catalogue, settings: Settings) -> ParsedReport:
+@dataclass(frozen=True)
+class Screening:
+    """What an upload's key and size alone say: the key's claims and any refusal.
+
+    Worked out once per upload and batch (the intake needs it before
+    downloading, the judge again before parsing); ``size`` is the size it was
+    worked out for, so a judge that learns a larger size looks again.
+    """
+
+    key: IncomingKey | None
+    refusal: Problem | None
+    size: int
+
+
+def screen(ref: UploadRef, settings: Settings, content_size: int = 0) -> Screening:
+    return Screening(
+        parse_incoming_key(ref.key, settings.incoming_prefix),
+        refused_before_parsing(ref, content_size, settings),
+        max(ref.size or 0, content_size),
+    )
+
+
+def _screening(up: Upload, settings: Settings) -> Screening:
+    known = up.screening
+    if known is None:
+        return screen(up.ref, settings, len(up.content))
+    size = max(up.ref.size or 0, len(up.content))
+    if known.size == size:
+        return known
+    # Larger than it was listed: the key stands, the size is judged again.
+    return Screening(known.key, refused_before_parsing(up.ref, len(up.content), settings), size)
+
+
+def _guarded_parse(
+    up: Upload, early: Problem | None, catalogue: Catalogue, settings: Settings
+) -> ParsedReport:
     fmt = file_format_of(up.ref.key)
-    early = refused_before_parsing(up.ref, len(up.content), settings)
     if early is not None:
         return refused_report(early, catalogue, fmt)
     try:
@@ -167,6 +208,8 @@ class Upload:
     reprocess_reason: str | None = None
     #: A steward's standing decision on this upload (carried over to later attempts).
     override: Override | None = None
+    #: Its key and size already looked at (see ``screen``); None: the judge looks.
+    screening: Screening | None = None
 
 
 def judge_upload(
@@ -204,17 +247,24 @@ def judge_uploads(
     accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str] = frozenset(),
     now: datetime | None = None,
     flow_run_id: str | None = None,
+    one_copy_per_batch: bool = False,
 ) -> list[Judgement]:
     """Judge a batch of uploads; files are validated together, judged one by one.
 
     Facts are not schema-checked here: the caller checks the batch's facts in
-    one pass before writing them.
+    one pass before writing them. ``one_copy_per_batch`` (the intake's batches):
+    the uploads are judged oldest first, and of identical bytes accepted twice
+    in the batch only the first counts, the rest are duplicates, so one batch
+    never writes the same submission's facts twice.
     """
     processed_at = now or datetime.now(UTC)
+    if one_copy_per_batch:
+        uploads = sorted(uploads, key=lambda u: (u.ref.last_modified or processed_at, u.ref.key))
     items: list[tuple[ParsedReport, ReportContext]] = []
     key_problems: list[list[Problem]] = []
     for up in uploads:
-        key_info = parse_incoming_key(up.ref.key, settings.incoming_prefix)
+        screening = _screening(up, settings)
+        key_info = screening.key
         key_problems.append([] if key_info is not None else [_key_layout_problem(up.ref.key)])
         ctx = ReportContext(
             catalogue=catalogue,
@@ -223,36 +273,38 @@ def judge_uploads(
             uploader_unit=up.uploader_unit,
             root_unit=settings.root_unit,
         )
-        items.append((_guarded_parse(up, catalogue, settings), ctx))
+        items.append((_guarded_parse(up, screening.refusal, catalogue, settings), ctx))
     reports = _guarded_validate(items, uploads)
     out: list[Judgement] = []
+    in_batch: set[str] | None = set() if one_copy_per_batch else None
     for up, report, extra in zip(uploads, reports, key_problems, strict=True):
         try:
-            out.append(
-                _judge_one(
-                    up,
-                    report,
-                    extra,
-                    catalogue,
-                    settings,
-                    accepted_submissions,
-                    processed_at,
-                    flow_run_id,
-                )
+            judged = _judge_one(
+                up,
+                report,
+                extra,
+                catalogue,
+                settings,
+                accepted_submissions,
+                processed_at,
+                flow_run_id,
+                in_batch,
             )
         except Exception:
-            out.append(
-                _judge_one(
-                    up,
-                    _failed(_internal_error(up.ref.key, "judging")),
-                    [],
-                    catalogue,
-                    settings,
-                    accepted_submissions,
-                    processed_at,
-                    flow_run_id,
-                )
+            judged = _judge_one(
+                up,
+                _failed(_internal_error(up.ref.key, "judging")),
+                [],
+                catalogue,
+                settings,
+                accepted_submissions,
+                processed_at,
+                flow_run_id,
+                in_batch,
             )
+        if in_batch is not None and judged.receipt.status is Status.ACCEPTED:
+            in_batch.add(judged.receipt.sha256)
+        out.append(judged)
     return out
 
 
@@ -305,7 +357,9 @@ def _judge_one(
     accepted_submissions: Mapping[str, tuple[datetime, str]] | frozenset[str],
     processed_at: datetime,
     flow_run_id: str | None,
+    in_batch: set[str] | None = None,
 ) -> Judgement:
+    """``in_batch``: contents already accepted from earlier uploads of this batch."""
     ref, content = up.ref, up.content
     # Not downloaded (over the size limit): no checksum to give, the listed size instead.
     sha = hashlib.sha256(content).hexdigest() if up.downloaded else ""
@@ -321,10 +375,13 @@ def _judge_one(
     decision = override.decision if override is not None and applied else None
     accept = report.ok if decision is None else decision is OverrideDecision.ACCEPT_WITH_WARNINGS
     identified = report.unit is not None and report.period is not None
+    copy_in_batch = False
     if accept and identified:
         report.problems.extend(_warnings(report, ref, up.history, catalogue))
         if _earlier_copy_accepted(sha, ref, accepted_submissions):
             status, duplicate_of = Status.DUPLICATE, sha
+        elif in_batch is not None and sha in in_batch:
+            status, duplicate_of, copy_in_batch = Status.DUPLICATE, sha, True
         else:
             status = Status.ACCEPTED
             facts = to_facts(report, sub_id, catalogue, check=False)
@@ -332,6 +389,14 @@ def _judge_one(
         status = Status.REJECTED
     receipt = build_receipt(ref, report, sha, size, status, duplicate_of, processed_at)
     receipt = _with_steering(receipt, up, applied, sub_id)
+    if copy_in_batch:
+        # Said after the steering note on purpose: the batch copy's text replaces it all.
+        receipt = receipt.model_copy(
+            update={
+                "summary_vi": "Tệp giống hệt một tệp khác trong cùng đợt; không có gì thay đổi.",
+                "summary_en": "Identical to another file of the same batch; nothing changed.",
+            }
+        )
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
@@ -344,35 +409,35 @@ def _judge_one(
             settings.archive_prefix,
         )
     )
-    ledger_row: dict[str, object] = {
-        "upload_id": ref.upload_id,
-        "key": ref.key,
-        "etag": ref.etag.strip('"'),
-        "sha256": sha,
-        "size": size,
-        "uploader": ref.uploader,
-        "received_at": ref.last_modified or processed_at,
-        "processed_at": processed_at,
-        "status": status.value,
-        "unit_code": report.unit.code if report.unit else None,
-        "period": report.period.code if report.period else None,
-        "report_version": report.report_version,
-        "submission_id": (
+    row = LedgerRow(
+        upload_id=ref.upload_id,
+        key=ref.key,
+        etag=ref.etag.strip('"'),
+        sha256=sha,
+        size=size,
+        uploader=ref.uploader,
+        received_at=ref.last_modified or processed_at,
+        processed_at=processed_at,
+        status=status,
+        unit_code=report.unit.code if report.unit else None,
+        period=report.period.code if report.period else None,
+        report_version=report.report_version,
+        submission_id=(
             sub_id if status is Status.ACCEPTED else sha if status is Status.DUPLICATE else None
         ),
-        "n_errors": len(report.errors),
-        "n_warnings": len(report.warnings),
-        "receipt_key": r_key,
-        "archive_key": a_key,
-        "flow_run_id": flow_run_id,
-        "attempt": up.attempt,
-        "reprocess_reason": up.reprocess_reason,
-        "override": override.decision.value if override else None,
-        "override_by": override.by if override else None,
-        "override_reason": override.reason if override else None,
-        "override_at": override.at if override else None,
-    }
-    return Judgement(ref, receipt, r_key, a_key, ledger_row, facts)
+        n_errors=len(report.errors),
+        n_warnings=len(report.warnings),
+        receipt_key=r_key,
+        archive_key=a_key,
+        flow_run_id=flow_run_id,
+        attempt=up.attempt,
+        reprocess_reason=up.reprocess_reason,
+        override=override.decision if override else None,
+        override_by=override.by if override else None,
+        override_reason=override.reason if override else None,
+        override_at=override.at if override else None,
+    )
+    return Judgement(ref, receipt, r_key, a_key, row, facts)
 
 
 def submission_id_of(sha: str, attempt: int) -> str:

@@ -59,11 +59,7 @@ def publish_completeness_artifact(
             description=f"Who has reported for {code}, per {chart.group_level}",
         )
         if with_image:
-            url = intake.bucket.client.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": intake.bucket.name, "Key": png_key},
-                ExpiresIn=LINK_SECONDS,
-            )
+            url = intake.bucket.presigned_get_url(png_key, LINK_SECONDS)
             create_image_artifact(
                 image_url=url, key=f"{key}-chart", description=f"Completeness heat map {code}"
             )

@@ -1,4 +1,4 @@
-"""Process a batch of uploads and refresh the roll-ups they touch.
+"""Process a batch of uploads: what is pending, fetch, judge, write receipts, commit.
 
 The order of writes is what gives an exactly-once effect under at-least-once
 delivery: receipts (and, on an unversioned bucket, an archive copy) first, then
@@ -6,40 +6,33 @@ facts (inserted once per submission), then the ledger (inserted once per
 upload) as the commit point. A crash anywhere before the ledger commit leaves
 the upload pending, and the retry redoes the same idempotent writes; facts
 without a ledger row are never live, so they cannot change a total.
+
+``IntakeService`` does the work over ports (``services/ports.py``);
+``Intake`` is the handle ``services/wiring.build_intake`` gives callers: the
+intake and the refresher over one bucket and one set of tables.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-import random
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from dvkn_pipeline.judging.judge import Judgement, Upload, judge_uploads, refused_before_parsing
+from dvkn_pipeline.judging.judge import Judgement, Screening, Upload, judge_uploads, screen
 from dvkn_pipeline.judging.receipt import render_markdown
-from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import Catalogue
-from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
-from dvkn_pipeline.reference.keys import parse_incoming_key
+from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
 from dvkn_pipeline.reference.periods import Period, PeriodError
-from dvkn_pipeline.rollup.freshness import marks_for, stale, upload_counts
-from dvkn_pipeline.rollup.spatial import (
-    affected_units,
-    completeness,
-    completeness_ancestors,
-    live_submissions,
-    rollup,
-    rollup_ancestors,
-    units_to_read,
-)
+from dvkn_pipeline.rollup.spatial import live_submissions
+from dvkn_pipeline.services.ports import LedgerTables, ObjectStore
+from dvkn_pipeline.services.refresh import Refresher
 from dvkn_pipeline.services.steering import ref_of, select_uploads, standing_override
 from dvkn_pipeline.storage import leases, markers
 from dvkn_pipeline.storage.bucket import Bucket
@@ -48,6 +41,7 @@ from dvkn_pipeline.storage.tables import Tables
 from dvkn_pipeline.storage.uploader_records import recorded_uploader
 from schemas.catalogue import Aggregation
 from schemas.records import FileOutcome, ReprocessRequest, Status, UploadRef
+from schemas.rules import RuleSet
 from schemas.settings import Settings
 from schemas.tables import facts_schema
 
@@ -70,16 +64,15 @@ class BatchResult:
 
 
 @dataclass(frozen=True)
-class Intake:
+class IntakeService:
     """Everything a batch needs, injected: store, tables, reference data, settings."""
 
-    bucket: Bucket
-    tables: Tables
+    bucket: ObjectStore
+    tables: LedgerTables
     catalogue: Catalogue
     hierarchies: HierarchyCatalog
+    rules: RuleSet
     settings: Settings
-    #: Who holds this intake's refresh leases (with the thread, see ``_refresh_lock``).
-    lease_owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def pending(
         self, ledger: pl.DataFrame | None = None, limit: int | None = None
@@ -125,12 +118,15 @@ class Intake:
 
     def process(self, refs: Iterable[UploadRef], flow_run_id: str | None = None) -> BatchResult:
         result = BatchResult()
-        ledger = self.tables.read_ledger()
+        ledger = self.tables.read_ledger()  # the batch's one read of the ledger
         done = set(ledger["upload_id"].to_list())
         todo = [r for r in {r.upload_id: r for r in refs}.values() if r.upload_id not in done]
-        histories = self._histories(ledger, todo)
+        screened = {r.upload_id: screen(r, self.settings) for r in todo}
+        histories = self._histories(ledger, screened.values())
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
-            fetched = list(pool.map(lambda r: self._fetch(r, histories), todo))
+            fetched = list(
+                pool.map(lambda r: self._fetch(r, screened[r.upload_id], histories), todo)
+            )
         uploads = [u for u in fetched if u is not None]
         result.skipped = [r.key for r, u in zip(todo, fetched, strict=True) if u is None]
         self._judge_and_commit(uploads, _first_accepted(ledger), flow_run_id, result)
@@ -149,25 +145,29 @@ class Intake:
         rows = select_uploads(ledger, request).to_dicts()
         targets = {r["upload_id"] for r in rows}
         refs = [ref_of(r, self.bucket.name) for r in rows]
-        histories = self._histories(ledger, refs)
+        screened = [screen(r, self.settings) for r in refs]
+        histories = self._histories(ledger, screened)
 
-        def fetch(item: tuple[dict[str, object], UploadRef]) -> Upload | None:
-            row, ref = item
-            up = self._fetch(ref, histories, exact=True)
+        def fetch(item: tuple[dict[str, object], UploadRef, Screening]) -> Upload | None:
+            row, ref, screening = item
+            up = self._fetch(ref, screening, histories, exact=True)
             if up is None:
                 return None
+            attempt = row["attempt"]
+            assert isinstance(attempt, int)  # the ledger's attempt column is Int64, never null
             return Upload(
                 up.ref,
                 up.content,
                 up.uploader_unit,
                 up.history,
-                attempt=int(str(row["attempt"])) + 1,
+                attempt=attempt + 1,
                 reprocess_reason=request.reason,
                 override=request.override or standing_override(row),
+                screening=up.screening,
             )
 
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
-            fetched = list(pool.map(fetch, zip(rows, refs, strict=True)))
+            fetched = list(pool.map(fetch, zip(rows, refs, screened, strict=True)))
         uploads = [u for u in fetched if u is not None]
         result.skipped = [r.key for r, u in zip(refs, fetched, strict=True) if u is None]
         # The uploads judged again must not count as their own earlier copies.
@@ -185,15 +185,14 @@ class Intake:
         flow_run_id: str | None,
         result: BatchResult,
     ) -> None:
-        judgements = _dedupe_within_batch(
-            judge_uploads(
-                uploads,
-                catalogue=self.catalogue,
-                hierarchies=self.hierarchies,
-                settings=self.settings,
-                accepted_submissions=accepted,
-                flow_run_id=flow_run_id,
-            )
+        judgements = judge_uploads(
+            uploads,
+            catalogue=self.catalogue,
+            hierarchies=self.hierarchies,
+            settings=self.settings,
+            accepted_submissions=accepted,
+            flow_run_id=flow_run_id,
+            one_copy_per_batch=True,
         )
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             list(pool.map(self._write_receipts, judgements))
@@ -202,19 +201,14 @@ class Intake:
             batch = pl.concat(facts, how="vertical_relaxed")
             self.tables.add_facts(facts_schema(self.catalogue.dimension_columns).validate(batch))
         if judgements:
-            self.tables.add_to_ledger(
-                pl.DataFrame(
-                    [j.ledger_row for j in judgements], schema=self.tables.empty_ledger().schema
-                )
-            )
+            self.tables.add_to_ledger([j.row for j in judgements])
         result.outcomes = [j.outcome for j in judgements]
         for j in judgements:
-            period, unit = j.ledger_row["period"], j.ledger_row["unit_code"]
-            if period is not None and unit is not None:
-                result.changed.setdefault(str(period), set()).add(str(unit))
+            if j.row.period is not None and j.row.unit_code is not None:
+                result.changed.setdefault(j.row.period, set()).add(j.row.unit_code)
 
     def _histories(
-        self, ledger: pl.DataFrame, refs: Iterable[UploadRef]
+        self, ledger: pl.DataFrame, screened: Iterable[Screening]
     ) -> dict[str, pl.DataFrame]:
         """Each unit's accepted indicator totals of earlier periods of the same type, newest first.
 
@@ -222,15 +216,14 @@ class Intake:
         warning costs one read per earlier period, not one per file.
         """
         depth = max(
-            (r.history_periods for r in load_rules().rules if r.kind == "history_outlier"),
+            (r.history_periods for r in self.rules.rules if r.kind == "history_outlier"),
             default=0,
         )
         periods: set[Period] = set()
-        for ref in refs:
-            key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
-            if key is not None:
+        for s in screened:
+            if s.key is not None:
                 with contextlib.suppress(PeriodError):
-                    periods.add(Period.parse(key.period_text))
+                    periods.add(Period.parse(s.key.period_text))
         earlier = sorted({q for p in periods for q in p.previous(depth)}, reverse=True)
         sums = [i.code for i in self.catalogue.reported if i.aggregation is Aggregation.SUM]
         frames = []
@@ -251,12 +244,16 @@ class Intake:
         return {str(unit[0]): frame for unit, frame in history.group_by("unit_code")}
 
     def _fetch(
-        self, ref: UploadRef, histories: dict[str, pl.DataFrame], exact: bool = False
+        self,
+        ref: UploadRef,
+        screening: Screening,
+        histories: dict[str, pl.DataFrame],
+        exact: bool = False,
     ) -> Upload | None:
         """The upload's bytes; ``exact``: the recorded version, even if the key was overwritten."""
-        if refused_before_parsing(ref, 0, self.settings) is not None:
+        if screening.refusal is not None:
             # A bad key or a listed size over the limit: refused without downloading.
-            return Upload(ref, b"", None, None, downloaded=False)
+            return Upload(ref, b"", None, None, downloaded=False, screening=screening)
         if self.settings.uploader_records:
             # Before downloading: a file still waiting for its record is not fetched in vain.
             recorded = recorded_uploader(self.bucket, ref, self.settings.state_prefix)
@@ -280,7 +277,7 @@ class Intake:
         ref = ref.model_copy(update={"version_id": version})
         if len(content) > limit:  # the size was not known in advance: stop at the limit
             ref = ref.model_copy(update={"size": ref.size or len(content)})
-            return Upload(ref, b"", None, None, downloaded=False)
+            return Upload(ref, b"", None, None, downloaded=False, screening=screening)
         if ref.last_modified is None:
             # Take only what the reference lacks: its version and recorded uploader stay.
             head = self.bucket.head(ref.key)
@@ -293,18 +290,15 @@ class Intake:
                     }
                 )
         uploader_unit = ref.uploader if ref.uploader and ref.uploader.isdigit() else None
-        key = parse_incoming_key(ref.key, self.settings.incoming_prefix)
-        history = histories.get(key.unit_code) if key else None
-        return Upload(ref, content, uploader_unit, history)
+        history = histories.get(screening.key.unit_code) if screening.key else None
+        return Upload(ref, content, uploader_unit, history, screening=screening)
 
     def _write_receipts(self, j: Judgement) -> None:
-        attempt = int(str(j.ledger_row["attempt"]))
+        attempt = j.row.attempt
         if attempt and j.ref.version_id is None and self.bucket.exists(j.receipt_key):
             # An unversioned bucket keeps no earlier receipt versions: copy it aside.
-            self.bucket.client.copy_object(
-                Bucket=self.bucket.name,
-                Key=j.receipt_key.removesuffix(".json") + f".attempt-{attempt - 1}.json",
-                CopySource={"Bucket": self.bucket.name, "Key": j.receipt_key},
+            self.bucket.copy(
+                j.receipt_key, j.receipt_key.removesuffix(".json") + f".attempt-{attempt - 1}.json"
             )
         self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))
         self.bucket.put_bytes(
@@ -314,132 +308,78 @@ class Intake:
         )
         if j.ref.version_id is None and not self.bucket.exists(j.archive_key):
             # An unversioned bucket: keep a content-addressed copy instead.
-            self.bucket.client.copy_object(
-                Bucket=self.bucket.name,
-                Key=j.archive_key,
-                CopySource={"Bucket": self.bucket.name, "Key": j.ref.key},
-            )
+            self.bucket.copy(j.ref.key, j.archive_key)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The intake and the refresher over one bucket and one set of tables.
+
+    What ``build_intake`` hands to flows, the CLI and tests: one object that
+    holds the clients and reference data, with the two services' operations.
+    """
+
+    bucket: Bucket
+    tables: Tables
+    catalogue: Catalogue
+    hierarchies: HierarchyCatalog
+    rules: RuleSet
+    settings: Settings
+    #: Who holds this intake's refresh leases (with the thread, see ``_refresh_lock``).
+    lease_owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @functools.cached_property
+    def uploads(self) -> IntakeService:
+        return IntakeService(
+            self.bucket, self.tables, self.catalogue, self.hierarchies, self.rules, self.settings
+        )
+
+    @functools.cached_property
+    def refresher(self) -> Refresher:
+        return Refresher(
+            self.bucket,
+            self.tables,
+            self.catalogue,
+            self.hierarchies,
+            self.settings,
+            self.lease_owner,
+        )
+
+    def pending(
+        self, ledger: pl.DataFrame | None = None, limit: int | None = None
+    ) -> list[UploadRef]:
+        return self.uploads.pending(ledger, limit)
+
+    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
+        return self.uploads.pending_by_shard()
+
+    def change_token(self) -> str | None:
+        return self.uploads.change_token()
+
+    def lease(
+        self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
+    ) -> Lease | None:
+        return self.uploads.lease(shard, owner, gone)
+
+    def release(self, held: Iterable[Lease]) -> None:
+        self.uploads.release(held)
+
+    def process(self, refs: Iterable[UploadRef], flow_run_id: str | None = None) -> BatchResult:
+        return self.uploads.process(refs, flow_run_id)
+
+    def rejudge(self, request: ReprocessRequest, flow_run_id: str | None = None) -> BatchResult:
+        return self.uploads.rejudge(request, flow_run_id)
 
     def refresh(
         self, periods: Iterable[str], changed: dict[str, set[str]] | None = None
     ) -> dict[str, pl.DataFrame]:
-        """Bring the roll-up and completeness of each period up to date with the ledger.
-
-        What to recompute comes from the ledger itself (see ``freshness``): the
-        units with uploads no refresh has seen, including those of a worker
-        that died between its ledger commit and its refresh. ``changed`` only
-        adds units to revisit. A few units recompute only their ancestors,
-        each from its children's stored totals; many units, or a period with
-        no roll-up yet, recompute the whole period. Returns each period's
-        completeness rows for the units it rewrote (none if nothing was stale).
-        """
-        out: dict[str, pl.DataFrame] = {}
-        for code in sorted(set(periods)):
-            with self._refresh_lock(code):
-                comp = self._refresh_period(code, (changed or {}).get(code, set()))
-            if comp is not None:
-                out[code] = comp
-        return out
-
-    @contextlib.contextmanager
-    def _refresh_lock(self, period: str) -> Iterator[None]:
-        """One refresher per period at a time, whoever calls (flow, CLI, test worker).
-
-        Two refreshes interleaving their writes could leave an older roll-up
-        under newer marks; a lease on the object store orders them. A holder
-        that dies frees the period when its lease expires. The owner is this
-        intake in this thread, so a refresh that failed with the store away (its
-        release failing too) and is retried takes its own lease back at once
-        instead of waiting ``refresh_lease_seconds`` for it to expire.
-        """
-        key = f"{self.settings.state_prefix}leases/refresh-{period}.json"
-        owner = f"{self.lease_owner}-{threading.get_ident()}"
-        ttl = timedelta(seconds=self.settings.refresh_lease_seconds)
-        delay = 0.1
-        while (lease := leases.acquire(self.bucket, key, owner, ttl)) is None:
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 2.0)
-        try:
-            yield
-        finally:
-            leases.release(self.bucket, lease)
-
-    def _refresh_period(self, code: str, changed: set[str]) -> pl.DataFrame | None:
-        period = Period.parse(code)
-        hierarchy = self.hierarchies.for_date(period.reference_date).scope(self.settings.root_unit)
-        ledger = self.tables.read_ledger(code)
-        counts = upload_counts(ledger)
-        marks = self.tables.read_marks(code)
-        units = stale(counts, marks).get(code, set()) | changed
-        current = self.tables.read_completeness(code)
-        if not units and not current.is_empty():
-            return None
-        if (
-            units
-            and not current.is_empty()
-            and not marks.is_empty()
-            and len(units) <= self.settings.incremental_max_units
-        ):
-            comp = self._refresh_ancestors(units, hierarchy, period, current, ledger)
-            self.tables.write_marks(code, marks_for(counts, units), sorted(units))
-            return comp
-        live = live_submissions(ledger, code)
-        facts = self.tables.read_facts(code, live["submission_id"].to_list())
-        table = rollup(facts, hierarchy, self.catalogue, period)
-        comp = completeness(ledger, hierarchy, self.catalogue, period)
-        self.tables.replace_period("rollup", code, table)
-        self.tables.replace_period("completeness", code, comp)
-        self.tables.write_marks(code, marks_for(counts), None)  # last: the commit point
-        return comp
+        return self.refresher.refresh(periods, changed)
 
     def stale_periods(self) -> dict[str, set[str]]:
-        """Periods whose roll-up misses some recorded uploads, with the units concerned."""
-        return stale(upload_counts(self.tables.read_ledger()), self.tables.read_marks())
+        return self.refresher.stale_periods()
 
-    def _refresh_ancestors(
-        self,
-        units: set[str],
-        hierarchy: Hierarchy,
-        period: Period,
-        current: pl.DataFrame,
-        period_ledger: pl.DataFrame,
-    ) -> pl.DataFrame:
-        code = period.code
-        affected = affected_units(units, hierarchy)
-        needed = units_to_read(affected, hierarchy)
-        leaves = sorted(u for u in units if u in hierarchy and not hierarchy.children(u))
-        ledger = period_ledger.filter(pl.col("unit_code").is_in([*needed, *leaves]))
-        live = live_submissions(ledger, code)
-        facts = self.tables.read_facts(code, live["submission_id"].to_list())
-        table = pl.concat(
-            [
-                rollup_ancestors(
-                    units, hierarchy, self.catalogue, period, facts, self.tables.read_rollup(code)
-                ),
-                # A changed commune's own row is its own facts.
-                rollup(
-                    facts.filter(pl.col("unit_code").is_in(leaves)),
-                    hierarchy,
-                    self.catalogue,
-                    period,
-                ).filter(pl.col("unit_code").is_in(leaves)),
-            ]
-        )
-        comp = pl.concat(
-            [
-                completeness_ancestors(units, hierarchy, self.catalogue, period, ledger, current),
-                completeness(
-                    ledger.filter(pl.col("unit_code").is_in(leaves)),
-                    hierarchy,
-                    self.catalogue,
-                    period,
-                ).filter(pl.col("unit_code").is_in(leaves)),
-            ]
-        )
-        rewritten = sorted({u.code for u in affected} | set(leaves))
-        self.tables.replace_units("rollup", code, rewritten, table)
-        self.tables.replace_units("completeness", code, rewritten, comp)
-        return comp
+    def _refresh_lock(self, period: str) -> contextlib.AbstractContextManager[None]:
+        return self.refresher.refresh_lock(period)
 
 
 def _younger_than(ref: UploadRef, seconds: float) -> bool:
@@ -457,35 +397,3 @@ def _first_accepted(ledger: pl.DataFrame) -> dict[str, tuple[datetime, str]]:
         .first()
     )
     return {r["sha256"]: (r["received_at"], r["key"]) for r in first.iter_rows(named=True)}
-
-
-def _dedupe_within_batch(judgements: list[Judgement]) -> list[Judgement]:
-    """Two uploads of identical bytes in one batch: the first counts, the rest are duplicates."""
-    seen: set[str] = set()
-    out: list[Judgement] = []
-    for j in sorted(
-        judgements, key=lambda j: (j.ref.last_modified or datetime.now(UTC), j.ref.key)
-    ):
-        sha = j.receipt.sha256
-        if j.receipt.status is Status.ACCEPTED and sha in seen:
-            receipt = j.receipt.model_copy(
-                update={
-                    "status": Status.DUPLICATE,
-                    "duplicate_of": sha,
-                    "submission_id": None,
-                    "summary_vi": "Tệp giống hệt một tệp khác trong cùng đợt; không có gì thay đổi.",
-                    "summary_en": "Identical to another file of the same batch; nothing changed.",
-                }
-            )
-            j = Judgement(
-                j.ref,
-                receipt,
-                j.receipt_key,
-                j.archive_key,
-                {**j.ledger_row, "status": "duplicate", "submission_id": sha},
-                None,
-            )
-        elif j.receipt.status is Status.ACCEPTED:
-            seen.add(sha)
-        out.append(j)
-    return out

@@ -1,7 +1,8 @@
-"""Build the pipeline's parts from settings: the one place clients are constructed."""
+"""Build the pipeline's parts from settings: the one place clients and reference data are made."""
 
 from __future__ import annotations
 
+from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.intake import Intake
@@ -18,5 +19,6 @@ def build_intake(settings: Settings) -> Intake:
         tables=Tables(settings, catalogue),
         catalogue=catalogue,
         hierarchies=load_hierarchies(),
+        rules=load_rules(),
         settings=settings,
     )

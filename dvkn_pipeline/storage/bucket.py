@@ -18,6 +18,14 @@ def _missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
 
 
+def _conflict(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {
+        "PreconditionFailed",
+        "412",
+        "ConditionalRequestConflict",
+    }
+
+
 class Bucket:
     def __init__(self, client: S3Client, name: str) -> None:
         self.client = client
@@ -103,6 +111,53 @@ class Bucket:
             if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
                 return False
             raise
+
+    def read_with_etag(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and its ETag as the store gives it, for a later ``put_conditional``."""
+        try:
+            resp = self.client.get_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
+                raise
+            return None
+        body = resp["Body"]
+        try:
+            return body.read(), str(resp["ETag"])
+        finally:
+            body.close()
+
+    def put_conditional(self, key: str, data: bytes, if_match: str | None = None) -> str | None:
+        """Write only if the object is still at ``if_match`` (absent, when None).
+
+        Returns the new ETag as the store gives it, or None when another writer
+        got there first: the compare-and-swap that leases are built on.
+        """
+        try:
+            if if_match is None:
+                resp = self.client.put_object(Bucket=self.name, Key=key, Body=data, IfNoneMatch="*")
+            else:
+                resp = self.client.put_object(
+                    Bucket=self.name, Key=key, Body=data, IfMatch=if_match
+                )
+        except ClientError as exc:
+            if _conflict(exc):
+                return None
+            raise
+        return str(resp.get("ETag", ""))
+
+    def copy(self, source_key: str, dest_key: str) -> None:
+        """Copy an object inside this bucket (server side: the bytes never leave the store)."""
+        self.client.copy_object(
+            Bucket=self.name, Key=dest_key, CopySource={"Bucket": self.name, "Key": source_key}
+        )
+
+    def presigned_get_url(self, key: str, expires_in: int) -> str:
+        """A link that reads ``key`` without credentials until it expires."""
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=expires_in
+            )
+        )
 
     def exists(self, key: str) -> bool:
         try:

@@ -19,11 +19,9 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from botocore.exceptions import ClientError
+from typing import Protocol
 
 from dvkn_pipeline.reference.keys import parse_incoming_key
-from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import UploadRef
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -63,16 +61,16 @@ class Lease:
     expires_at: datetime
 
 
-def _conflict(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in {
-        "PreconditionFailed",
-        "412",
-        "ConditionalRequestConflict",
-    }
+class LeaseStore(Protocol):
+    """What a lease needs from a store: read with a version tag, and compare-and-swap."""
+
+    def read_with_etag(self, key: str) -> tuple[bytes, str] | None: ...
+
+    def put_conditional(self, key: str, data: bytes, if_match: str | None = None) -> str | None: ...
 
 
 def acquire(
-    bucket: Bucket,
+    store: LeaseStore,
     key: str,
     owner: str,
     ttl: timedelta,
@@ -88,40 +86,24 @@ def acquire(
     now = now or datetime.now(UTC)
     expires = now + ttl
     body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
-    try:
-        current = bucket.client.get_object(Bucket=bucket.name, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in {"NoSuchKey", "404"}:
-            raise
-        current = None
-    try:
-        if current is None:
-            resp = bucket.client.put_object(Bucket=bucket.name, Key=key, Body=body, IfNoneMatch="*")
-        else:
-            held = json.loads(current["Body"].read())
-            other = str(held["owner"])
-            live = other != owner and datetime.fromisoformat(held["expires_at"]) > now
-            if live and (gone is None or not gone(other)):
-                return None
-            resp = bucket.client.put_object(
-                Bucket=bucket.name, Key=key, Body=body, IfMatch=current["ETag"]
-            )
-    except ClientError as exc:
-        if _conflict(exc):
-            return None  # another worker won the race
-        raise
-    return Lease(key, str(resp.get("ETag", "")), owner, expires)
+    current = store.read_with_etag(key)
+    if current is None:
+        etag = store.put_conditional(key, body)
+    else:
+        held = json.loads(current[0])
+        other = str(held["owner"])
+        live = other != owner and datetime.fromisoformat(held["expires_at"]) > now
+        if live and (gone is None or not gone(other)):
+            return None
+        etag = store.put_conditional(key, body, if_match=current[1])
+    if etag is None:
+        return None  # another worker won the race
+    return Lease(key, etag, owner, expires)
 
 
-def release(bucket: Bucket, lease: Lease) -> None:
+def release(store: LeaseStore, lease: Lease) -> None:
     """Hand the shard back at once (expire the lease) unless someone took it over."""
     body = json.dumps(
         {"owner": lease.owner, "expires_at": datetime(1970, 1, 1, tzinfo=UTC).isoformat()}
     )
-    try:
-        bucket.client.put_object(
-            Bucket=bucket.name, Key=lease.key, Body=body.encode(), IfMatch=lease.etag
-        )
-    except ClientError as exc:
-        if not _conflict(exc):
-            raise
+    store.put_conditional(lease.key, body.encode(), if_match=lease.etag)

@@ -18,9 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dvkn_pipeline.storage.bucket import Bucket
+from schemas.records import UploadRef
 
 log = logging.getLogger("dvkn.announcements")
 #: The polling sensor's cursor (see flows/sensor.py), under the state prefix.
@@ -30,7 +31,11 @@ WEBHOOK_MARKER = "announced-by-webhook.json"
 MARKERS = (SENSOR_CURSOR, WEBHOOK_MARKER)
 
 
-def change_token(bucket: Bucket, state_prefix: str) -> str | None:
+class Heads(Protocol):
+    def head(self, key: str) -> UploadRef | None: ...
+
+
+def change_token(bucket: Heads, state_prefix: str) -> str | None:
     """Changes whenever an event source announces uploads in ``bucket``; None if none ever did."""
     refs = [bucket.head(state_prefix + marker) for marker in MARKERS]
     if not any(refs):

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -24,8 +25,15 @@ from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
+from schemas.records import LedgerRow
 from schemas.settings import Settings
-from schemas.tables import COMPLETENESS_SCHEMA, LEDGER_SCHEMA, empty_facts, empty_marks
+from schemas.tables import (
+    COMPLETENESS_SCHEMA,
+    LEDGER_SCHEMA,
+    PERIOD_PATTERN,
+    empty_facts,
+    empty_marks,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,25 +141,14 @@ class Tables:
         (a reprocess may move an upload to another unit or period).
         ``all_attempts`` keeps every judgement of every upload (its history).
         """
-        rows = _with_attempt(self._read(LEDGER, self.empty_ledger()), self.empty_ledger())
-        rows = rows.sort("processed_at").unique(
-            subset=["upload_id", "attempt"], keep="first", maintain_order=True
-        )
-        if not all_attempts:
-            rows = (
-                rows.sort("attempt", descending=True, maintain_order=True)
-                .unique(subset="upload_id", keep="first", maintain_order=True)
-                .sort("processed_at", maintain_order=True)
-            )
-        return rows.filter(pl.col("period") == period) if period else rows
+        return newest_judgements(self._read(LEDGER, self.empty_ledger()), period, all_attempts)
 
-    def add_to_ledger(self, rows: pl.DataFrame) -> None:
+    def add_to_ledger(self, rows: Sequence[LedgerRow]) -> None:
         """Record processed uploads (the commit point of a batch)."""
-        if rows.is_empty():
+        if not rows:
             return
-        rows = LEDGER_SCHEMA.validate(rows.select(list(ledger_polars_schema())))
         # A ledger written before attempts and overrides existed gains the columns.
-        self._append(LEDGER, rows, partition_by=None, schema_mode="merge")
+        self._append(LEDGER, ledger_frame(rows), partition_by=None, schema_mode="merge")
 
     # -- facts ----------------------------------------------------------------
 
@@ -174,14 +171,16 @@ class Tables:
 
     def replace_period(self, name: str, period: str, frame: pl.DataFrame) -> None:
         """Atomically replace one period's rows (the roll-up is derived, so rewriting is safe)."""
-        self._replace(name, frame, f"period = '{period}'")
+        self._replace(name, frame, f"period = {_period_literal(period)}")
 
     def replace_units(self, name: str, period: str, units: list[str], frame: pl.DataFrame) -> None:
         """Atomically replace the rows of some units in one period (an incremental refresh)."""
         if not units:
             return
         listed = ", ".join("'" + u.replace("'", "''") + "'" for u in units)
-        self._replace(name, frame, f"period = '{period}' AND unit_code IN ({listed})")
+        self._replace(
+            name, frame, f"period = {_period_literal(period)} AND unit_code IN ({listed})"
+        )
 
     def _replace(self, name: str, frame: pl.DataFrame, predicate: str) -> None:
         """Overwrite the rows matching ``predicate`` with ``frame`` in one commit (creating the table)."""
@@ -262,19 +261,51 @@ class Tables:
             opts["schema_mode"] = schema_mode
 
         def write() -> None:
-            try:
-                rows.write_delta(
-                    self.uri(name),
-                    mode="append",
-                    storage_options=self.options,
-                    delta_write_options=opts,
-                )
-            except Exception as exc:  # two writers creating the table at once: the loser retries
-                if "already exists" in str(exc).lower() or "version 0" in str(exc).lower():
-                    raise CommitFailedError(str(exc)) from exc
-                raise
+            # Two writers creating the table at once: deltalake raises the loser's
+            # CommitFailedError (version 0 already exists), which _retry_commit retries.
+            rows.write_delta(
+                self.uri(name),
+                mode="append",
+                storage_options=self.options,
+                delta_write_options=opts,
+            )
 
         _retry_commit(write, name)
+
+
+def ledger_frame(rows: Sequence[LedgerRow]) -> pl.DataFrame:
+    """Typed rows as the ledger table's frame, checked against its contract."""
+    frame = pl.DataFrame([r.as_record() for r in rows], schema=ledger_polars_schema())
+    return LEDGER_SCHEMA.validate(frame)
+
+
+def newest_judgements(
+    rows: pl.DataFrame, period: str | None = None, all_attempts: bool = False
+) -> pl.DataFrame:
+    """The ledger as readers see it, from its raw rows (see ``Tables.read_ledger``)."""
+    empty = pl.DataFrame(schema=ledger_polars_schema())
+    rows = _with_attempt(rows, empty)
+    rows = rows.sort("processed_at").unique(
+        subset=["upload_id", "attempt"], keep="first", maintain_order=True
+    )
+    if not all_attempts:
+        rows = (
+            rows.sort("attempt", descending=True, maintain_order=True)
+            .unique(subset="upload_id", keep="first", maintain_order=True)
+            .sort("processed_at", maintain_order=True)
+        )
+    return rows.filter(pl.col("period") == period) if period else rows
+
+
+def _period_literal(period: str) -> str:
+    """A period as a SQL literal for a Delta predicate; anything but a period code is refused.
+
+    The code is checked against the contract's pattern rather than escaped, so
+    a malformed period can never widen the rows an overwrite replaces.
+    """
+    if re.fullmatch(PERIOD_PATTERN, period) is None:
+        raise ValueError(f"not a period code: {period!r}")
+    return f"'{period}'"
 
 
 def _with_attempt(rows: pl.DataFrame, empty: pl.DataFrame) -> pl.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any, Protocol
 
 from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import UploadRef
@@ -42,7 +43,13 @@ def record_uploader(bucket: Bucket, ref: UploadRef, state_prefix: str = "_state/
     )
 
 
-def recorded_uploader(bucket: Bucket, ref: UploadRef, state_prefix: str = "_state/") -> str | None:
+class JsonReader(Protocol):
+    def get_json(self, key: str) -> Any | None: ...
+
+
+def recorded_uploader(
+    bucket: JsonReader, ref: UploadRef, state_prefix: str = "_state/"
+) -> str | None:
     """The uploader MinIO named for this object version, or None when none was recorded."""
     data = bucket.get_json(uploader_record_key(ref, state_prefix))
     if not isinstance(data, dict):

@@ -1,0 +1,196 @@
+"""The drain loop: when to list, which shard to take, how to slice it, when to refresh.
+
+Plain Python over injected callables, so the scheduling policy is tested with
+a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
+``process-uploads`` flow wires its Prefect tasks into it. The policy:
+
+- a run drains the pending uploads of every shard it can lease (in a random
+  order, so concurrent runs spread over the shards) in batches of at most
+  ``batch_max_files``, and stays until nothing has been pending for
+  ``idle_seconds``, so a late upload soon after a burst needs no new run;
+- while idle it lists ``incoming/`` again only when the event sources' change
+  token moved, or every ``list_at_least_every`` seconds in case an event was
+  missed: listing thousands of objects twice a second would load the store;
+- roll-ups are refreshed every ``refresh_every_seconds`` during a long burst
+  and after each round, and a crashed run's stale periods are refreshed first.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dvkn_pipeline.services.intake import BatchResult
+from dvkn_pipeline.services.ports import EventSink
+from dvkn_pipeline.storage.leases import Lease
+from schemas.records import (
+    EVENT_ACCEPTED,
+    EVENT_REJECTED,
+    EVENT_ROLLUP_UPDATED,
+    FileOutcome,
+    Status,
+    UploadRef,
+)
+
+#: While idle, list ``incoming/`` at least this often even if no event source said anything.
+LIST_AT_LEAST_EVERY = 15.0
+
+#: Brings the roll-ups of the given periods (and units) up to date; returns summaries by period.
+Refresh = Callable[[dict[str, set[str]]], Mapping[str, Any]]
+
+
+class Backlog(Protocol):
+    """Where the pending uploads are, and who may work on which shard."""
+
+    def change_token(self) -> str | None: ...
+
+    def pending_by_shard(self) -> dict[int, list[UploadRef]]: ...
+
+    def lease(
+        self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
+    ) -> Lease | None: ...
+
+    def release(self, held: Iterable[Lease]) -> None: ...
+
+
+@dataclass(frozen=True)
+class DrainPolicy:
+    idle_seconds: float
+    batch_max_files: int
+    refresh_every_seconds: float
+    list_at_least_every: float = LIST_AT_LEAST_EVERY
+    #: How long an idle loop sleeps between looks at the change token.
+    poll_seconds: float = 0.5
+    #: Right after work, list again at once (more may have arrived meanwhile).
+    quiet_seconds: float = 1.0
+
+
+@dataclass
+class Drained:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    #: Completeness summaries by period, of every refresh this run made.
+    summaries: dict[str, Any] = field(default_factory=dict)
+
+
+def _shuffled(shards: list[int]) -> list[int]:
+    return random.sample(shards, k=len(shards))
+
+
+def drain(
+    backlog: Backlog,
+    owner: str,
+    policy: DrainPolicy,
+    *,
+    process_batch: Callable[[list[UploadRef]], BatchResult],
+    refresh: Refresh,
+    events: EventSink,
+    bucket: str,
+    stale: dict[str, set[str]] | None = None,
+    gone: Callable[[str], bool] | None = None,
+    on_batch: Callable[[BatchResult], None] = lambda _: None,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    shuffle: Callable[[list[int]], list[int]] = _shuffled,
+) -> Drained:
+    """Process pending uploads until none has been pending for ``policy.idle_seconds``.
+
+    ``stale``: roll-ups a crashed run left behind (ledger committed, refresh
+    never ran), refreshed before anything else. ``gone`` tells whether a
+    shard's lease holder has ended for good (see ``leases.acquire``).
+    ``on_batch`` sees each batch's result after its outcome events.
+    """
+    log = log or logging.getLogger(__name__)
+    out = Drained()
+    dirty: dict[str, set[str]] = {p: set(u) for p, u in (stale or {}).items()}
+    last_work = last_refresh = clock()
+
+    def refresh_dirty() -> None:
+        nonlocal last_refresh
+        out.summaries.update(refresh_and_announce(refresh, events, dirty))
+        dirty.clear()
+        last_refresh = clock()
+
+    token: str | None = None
+    listed_at = 0.0
+    while True:
+        if not dirty and clock() - last_work > policy.quiet_seconds:
+            now_token = backlog.change_token()
+            if now_token == token and clock() - listed_at < policy.list_at_least_every:
+                if clock() - last_work >= policy.idle_seconds:
+                    break
+                sleep(policy.poll_seconds)
+                continue
+            token = now_token
+        listed_at = clock()
+        work = backlog.pending_by_shard()
+        for shard in shuffle(sorted(work)):
+            lease = backlog.lease(shard, owner, gone)
+            if lease is None:
+                continue  # another run is on this shard
+            try:
+                refs = work[shard]
+                for start in range(0, len(refs), policy.batch_max_files):
+                    result = process_batch(refs[start : start + policy.batch_max_files])
+                    announce_outcomes(events, result.outcomes, bucket)
+                    on_batch(result)
+                    out.outcomes.extend(result.outcomes)
+                    for period, units in result.changed.items():
+                        dirty.setdefault(period, set()).update(units)
+                    last_work = clock()
+                    if dirty and last_work - last_refresh >= policy.refresh_every_seconds:
+                        refresh_dirty()
+            finally:
+                _release(backlog, lease, log)
+        if dirty:
+            refresh_dirty()
+        elif clock() - last_work >= policy.idle_seconds:
+            break
+        else:
+            sleep(policy.poll_seconds)
+    return out
+
+
+def _release(
+    backlog: Backlog, lease: Lease, log: logging.Logger | logging.LoggerAdapter[logging.Logger]
+) -> None:
+    """Hand a lease back; with the store away the release fails, and must not hide why the
+    batch failed (a later run takes the lease over once this run has ended)."""
+    try:
+        backlog.release([lease])
+    except Exception:
+        log.warning("could not release %d lease(s)", 1, exc_info=True)
+
+
+def refresh_and_announce(
+    refresh: Refresh, events: EventSink, changed: dict[str, set[str]]
+) -> dict[str, Any]:
+    """Refresh the changed periods, then say so: the one place ``dvkn.rollup.updated`` is sent."""
+    summaries = dict(refresh(changed))
+    for period in changed:
+        events.emit(
+            EVENT_ROLLUP_UPDATED,
+            {"prefect.resource.id": f"dvkn.rollup.{period}", "dvkn.period": period},
+            summaries.get(period, {}),
+        )
+    return summaries
+
+
+def announce_outcomes(events: EventSink, outcomes: Iterable[FileOutcome], bucket: str) -> None:
+    """One event per file (accepted or duplicate, or rejected), for automations to act on."""
+    for o in outcomes:
+        events.emit(
+            EVENT_ACCEPTED if o.status is not Status.REJECTED else EVENT_REJECTED,
+            {
+                "prefect.resource.id": f"dvkn.upload.{bucket}/{o.key}",
+                "dvkn.key": o.key,
+                "dvkn.status": o.status.value,
+                "dvkn.unit": o.unit_code or "",
+                "dvkn.period": o.period or "",
+            },
+            o.model_dump(mode="json"),
+        )
