@@ -22,7 +22,8 @@ from dvkn_pipeline.cli.common import (
     print_json,
 )
 from dvkn_pipeline.reference.catalogue import load_catalogue
-from dvkn_pipeline.services.uploads import find_receipt, open_bucket, upload_report
+from dvkn_pipeline.services.uploads import find_receipt, upload_report
+from dvkn_pipeline.services.wiring import build_bucket
 from schemas.records import Receipt
 
 
@@ -94,7 +95,7 @@ def upload(
     """Upload report files to ``incoming/<unit>/<period>/`` as a commune does."""
     settings = load_settings()
     p = parse_period(period)
-    bucket = open_bucket(settings)
+    bucket = build_bucket(settings)
     for f in files:
         done = upload_report(bucket, settings, unit, p.code, f.name, f.read_bytes())
         console.print(f"uploaded {done.key}; receipt will be at {done.receipt_key}")
@@ -106,7 +107,7 @@ def receipt(
 ) -> None:
     """Show the receipt of an upload."""
     settings = load_settings()
-    data = find_receipt(open_bucket(settings), settings, key)
+    data = find_receipt(build_bucket(settings), settings, key)
     if data is None:
         err.print("no receipt yet: the file is still waiting to be processed, or the key is wrong")
         raise typer.Exit(1)

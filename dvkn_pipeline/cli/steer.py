@@ -25,7 +25,8 @@ from dvkn_pipeline.cli.common import (
 )
 from dvkn_pipeline.judging.overrides import blocking_errors
 from dvkn_pipeline.services.steering import NothingToReprocessError, select_uploads
-from dvkn_pipeline.services.uploads import find_receipt, open_bucket
+from dvkn_pipeline.services.uploads import find_receipt
+from dvkn_pipeline.services.wiring import build_bucket
 from schemas.records import Override, OverrideDecision, Receipt, ReprocessRequest
 from schemas.settings import Settings
 
@@ -114,7 +115,7 @@ def _override(
         upload_keys=[key], etag=etag, override=override, reason=f"{decision.value} by {by}"
     )
     if decision is OverrideDecision.ACCEPT_WITH_WARNINGS:
-        data = find_receipt(open_bucket(settings), settings, key)
+        data = find_receipt(build_bucket(settings), settings, key)
         if data is not None:
             blocking = blocking_errors(decision, Receipt.model_validate(data).problems)
             if blocking:

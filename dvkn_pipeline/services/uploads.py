@@ -11,7 +11,6 @@ from typing import Any
 
 from dvkn_pipeline.reference.keys import incoming_key, receipt_key
 from dvkn_pipeline.storage.bucket import Bucket
-from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.settings import Settings
 
 
@@ -22,11 +21,6 @@ class UploadedReport:
     key: str
     etag: str
     receipt_key: str
-
-
-def open_bucket(settings: Settings) -> Bucket:
-    """The report bucket alone (no tables or reference data loaded), for one-shot commands."""
-    return Bucket(make_s3_client(settings), settings.bucket)
 
 
 def upload_report(

@@ -12,10 +12,15 @@ from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
 
 
+def build_bucket(settings: Settings) -> Bucket:
+    """The report bucket alone (no tables or reference data loaded), for one-shot commands."""
+    return Bucket(make_s3_client(settings), settings.bucket)
+
+
 def build_intake(settings: Settings) -> Intake:
     catalogue = load_catalogue()
     return Intake(
-        bucket=Bucket(make_s3_client(settings), settings.bucket),
+        bucket=build_bucket(settings),
         tables=Tables(settings, catalogue),
         catalogue=catalogue,
         hierarchies=load_hierarchies(),
