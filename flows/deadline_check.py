@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.events import emit_event
 
-from dvkn_pipeline.reference.periods import load_calendar
+from dvkn_pipeline.reference.periods import load_calendar, local_date
 from dvkn_pipeline.rollup.deadlines import describe, due_soon, missing_units
 from dvkn_pipeline.services.wiring import build_intake
 from schemas.records import EVENT_UNITS_MISSING
 from schemas.settings import Settings
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @flow(name="check-deadlines")
@@ -35,7 +32,7 @@ def check_deadlines(
     log = get_run_logger()
     settings = Settings()
     intake = build_intake(settings)
-    day = today or datetime.now(UTC).astimezone(VIETNAM).date()
+    day = today or local_date(datetime.now(UTC))
     window = settings.missing_days_before_deadline if days is None else days
     ledger = intake.tables.read_ledger()
     found: list[dict[str, Any]] = []

@@ -1,6 +1,6 @@
 """The one shape of a ``dvkn.report.uploaded`` event, whichever source saw the upload.
 
-The polling sensor (``flows/sensor.py``) and the MinIO webhook receiver
+The polling sensor (``dvkn_pipeline/events/sensor.py``) and the MinIO webhook receiver
 (``dvkn_pipeline/events/webhook.py``) both build their events here, so the intake
 deployment's trigger (it matches ``prefect.resource.id`` on
 ``dvkn.upload.<bucket>/*``) accepts either. Pure: the result is the keyword

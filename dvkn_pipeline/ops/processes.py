@@ -127,7 +127,13 @@ def _write_atomic(path: Path, text: str) -> None:
 def _legacy_ours(proc: psutil.Process) -> bool:
     """A pid file without metadata (older version): accept only our kinds of session leader."""
     cmd = " ".join(proc.cmdline())
-    kinds = ("weed mini", "prefect server start", "prefect worker start", "flows.sensor")
+    kinds = (
+        "weed mini",
+        "prefect server start",
+        "prefect worker start",
+        "flows.sensor",
+        "dvkn_pipeline.events.sensor",
+    )
     return os.getpgid(proc.pid) == proc.pid and any(k in cmd for k in kinds)
 
 

@@ -24,7 +24,7 @@ from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import UploadRef
 
 log = logging.getLogger("dvkn.announcements")
-#: The polling sensor's cursor (see flows/sensor.py), under the state prefix.
+#: The polling sensor's cursor (see dvkn_pipeline/events/sensor.py), under the state prefix.
 SENSOR_CURSOR = "sensor-cursor.json"
 #: Rewritten by the webhook receiver after it has announced uploads.
 WEBHOOK_MARKER = "announced-by-webhook.json"

@@ -2,7 +2,8 @@
 
 For stores that send no notifications (SeaweedFS, plain S3 without a queue).
 MinIO in production posts events to the webhook receiver instead; both emit
-the same ``dvkn.report.uploaded`` event. Run as ``python -m flows.sensor``.
+the same ``dvkn.report.uploaded`` event. Run as ``python -m dvkn_pipeline.events.sensor``
+(``dvkn up`` does, under supervision).
 """
 
 from __future__ import annotations
