@@ -10,10 +10,11 @@ from prefect import flow
 
 from dvkn_pipeline.services.artifacts import artifact_key, publish_completeness_artifact
 from dvkn_pipeline.services.wiring import build_intake
+from schemas.deployments import PUBLISH_COMPLETENESS_FLOW
 from schemas.settings import Settings
 
 
-@flow(name="publish-completeness")
+@flow(name=PUBLISH_COMPLETENESS_FLOW)
 def publish_completeness(periods: list[str], bucket: str | None = None) -> dict[str, str]:
     """Publish the completeness heat map of ``periods``; returns the artifact key per period."""
     settings = Settings()

@@ -17,11 +17,12 @@ from prefect.events import emit_event
 from dvkn_pipeline.reference.periods import load_calendar, local_date
 from dvkn_pipeline.rollup.deadlines import describe, due_soon, missing_units
 from dvkn_pipeline.services.wiring import build_intake
+from schemas.deployments import DEADLINES_FLOW
 from schemas.records import EVENT_UNITS_MISSING
 from schemas.settings import Settings
 
 
-@flow(name="check-deadlines")
+@flow(name=DEADLINES_FLOW)
 def check_deadlines(
     days: int | None = None, today: date | None = None, period_types: list[str] | None = None
 ) -> list[dict[str, Any]]:

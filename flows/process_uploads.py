@@ -35,6 +35,7 @@ from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.leases import Lease
 from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
+from schemas.deployments import INTAKE_FLOW, NAIVE_FLOW
 from schemas.records import ReprocessRequest, Status, UploadRef
 from schemas.settings import Settings
 
@@ -157,7 +158,7 @@ def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[st
     }
 
 
-@flow(name="process-uploads")
+@flow(name=INTAKE_FLOW)
 def process_uploads(
     key: str | None = None,
     drain_seconds: float | None = None,
@@ -216,7 +217,7 @@ def process_uploads(
     return {"counts": counts, "periods": sorted(summaries), "completeness": summaries}
 
 
-@flow(name="process-one-upload")
+@flow(name=NAIVE_FLOW)
 def process_one_upload(key: str, etag: str = "", bucket: str | None = None) -> dict[str, Any]:
     """The naive design, kept as the benchmark's baseline: one flow run per file."""
     settings = Settings()

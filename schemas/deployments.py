@@ -7,11 +7,20 @@ Entrypoints are paths relative to the directory that holds ``flows/``.
 
 from __future__ import annotations
 
+# Flow names (``@flow(name=...)``) and deployment names; Prefect addresses a
+# deployment as "<flow>/<deployment>".
 INTAKE_FLOW = "process-uploads"
-INTAKE = f"{INTAKE_FLOW}/on-upload"
-RECONCILE = f"{INTAKE_FLOW}/reconcile"
-DEADLINES = "check-deadlines/daily"
-NAIVE = "process-one-upload/naive"
+NAIVE_FLOW = "process-one-upload"
+DEADLINES_FLOW = "check-deadlines"
+PUBLISH_COMPLETENESS_FLOW = "publish-completeness"
+
+INTAKE_DEPLOYMENT = "on-upload"
+RECONCILE_DEPLOYMENT = "reconcile"
+DEADLINES_DEPLOYMENT = "daily"
+NAIVE_DEPLOYMENT = "naive"
+
+INTAKE = f"{INTAKE_FLOW}/{INTAKE_DEPLOYMENT}"
+RECONCILE = f"{INTAKE_FLOW}/{RECONCILE_DEPLOYMENT}"
 
 INTAKE_ENTRYPOINT = "flows/process_uploads.py:process_uploads"
 NAIVE_ENTRYPOINT = "flows/process_uploads.py:process_one_upload"

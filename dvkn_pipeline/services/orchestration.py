@@ -26,9 +26,13 @@ from prefect.schedules import Cron
 
 from schemas.deployments import (
     DEADLINE_ENTRYPOINT,
+    DEADLINES_DEPLOYMENT,
     INTAKE,
+    INTAKE_DEPLOYMENT,
     INTAKE_ENTRYPOINT,
+    NAIVE_DEPLOYMENT,
     NAIVE_ENTRYPOINT,
+    RECONCILE_DEPLOYMENT,
 )
 from schemas.records import EVENT_UPLOADED, ReprocessRequest
 from schemas.settings import Settings
@@ -53,9 +57,9 @@ def ensure_pool_and_limits(settings: Settings) -> None:
 
 
 def register(settings: Settings) -> list[str]:
-    """Create or update both deployments; returns their ids."""
+    """Create or update the intake, reconcile and deadline deployments; returns their ids."""
     ensure_pool_and_limits(settings)
-    # from_source/to_deployment/apply are sync here (async_dispatch); the casts say so.
+    # to_deployment/apply are sync here (async_dispatch); the casts say so.
     source = load_flow(INTAKE_ENTRYPOINT)
     trigger = DeploymentEventTrigger(
         name="dvkn upload",
@@ -73,7 +77,7 @@ def register(settings: Settings) -> list[str]:
     # process pool whose workers run the code from this directory.
     deployments = [
         source.to_deployment(
-            name="on-upload",
+            name=INTAKE_DEPLOYMENT,
             work_pool_name=settings.work_pool,
             triggers=[trigger],
             concurrency_limit=ConcurrencyLimitConfig(
@@ -84,7 +88,7 @@ def register(settings: Settings) -> list[str]:
             tags=["dvkn", "intake"],
         ),
         source.to_deployment(
-            name="reconcile",
+            name=RECONCILE_DEPLOYMENT,
             work_pool_name=settings.work_pool,
             interval=timedelta(seconds=settings.reconcile_interval_seconds),
             parameters={"drain_seconds": 0},
@@ -98,7 +102,7 @@ def register(settings: Settings) -> list[str]:
     checker = load_flow(DEADLINE_ENTRYPOINT)
     deployments.append(
         checker.to_deployment(
-            name="daily",
+            name=DEADLINES_DEPLOYMENT,
             work_pool_name=settings.work_pool,
             # 08:00 in Hanoi: a reminder at the start of the working day.
             schedule=Cron("0 8 * * *", timezone="Asia/Ho_Chi_Minh"),
@@ -147,7 +151,7 @@ def register_naive(settings: Settings, concurrency: int = 2) -> str:
         },
     )
     deployment = source.to_deployment(
-        name="naive",
+        name=NAIVE_DEPLOYMENT,
         work_pool_name=settings.work_pool,
         triggers=[trigger],
         concurrency_limit=ConcurrencyLimitConfig(
