@@ -374,3 +374,64 @@ def rollup_ancestors(
     if summed.is_empty():
         return rollup(facts.clear(), hierarchy, catalogue, period)
     return _finish(summed, hierarchy, catalogue, period)
+
+
+# -- an aggregating unit's own report, as a row beside its children ------------------
+
+
+def own_reports(table: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue) -> pl.DataFrame:
+    """The figures each aggregating unit reported itself: unit_code, indicator,
+    the dimension columns, value, numerator, denominator.
+
+    A unit's roll-up is its own report plus its children's roll-ups, so its own
+    part is its total less its children's totals (per indicator and breakdown).
+    That is the row an export shows as "the city's own report", so that the
+    rows above a total add up to it. Ratios are re-divided from the own
+    numerator and denominator, never subtracted. A unit without any own
+    figure (it did not report) has no rows: its cells stay blank, not 0.
+    Leaf units have no children and are not in the result.
+    """
+    dims = list(catalogue.dimension_columns)
+    keys = ["indicator", *dims]
+    columns = ["unit_code", *keys, "value", "numerator", "denominator"]
+    aggregating = sorted({u.parent_code for u in hierarchy if u.parent_code is not None})
+    if table.is_empty():
+        return pl.DataFrame(
+            schema={c: pl.Float64 if c in columns[-3:] else pl.Utf8 for c in columns}
+        )
+    ratio_codes = [r.code for r in catalogue.ratios]
+    sums = table.filter(~pl.col("indicator").is_in(ratio_codes)).select("unit_code", *keys, "value")
+    links = (
+        hierarchy.units_frame()
+        .select("unit_code", pl.col("parent_code").alias("parent"))
+        .filter(pl.col("parent").is_not_null())
+    )
+    kids = (
+        sums.join(links, on="unit_code", how="inner")
+        .group_by("parent", *keys)
+        .agg(pl.col("value").sum().alias("children"))
+        .rename({"parent": "unit_code"})
+    )
+    own = (
+        sums.filter(pl.col("unit_code").is_in(aggregating))
+        .join(kids, on=["unit_code", *keys], how="left", nulls_equal=True)
+        .with_columns(settled(pl.col("value") - pl.col("children").fill_null(0.0)))
+        .drop("children")
+    )
+    # A unit that reported nothing of its own has only zero differences: no rows.
+    reporting = own.group_by("unit_code").agg((pl.col("value") != 0).any().alias("any"))
+    own = own.join(reporting.filter("any").select("unit_code"), on="unit_code", how="semi")
+    summed = own.with_columns(pl.lit("").alias("unit_level"))
+    ratios = [
+        ratio_rows(summed, ratio, dims).filter(
+            pl.col("numerator").is_not_null() | pl.col("denominator").is_not_null()
+        )
+        for ratio in catalogue.ratios
+    ]
+    own = own.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("numerator"),
+        pl.lit(None, dtype=pl.Float64).alias("denominator"),
+    )
+    return pl.concat([p.select(columns) for p in [own, *ratios]], how="vertical_relaxed").sort(
+        ["unit_code", *keys], nulls_last=True
+    )

@@ -130,16 +130,60 @@ def find_row(ws: Worksheet, column: int, text: str) -> int:
     raise AssertionError(f"{text!r} not in column {column} of {ws.title}")
 
 
+def find_cell_right(ws: Worksheet, row: int) -> int:
+    """The column of the first value right of the label in column A."""
+    return next(c for c in range(2, ws.max_column + 1) if ws.cell(row, c).value)
+
+
+def machine_row(ws: Worksheet) -> int:
+    """Sheets carry each column's machine key in one hidden row under the headings."""
+    row = find_row(ws, 1, "unit_code")
+    assert ws.row_dimensions[row].hidden
+    return row
+
+
 def column_of(ws: Worksheet, key: str) -> int:
-    """Sheets carry each column's indicator code in row 7, under the vi and en headers."""
+    row = machine_row(ws)
     for col in range(1, ws.max_column + 1):
-        if ws.cell(7, col).value == key:
+        if ws.cell(row, col).value == key:
             return col
     raise AssertionError(f"no column {key!r} in {ws.title}")
 
 
+def data_codes(ws: Worksheet) -> list[str]:
+    return [
+        ws.cell(r, 1).value
+        for r in range(machine_row(ws) + 1, ws.max_row + 1)
+        if ws.cell(r, column_of(ws, "row_role")).value
+    ]
+
+
+def headings(ws: Worksheet, key: str) -> list[tuple[str, str]]:
+    """The (vi, en) headings over column ``key``, outermost first (merged cells resolved)."""
+    col, bottom = column_of(ws, key), machine_row(ws)
+    top = find_row(ws, 1, "Mã đơn vị\nCode")
+    out: list[tuple[str, str]] = []
+    for row in range(top, bottom):
+        value = ws.cell(row, col).value
+        for rng in ws.merged_cells.ranges:
+            if (row, col) in {(r, c) for r, c in rng.cells}:
+                value = ws.cell(rng.min_row, rng.min_col).value
+        if value is not None:
+            vi, en = value.split("\n")
+            if (vi, en) not in out:
+                out.append((vi, en))
+    return out
+
+
 def cell(ws: Worksheet, unit: str, key: str) -> Any:
-    return ws.cell(find_row(ws, 1, unit), column_of(ws, key))
+    """The figure of ``unit`` (its total row, for a unit that has its own report too)."""
+    roles = column_of(ws, "row_role")
+    rows = [
+        r
+        for r in range(machine_row(ws) + 1, ws.max_row + 1)
+        if ws.cell(r, 1).value == unit and not str(ws.cell(r, roles).value).startswith("own|")
+    ]
+    return ws.cell(rows[0], column_of(ws, key))
 
 
 @pytest.fixture(scope="module")
@@ -160,23 +204,29 @@ def test_sheets_are_the_cover_then_one_per_catalogue_section(
 def test_cover_names_unit_period_hierarchy_and_completeness(
     district_report: openpyxl.Workbook,
 ) -> None:
+    # The layout pinned here changed with issue 13: a letterhead above, facts in merged cells.
     ws = district_report[COVER_SHEET]
-    assert ws["A1"].value == 'BÁO CÁO KẾT QUẢ PHONG TRÀO THI ĐUA "DÂN VẬN KHÉO"'
-    assert ws["B4"].value == "Thành phố Hà Nội (01)"
-    assert ws["B5"].value == "Quý I/2025 (Quarter 1 of 2025, 2025-Q1)"
-    assert ws["B6"].value == "Quận/Huyện / District"
-    assert ws["B7"].value == "vn-3level-2025-01"
-    assert ws["B8"].value == CAT.version
-    # 1 of 30 districts and 3 of 526 communes sent an accepted report.
-    assert ws["A9"].value == "Tình hình báo cáo"
-    assert ws["B9"].value == "1/30 quận/huyện, 3/526 xã/phường đã báo cáo hợp lệ"
-    assert ws["B10"].value == "1/30 districts, 3/526 communes reported (accepted of expected)"
+    assert ws["A6"].value == 'BÁO CÁO\nKết quả phong trào thi đua "Dân vận khéo" quý I năm 2025'
+    first = find_row(ws, 1, "Đơn vị tổng hợp / Aggregating unit")
+    value = find_cell_right(ws, first)
+    assert [ws.cell(first + i, value).value for i in range(7)] == [
+        "Thành phố Hà Nội (01)",
+        "Quý I/2025 (Quarter 1 of 2025, 2025-Q1)",
+        "Quận/Huyện / District",
+        "vn-3level-2025-01",
+        CAT.version,
+        # 1 of 30 districts and 3 of 526 communes sent an accepted report.
+        "1/30 quận/huyện, 3/526 xã/phường đã báo cáo hợp lệ",
+        "1/30 districts, 3/526 communes reported (accepted of expected)",
+    ]
+    assert ws.cell(first + 5, 1).value == "Tình hình báo cáo / Completeness"
 
 
 def test_cover_completeness_table_cell_by_cell(district_report: openpyxl.Workbook) -> None:
     ws = district_report[COVER_SHEET]
-    head = find_row(ws, 1, "Kỳ")
-    assert [ws.cell(head, c).value for c in range(1, 11)] == [
+    head = find_row(ws, 1, "Kỳ\nPeriod")
+    cells = [ws.cell(head, c).value for c in range(1, ws.max_column + 1)]
+    assert [v.split("\n")[0] for v in cells if v] == [
         "Kỳ",
         "Cấp báo cáo",
         "Phải báo cáo",
@@ -188,19 +238,20 @@ def test_cover_completeness_table_cell_by_cell(district_report: openpyxl.Workboo
         "Chưa báo cáo",
         "Tỷ lệ hợp lệ (%)",
     ]
-    assert ws.cell(head + 1, 3).value == "Expected"
-    rows = {ws.cell(r, 2).value: r for r in range(head + 2, head + 5)}
-    assert list(rows) == [
-        "Tỉnh/Thành phố / Province/City",
-        "Quận/Huyện / District",
-        "Xã/Phường/Thị trấn / Commune",
-    ]
-    commune = [ws.cell(rows["Xã/Phường/Thị trấn / Commune"], c).value for c in range(1, 10)]
+    assert "Phải báo cáo\nExpected" in cells
+
+    # Issue 13: the table sits on the cover's grid (its first cell spans the code and name
+    # columns of the per-unit table below), and levels read in Vietnamese only.
+    def values(r: int) -> list[Any]:
+        return [v for c in range(1, ws.max_column + 1) if (v := ws.cell(r, c).value) is not None]
+
+    rows = {values(r)[1]: r for r in range(head + 1, head + 4)}
+    assert list(rows) == ["Tỉnh/Thành phố", "Quận/Huyện", "Xã/Phường/Thị trấn"]
+    commune = values(rows["Xã/Phường/Thị trấn"])
     #                                   expected rec acc rej on_time late missing
-    assert commune == ["2025-Q1", "Xã/Phường/Thị trấn / Commune", 526, 4, 3, 1, 2, 1, 522]
-    district = [ws.cell(rows["Quận/Huyện / District"], c).value for c in range(3, 10)]
-    assert district == [30, 1, 1, 0, 1, 0, 29]
-    share = ws.cell(rows["Xã/Phường/Thị trấn / Commune"], 10)
+    assert commune[:9] == ["2025-Q1", "Xã/Phường/Thị trấn", 526, 4, 3, 1, 2, 1, 522]
+    assert values(rows["Quận/Huyện"])[2:9] == [30, 1, 1, 0, 1, 0, 29]
+    share = ws.cell(rows["Xã/Phường/Thị trấn"], ws.max_column)
     assert share.value == pytest.approx(100 * 3 / 526) and share.number_format == "0.00"
 
 
@@ -209,12 +260,12 @@ def test_cover_lists_each_units_completeness(district_report: openpyxl.Workbook)
     r = find_row(ws, 1, "Tình hình báo cáo theo đơn vị / Completeness by unit")
     rows = [
         [ws.cell(i, c).value for c in range(1, 9)]
-        for i in range(r + 3, ws.max_row + 1)
+        for i in range(r + 2, ws.max_row + 1)
         if ws.cell(i, 1).value == "001"
     ]
     assert rows == [
-        ["001", "Quận Ba Đình", "2025-Q1", "Quận/Huyện / District", 1, 1, 1, 0],
-        ["001", "Quận Ba Đình", "2025-Q1", "Xã/Phường/Thị trấn / Commune", 13, 3, 2, 1],
+        ["001", "Quận Ba Đình", "2025-Q1", "Quận/Huyện", 1, 1, 1, 0],
+        ["001", "Quận Ba Đình", "2025-Q1", "Xã/Phường/Thị trấn", 13, 3, 2, 1],
     ]
 
 
@@ -224,16 +275,24 @@ def test_cover_lists_each_units_completeness(district_report: openpyxl.Workbook)
 def test_models_sheet_has_a_row_per_district_then_the_city_total(
     district_report: openpyxl.Workbook,
 ) -> None:
+    # Issue 13: the city's own report is a row before the total, headings are "vi\nen".
     ws = district_report["Mô hình"]
-    assert ws["A1"].value == 'Mô hình "Dân vận khéo" — Quý I/2025'
-    assert ws["A5"].value == "Mã đơn vị" and ws["B6"].value == "Unit name"
-    col = column_of(ws, "MH_DANG_KY")
-    assert ws.cell(5, col).value == 'Số mô hình "Dân vận khéo" đăng ký (mô hình)'
-    assert ws.cell(6, col).value == "Models registered (models)"
-    codes = [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)]
-    assert codes == [u.code for u in HANOI.units_at("district")] + ["01"]
-    assert ws.cell(8, 2).value == "Quận Ba Đình"
-    assert ws.cell(ws.max_row, 2).value == "Tổng cộng / Total: Thành phố Hà Nội"
+    assert ws["A6"].value == 'Biểu 1: MÔ HÌNH "DÂN VẬN KHÉO" QUÝ I NĂM 2025'
+    assert headings(ws, "MH_DANG_KY") == [
+        ('Số mô hình "Dân vận khéo" đăng ký (mô hình)', "Models registered (models)"),
+        ("Tổng số", "Total"),
+    ]
+    assert headings(ws, "MH_CONG_NHAN[field=KT,holder=CN]")[1:] == [
+        ("Chia theo lĩnh vực và chủ thể", "By field and holder"),
+        ("Kinh tế", "Economy"),
+        ("Cá nhân", "Individual"),
+    ]
+    codes = data_codes(ws)
+    assert codes == [u.code for u in HANOI.units_at("district")] + ["01", "01"]
+    first = machine_row(ws) + 1
+    assert ws.cell(first, 2).value == "Quận Ba Đình"
+    assert ws.cell(first + 30, 2).value == "Báo cáo của cấp thành phố: Thành phố Hà Nội"
+    assert ws.cell(first + 31, 2).value == "Tổng cộng: Thành phố Hà Nội"
     c = cell(ws, "001", "MH_DANG_KY")
     assert c.value == 3 + 2 + 4 + 10 and c.data_type == "n" and c.number_format == "#,##0"
     assert cell(ws, "002", "MH_DANG_KY").value == 5
@@ -259,8 +318,8 @@ def test_status_columns_count_units_per_category(district_report: openpyxl.Workb
     assert cell(ws, "001", "NTM_MUC_DAT:KIEU_MAU").value == 1
     assert cell(ws, "001", "NTM_MUC_DAT:DAT_CHUAN").value == 0  # reported: zero in this one
     assert cell(ws, "002", "NTM_MUC_DAT:DAT_CHUAN").value is None  # nothing reported
-    header = ws.cell(5, column_of(ws, "NTM_MUC_DAT:KIEU_MAU")).value
-    assert header == "Mức đạt chuẩn nông thôn mới của xã: Nông thôn mới kiểu mẫu (xã)"
+    vi = [h[0] for h in headings(ws, "NTM_MUC_DAT:KIEU_MAU")]
+    assert vi == ["Mức đạt chuẩn nông thôn mới của xã (xã)", "Nông thôn mới kiểu mẫu"]
 
 
 def test_ratio_sits_beside_its_numerator_and_denominator(
@@ -271,27 +330,27 @@ def test_ratio_sits_beside_its_numerator_and_denominator(
     assert cell(ws, "001", "TL_GD_VAN_HOA").number_format == "0.00"
     assert cell(ws, "001", "TL_GD_VAN_HOA:numerator").value == 190
     assert cell(ws, "001", "TL_GD_VAN_HOA:denominator").value == 1100
-    assert ws.cell(5, column_of(ws, "TL_GD_VAN_HOA:denominator")).value == (
-        "Mẫu số: Tổng số hộ gia đình"
-    )
+    assert headings(ws, "TL_GD_VAN_HOA:denominator")[-1][0] == "Mẫu số: Tổng số hộ gia đình"
 
 
 def test_city_level_is_one_row_and_units_pick_rows_in_order() -> None:
     table, comp = frames()
     ws = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "city"))["Mô hình"]
-    assert [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)] == ["01"]
-    assert ws.cell(8, column_of(ws, "MH_DANG_KY")).value == 31
+    assert data_codes(ws) == ["01"]
+    assert cell(ws, "01", "MH_DANG_KY").value == 31
     picked = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "commune", ["00004", "00001"]))
     ws = picked["Mô hình"]
-    assert [ws.cell(r, 1).value for r in range(8, ws.max_row + 1)] == ["00004", "00001"]
-    assert ws.cell(9, column_of(ws, "MH_DANG_KY")).value == 5
+    assert data_codes(ws) == ["00004", "00001"]
+    assert cell(ws, "00001", "MH_DANG_KY").value == 5
 
 
 def test_empty_frames_still_give_a_report_that_says_so() -> None:
     wb = open_xlsx(export_xlsx(pl.DataFrame(), pl.DataFrame(), HANOI, CAT, Q1, "district"))
-    assert wb[COVER_SHEET]["B9"].value == "chưa có dữ liệu"
-    assert find_row(wb[COVER_SHEET], 1, "Chưa có dữ liệu / no data")
-    assert wb["Mô hình"].cell(8, 3).value is None
+    cover = wb[COVER_SHEET]
+    label = find_row(cover, 1, "Tình hình báo cáo / Completeness")
+    assert cover.cell(label, find_cell_right(cover, label)).value == "chưa có dữ liệu"
+    assert find_row(cover, 1, "Chưa có dữ liệu / no data")
+    assert cell(wb["Mô hình"], "001", "MH_DANG_KY").value is None
 
 
 def test_a_quarter_built_from_months_shows_each_months_completeness() -> None:
@@ -311,7 +370,9 @@ def test_a_quarter_built_from_months_shows_each_months_completeness() -> None:
         comps.append(completeness(ledger, HANOI, CAT, p))
     quarter = temporal_rollup(tables, Q1, CAT)
     wb = open_xlsx(export_xlsx(quarter, pl.concat(comps), HANOI, CAT, Q1, "district"))
-    assert wb[COVER_SHEET]["B9"].value == (
+    cover = wb[COVER_SHEET]
+    label = find_row(cover, 1, "Tình hình báo cáo / Completeness")
+    assert cover.cell(label, find_cell_right(cover, label)).value == (
         "2025-M01: 0/30 quận/huyện, 1/526 xã/phường; "
         "2025-M02: 0/30 quận/huyện, 2/526 xã/phường; "
         "2025-M03: 0/30 quận/huyện, 2/526 xã/phường đã báo cáo hợp lệ"
@@ -396,9 +457,23 @@ def test_csv_has_the_sheets_rows_in_long_form() -> None:
     table, _ = frames()
     rows = read_csv(export_csv(table, HANOI, CAT, Q1, "district"))
     assert list(rows[0]) == list(CSV_COLUMNS)
+    # Issue 13: a row per sheet cell (breakdowns too), and the city's own report.
+    dims = ("field", "model_level", "holder")
+    totals = [r for r in rows if not any(r[d] for d in dims)]
     per_unit = len(CAT.indicators) - 1 + len(CAT.model.dimensions["ntm_standard"].values)
-    assert len(rows) == 31 * per_unit  # 30 districts and the city, every figure
-    got = {(r["unit_code"], r["indicator"], r["category"]): r for r in rows}
+    assert len(totals) == 32 * per_unit  # 30 districts, the city's own report, the total
+    assert {r["row_kind"] for r in rows} == {"unit", "own", "total"}
+    got = {
+        (r["unit_code"], r["indicator"], r["category"]): r for r in totals if r["row_kind"] != "own"
+    }
+    own = {(r["indicator"], r["model_level"]): r["value"] for r in rows if r["row_kind"] == "own"}
+    assert own[("MH_DANG_KY", "TINH")] == "7" and own[("MH_DANG_KY", "CS")] == "0"
+    by_field = {
+        r["field"]: r["value"]
+        for r in rows
+        if r["unit_code"] == "001" and r["indicator"] == "MH_DANG_KY" and r["field"]
+    }
+    assert by_field == {"KT": "7", "VHXH": "2", "QPAN": "10", "XDHTCT": "0"}
     reg = got[("001", "MH_DANG_KY", "")]
     assert reg["unit_name"] == "Quận Ba Đình" and reg["value"] == "19"
     assert reg["name_vi"] == 'Số mô hình "Dân vận khéo" đăng ký'
