@@ -623,8 +623,8 @@ def export_xlsx(
     )
     fmts = _Formats(wb)
     _write_cover(wb, fmts, report, completeness, hierarchy, catalogue, period, head)
-    for number, (section, cols) in enumerate(report.sections, start=1):
-        _write_section(wb, fmts, report, catalogue, section, cols, hierarchy, period, head, number)
+    for sheet in _sheets(report, catalogue):
+        _write_section(wb, fmts, report, sheet, hierarchy, period, head)
     wb.close()
     return buf.getvalue()
 
@@ -755,7 +755,7 @@ def _signature(ws: Any, fmts: _Formats, row: int, last_col: int, head: ReportHea
     if head.recipients:
         _text(ws, r, 0, "Nơi nhận:", fmts.recipients_head)
         for i, text in enumerate(head.recipients, start=1):
-            _merged(ws, r + i, 0, split, f"- {text}", fmts.recipients)
+            _merged(ws, r + i, 0, split, f"– {text}", fmts.recipients)
     return r + 6
 
 
@@ -977,20 +977,55 @@ def _write_headers(
     return depth
 
 
+#: A section wider than this many figure columns prints one sheet per indicator, so
+#: that a page fitted to A4 width stays legible.
+MAX_SHEET_COLUMNS = 12
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    name: str
+    number: str
+    title_vi: str
+    title_en: str
+    cols: tuple[_Column, ...]
+
+
+def _sheets(report: _Report, catalogue: Catalogue) -> list[_Sheet]:
+    """One sheet per catalogue section (``Biểu 1``), or per indicator of a wide one (``1.2``)."""
+    out: list[_Sheet] = []
+    for number, (section, cols) in enumerate(report.sections, start=1):
+        meta = catalogue.model.sections[section]
+        if len(cols) <= MAX_SHEET_COLUMNS:
+            out.append(_Sheet(meta.sheet, str(number), meta.vi, meta.en, cols))
+            continue
+        indicators = list(dict.fromkeys(c.indicator.code for c in cols))
+        for k, code in enumerate(indicators, start=1):
+            ind = catalogue.indicator(code)
+            part = tuple(c for c in cols if c.indicator.code == code)
+            out.append(
+                _Sheet(
+                    f"{meta.sheet} {k}"[:31],
+                    f"{number}.{k}",
+                    f"{meta.vi}: {ind.vi}",
+                    f"{meta.en}: {ind.en}",
+                    part,
+                )
+            )
+    return out
+
+
 def _write_section(
     wb: Any,
     fmts: _Formats,
     report: _Report,
-    catalogue: Catalogue,
-    section: str,
-    cols: tuple[_Column, ...],
+    sheet: _Sheet,
     hierarchy: Hierarchy,
     period: Period,
     head: ReportHeader,
-    number: int,
 ) -> None:
-    meta = catalogue.model.sections[section]
-    ws = wb.add_worksheet(meta.sheet)
+    cols = sheet.cols
+    ws = wb.add_worksheet(sheet.name)
     root = report.root
     vi_lvl = _labels(report.level)[0]
 
@@ -1014,10 +1049,11 @@ def _write_section(
 
     split = max(1, last // 2 - 1)
     row = _letterhead(ws, fmts, last, head, split)
-    title = f"Biểu {number}: {meta.vi.upper()} {period_in_words(period).upper()}"
+    title = f"Biểu {sheet.number}: {sheet.title_vi} {period_in_words(period)}"
     _merged(ws, row, 0, last, title, fmts.title)
-    ws.set_row(row, 20)
-    _merged(ws, row + 1, 0, last, f"Table {number}: {meta.en}, {period.label_en}", fmts.subtitle)
+    ws.set_row(row, 18 * _lines(title, sum(widths.values()) * 0.8))
+    en = f"Table {sheet.number}: {sheet.title_en}, {period.label_en}"
+    _merged(ws, row + 1, 0, last, en, fmts.subtitle)
     where = f"Đơn vị tổng hợp: {root.name} · " if root else ""
     _merged(
         ws,

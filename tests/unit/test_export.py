@@ -26,7 +26,16 @@ Q1 = Period.parse("2025-Q1")
 HANOI = load_hierarchies().for_date(Q1.reference_date).subtree("01")
 ON_TIME = datetime(2025, 3, 16, tzinfo=UTC)
 LATE = datetime(2025, 3, 25, tzinfo=UTC)
-SHEETS = [COVER_SHEET, "Mô hình", "Đóng góp", "Đối thoại", "Nông thôn mới", "Gia đình văn hóa"]
+SHEETS = [
+    COVER_SHEET,
+    "Mô hình 1",
+    "Mô hình 2",
+    "Mô hình 3",
+    "Đóng góp",
+    "Đối thoại",
+    "Nông thôn mới",
+    "Gia đình văn hóa",
+]
 
 # Names a hostile or careless data file could carry.
 EVIL = {
@@ -276,13 +285,16 @@ def test_models_sheet_has_a_row_per_district_then_the_city_total(
     district_report: openpyxl.Workbook,
 ) -> None:
     # Issue 13: the city's own report is a row before the total, headings are "vi\nen".
-    ws = district_report["Mô hình"]
-    assert ws["A6"].value == 'Biểu 1: MÔ HÌNH "DÂN VẬN KHÉO" QUÝ I NĂM 2025'
+    ws = district_report["Mô hình 1"]
+    assert ws["A6"].value == (
+        'Biểu 1.1: Mô hình "Dân vận khéo": Số mô hình "Dân vận khéo" đăng ký quý I năm 2025'
+    )
     assert headings(ws, "MH_DANG_KY") == [
         ('Số mô hình "Dân vận khéo" đăng ký (mô hình)', "Models registered (models)"),
         ("Tổng số", "Total"),
     ]
-    assert headings(ws, "MH_CONG_NHAN[field=KT,holder=CN]")[1:] == [
+    # A wide section prints one sheet per indicator (issue 13: legible on A4).
+    assert headings(district_report["Mô hình 2"], "MH_CONG_NHAN[field=KT,holder=CN]")[1:] == [
         ("Chia theo lĩnh vực và chủ thể", "By field and holder"),
         ("Kinh tế", "Economy"),
         ("Cá nhân", "Individual"),
@@ -298,7 +310,9 @@ def test_models_sheet_has_a_row_per_district_then_the_city_total(
     assert cell(ws, "002", "MH_DANG_KY").value == 5
     assert cell(ws, "01", "MH_DANG_KY").value == 3 + 2 + 4 + 10 + 5 + 7
     assert cell(ws, "01", "MH_DANG_KY").font.b  # the total row is bold
-    assert cell(ws, "001", "MH_CONG_NHAN").value == 1400  # 1,179 collectives + 221 individuals
+    assert (
+        cell(district_report["Mô hình 2"], "001", "MH_CONG_NHAN").value == 1400
+    )  # 1,179 collectives + 221 individuals
     assert cell(ws, "003", "MH_DANG_KY").value is None  # no report: blank, not 0
 
 
@@ -335,11 +349,11 @@ def test_ratio_sits_beside_its_numerator_and_denominator(
 
 def test_city_level_is_one_row_and_units_pick_rows_in_order() -> None:
     table, comp = frames()
-    ws = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "city"))["Mô hình"]
+    ws = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "city"))["Mô hình 1"]
     assert data_codes(ws) == ["01"]
     assert cell(ws, "01", "MH_DANG_KY").value == 31
     picked = open_xlsx(export_xlsx(table, comp, HANOI, CAT, Q1, "commune", ["00004", "00001"]))
-    ws = picked["Mô hình"]
+    ws = picked["Mô hình 1"]
     assert data_codes(ws) == ["00004", "00001"]
     assert cell(ws, "00001", "MH_DANG_KY").value == 5
 
@@ -350,7 +364,7 @@ def test_empty_frames_still_give_a_report_that_says_so() -> None:
     label = find_row(cover, 1, "Tình hình báo cáo / Completeness")
     assert cover.cell(label, find_cell_right(cover, label)).value == "chưa có dữ liệu"
     assert find_row(cover, 1, "Chưa có dữ liệu / no data")
-    assert cell(wb["Mô hình"], "001", "MH_DANG_KY").value is None
+    assert cell(wb["Mô hình 1"], "001", "MH_DANG_KY").value is None
 
 
 def test_a_quarter_built_from_months_shows_each_months_completeness() -> None:
@@ -433,7 +447,7 @@ def test_no_exported_cell_is_a_formula_whatever_the_unit_names() -> None:
                 assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value!r}"
                 if isinstance(c.value, str) and c.value and c.value[0] in "=+-@\t\r":
                     raise AssertionError(f"{ws.title}!{c.coordinate} starts a formula: {c.value!r}")
-    ws = wb["Mô hình"]
+    ws = wb["Mô hình 1"]
     assert ws.cell(find_row(ws, 1, "001"), 2).value == "'" + EVIL["001"]
     assert ws.cell(find_row(ws, 1, "002"), 2).value == "'+1"
     assert ws.cell(find_row(ws, 1, "004"), 2).value == "'@SUM(A1:A9)"
