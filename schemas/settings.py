@@ -190,10 +190,15 @@ class Settings(BaseSettings):
         return f"http://127.0.0.1:{self.local_port('notify')}/notify"
 
     def storage_options(self) -> dict[str, str]:
-        """Options for delta-rs/object_store; conditional puts make commits atomic on S3.
+        """Options to open the tables with polars or deltalake as they are (documented for other tools).
 
-        Retry keys are object_store's (``max_retries``, ``retry_timeout``,
-        ``backoff_config.*``); connection refused, timeouts and 5xx are retried.
+        ``pl.read_delta(uri, storage_options=Settings().storage_options())`` and
+        ``DeltaTable(uri, storage_options=...)`` both accept this dict: every value
+        is a string, and every key is one delta-rs/object_store knows. The retry
+        count is left out on purpose: polars reads ``max_retries`` as its own key
+        and refuses a string for it, delta-rs refuses anything but strings, so no
+        one value suits both. ``retry_timeout`` (with the backoff) is the budget.
+        Conditional puts make commits atomic on S3.
         """
         return {
             "AWS_ENDPOINT_URL": self.s3_endpoint_url,
@@ -203,7 +208,6 @@ class Settings(BaseSettings):
             "AWS_ALLOW_HTTP": "true" if self.s3_endpoint_url.startswith("http://") else "false",
             "AWS_S3_ADDRESSING_STYLE": "path",
             "conditional_put": "etag",
-            "max_retries": str(self.s3_table_max_retries),
             "retry_timeout": f"{self.s3_table_retry_timeout_seconds:g}s",
             "backoff_config.init_backoff": "500ms",
             "backoff_config.max_backoff": "5s",
@@ -212,15 +216,21 @@ class Settings(BaseSettings):
             "timeout": f"{self.s3_read_timeout_seconds:g}s",
         }
 
+    def delta_options(self) -> dict[str, str]:
+        """The pipeline's own delta-rs options: :meth:`storage_options` and the retry count.
+
+        Retry keys are object_store's (``max_retries``, ``retry_timeout``,
+        ``backoff_config.*``); connection refused, timeouts and 5xx are retried.
+        """
+        return self.storage_options() | {"max_retries": str(self.s3_table_max_retries)}
+
     def scan_options(self) -> dict[str, Any]:
         """Options for polars' own readers (``scan_delta``): its retry keys, typed as it wants.
 
         polars strips its own keys before it opens the table with delta-rs, so
         ``max_retries`` here is polars' (an int) and the rest are delta-rs's.
         """
-        options: dict[str, Any] = dict(self.storage_options())
-        del options["max_retries"]
-        return options | {
+        return self.storage_options() | {
             "max_retries": self.s3_table_max_retries,
             "retry_timeout_ms": int(self.s3_table_retry_timeout_seconds * 1000),
             "retry_init_backoff_ms": 500,

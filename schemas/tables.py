@@ -210,3 +210,26 @@ MARKS_SCHEMA: dict[str, pl.DataType] = {
 
 def empty_marks() -> pl.DataFrame:
     return pl.DataFrame(schema=MARKS_SCHEMA)
+
+
+#: The units dimension: one row per unit of each hierarchy version, so that the codes of
+#: the facts, roll-up and completeness tables join to names (on ``unit_code`` and
+#: ``hierarchy_version``). ``unit_level`` is the hierarchy level (province/district/
+#: commune), as in the roll-up's ``unit_level`` and the completeness' ``reporter_level``;
+#: a column named ``level`` only ever holds a model's level (CS/HUYEN/TINH, the
+#: catalogue dimension). ``valid_to`` is null for the version in force.
+UNITS_SCHEMA = pa.DataFrameSchema(
+    {
+        "hierarchy_version": pa.Column(pl.Utf8),
+        "unit_code": pa.Column(pl.Utf8),
+        "name": pa.Column(pl.Utf8),
+        "unit_level": pa.Column(pl.Utf8),
+        "division_type": pa.Column(pl.Utf8),
+        "parent_code": pa.Column(pl.Utf8, nullable=True),
+        "valid_from": pa.Column(pl.Date),
+        "valid_to": pa.Column(pl.Date, nullable=True),
+    },
+    strict=True,
+    unique=["hierarchy_version", "unit_code"],
+    name="units",
+)

@@ -192,6 +192,9 @@ class MemoryTables:
         out = frame.filter(pl.col("period") == period) if not frame.is_empty() else frame
         return out if not out.is_empty() else empty
 
+    def write_units(self, frame: pl.DataFrame) -> None:
+        self.units = frame
+
     def replace_period(self, name: str, period: str, frame: pl.DataFrame) -> None:
         self._replace(name, frame, pl.col("period") == period)
 

@@ -34,6 +34,7 @@ from dvkn_pipeline.rollup.spatial import (
 from dvkn_pipeline.services.ports import RollupTables
 from dvkn_pipeline.storage import leases
 from dvkn_pipeline.storage.leases import LeaseStore
+from dvkn_pipeline.storage.tables import units_frame
 from schemas.settings import Settings
 
 
@@ -116,6 +117,7 @@ class Refresher:
         facts = self.tables.read_facts(code, live["submission_id"].to_list())
         table = rollup(facts, hierarchy, self.catalogue, period)
         comp = completeness(ledger, hierarchy, self.catalogue, period)
+        self.tables.write_units(units_frame(hierarchy))  # the names the codes join to
         self.tables.replace_period("rollup", code, table)
         self.tables.replace_period("completeness", code, comp)
         self.tables.write_marks(code, marks_for(counts), None)  # last: the commit point

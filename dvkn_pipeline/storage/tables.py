@@ -1,4 +1,8 @@
-"""Delta Lake tables on the object store: ledger, facts, roll-up, completeness.
+"""Delta Lake tables on the object store: ledger, facts, roll-up, completeness, units.
+
+Other tools open them with ``Settings().storage_options()`` (see the README,
+"Reading the tables"); the ``units`` table is the dimension that names the
+codes of the facts and roll-ups, one set of rows per hierarchy version.
 
 Delta commits are atomic on S3 through conditional puts, so concurrent
 writers cannot interleave a half-written batch. The ledger and the facts are
@@ -25,12 +29,14 @@ from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.hierarchy import Hierarchy
 from schemas.records import LedgerRow
 from schemas.settings import Settings
 from schemas.tables import (
     COMPLETENESS_SCHEMA,
     LEDGER_SCHEMA,
     PERIOD_PATTERN,
+    UNITS_SCHEMA,
     empty_facts,
     empty_marks,
 )
@@ -43,6 +49,7 @@ FACTS = "facts"
 ROLLUP = "rollup"
 COMPLETENESS = "completeness"
 MARKS = "refresh_marks"
+UNITS = "units"
 
 
 def ledger_polars_schema() -> dict[str, pl.DataType]:
@@ -106,7 +113,7 @@ class Tables:
     def __init__(self, settings: Settings, catalogue: Catalogue) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.options = settings.storage_options()
+        self.options = settings.delta_options()
         self.scan_options = settings.scan_options()
 
     def uri(self, name: str) -> str:
@@ -211,6 +218,49 @@ class Tables:
         else:
             self.replace_units(MARKS, period, units, marks)
 
+    # -- the units dimension --------------------------------------------------------
+
+    def write_units(self, frame: pl.DataFrame) -> None:
+        """Write one hierarchy version's units (:func:`units_frame`), once per version.
+
+        The rows of a version never change, so a version already in the table is
+        left as it is (no commit), and a new one replaces nothing else.
+        """
+        versions = frame["hierarchy_version"].unique().to_list()
+        if len(versions) != 1:
+            raise ValueError(f"one hierarchy version at a time, got {versions}")
+        version = str(versions[0])
+        if self._table(UNITS) is not None:
+            have = (
+                pl.scan_delta(self.uri(UNITS), storage_options=self.scan_options)
+                .filter(pl.col("hierarchy_version") == version)
+                .select(pl.len())
+                .collect()
+                .item()
+            )
+            if have == frame.height:
+                return
+        literal = version.replace("'", "''")
+
+        def write() -> None:
+            exists = self._table(UNITS) is not None
+            opts: dict[str, Any] = {"partition_by": ["hierarchy_version"]}
+            if exists:
+                opts["predicate"] = f"hierarchy_version = '{literal}'"
+            UNITS_SCHEMA.validate(frame).write_delta(
+                self.uri(UNITS),
+                mode="overwrite" if exists else "append",
+                storage_options=self.options,
+                delta_write_options=opts,
+            )
+
+        _retry_commit(write, UNITS)
+
+    def read_units(self, hierarchy_version: str | None = None) -> pl.DataFrame:
+        empty = pl.DataFrame(schema={n: c.dtype.type for n, c in UNITS_SCHEMA.columns.items()})
+        pred = pl.col("hierarchy_version") == hierarchy_version if hierarchy_version else None
+        return self._read(UNITS, empty, pred)
+
     def rollup_periods(self) -> list[str]:
         """Periods that have a roll-up (the partitions of the roll-up table)."""
         if self._table(ROLLUP) is None:
@@ -271,6 +321,20 @@ class Tables:
             )
 
         _retry_commit(write, name)
+
+
+def units_frame(hierarchy: Hierarchy) -> pl.DataFrame:
+    """A hierarchy version as rows of the units table (``UNITS_SCHEMA``)."""
+    return hierarchy.units_frame().select(
+        pl.lit(hierarchy.version_id).alias("hierarchy_version"),
+        "unit_code",
+        "name",
+        pl.col("level").alias("unit_level"),
+        "division_type",
+        "parent_code",
+        pl.lit(hierarchy.valid_from, dtype=pl.Date).alias("valid_from"),
+        pl.lit(hierarchy.valid_to, dtype=pl.Date).alias("valid_to"),
+    )
 
 
 def ledger_frame(rows: Sequence[LedgerRow]) -> pl.DataFrame:
