@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     receipts_prefix: str = "receipts/"
     archive_prefix: str = "archive/"
     tables_prefix: str = "tables/"
+    # Official exports (`dvkn export`): <exports_prefix><period>/<level>/<file>.
+    exports_prefix: str = "exports/"
     state_prefix: str = "_state/"
 
     # Which part of the country this installation serves (GSO province code).

@@ -84,24 +84,49 @@ def export(
     out: Annotated[
         Path | None, typer.Option(help="Output .xlsx; the .csv is written beside it.")
     ] = None,
+    number: Annotated[
+        str | None, typer.Option(help="Document number (default: schemas/report_header.yaml).")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Date of the report, dd/mm/yyyy (default: today).")
+    ] = None,
+    signer: Annotated[str | None, typer.Option(help="Name in the signature block.")] = None,
+    position: Annotated[str | None, typer.Option(help="Position of the signer.")] = None,
 ) -> None:
-    """Write the upper-level report of a period (.xlsx and .csv), completeness on the cover.
+    """Write the upper-level report of a period (.xlsx and .csv), here and on the object store.
 
     A period nobody reported directly (a quarter of monthly reports, a year of
-    quarters) is built from the finer periods that tile it.
+    quarters) is built from the finer periods that tile it. The files also go
+    to ``exports/<period>/<level>/`` on the store (each run a new object version).
     """
+    from datetime import datetime
+
     from dvkn_pipeline.reference.hierarchy import load_hierarchies
-    from dvkn_pipeline.services.exports import export_report
+    from dvkn_pipeline.services.exports import export_name, export_report, publish_export
     from dvkn_pipeline.services.wiring import build_intake
+    from schemas.report_header import load_report_header
 
     settings, p, catalogue = load_settings(), parse_period(period), load_catalogue()
-    tables = build_intake(settings).tables
+    header = load_report_header()
+    changes: dict[str, object] = {
+        k: v for k, v in {"number": number, "signer": signer, "position": position}.items() if v
+    }
+    if on:
+        try:
+            changes["issued_on"] = datetime.strptime(on, "%d/%m/%Y").date()
+        except ValueError as exc:
+            raise typer.BadParameter(f"ngày không hợp lệ / not a date dd/mm/yyyy: {on!r}") from exc
+    header = header.model_copy(update=changes)
+    intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
     try:
-        files = export_report(tables, hierarchy, catalogue, p, level, unit or None)
+        files = export_report(intake.tables, hierarchy, catalogue, p, level, unit or None, header)
+        name = export_name(p, level)
     except DvknError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    path = out or Path(f"dvkn-{p.code}-{level}.xlsx")
+    path = out or Path(f"{name}.xlsx")
     path.write_bytes(files.xlsx)
     path.with_suffix(".csv").write_bytes(files.csv)
+    keys = publish_export(intake.bucket, settings.exports_prefix, p, level, files)
     console.print(f"wrote {path} and {path.with_suffix('.csv')}")
+    console.print("stored " + " and ".join(f"s3://{intake.bucket.name}/{k}" for k in keys))

@@ -14,9 +14,25 @@ import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.levels import canonical_level
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.temporal import source_periods, temporal_rollup
 from dvkn_pipeline.views.export import export_csv, export_xlsx
+from schemas.report_header import ReportHeader
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+class ExportStore(Protocol):
+    """Where exports are kept (:class:`dvkn_pipeline.storage.bucket.Bucket`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str: ...
 
 
 class RollupTables(Protocol):
@@ -73,6 +89,7 @@ def export_report(
     period: Period,
     level: str,
     units: list[str] | None = None,
+    header: ReportHeader | None = None,
 ) -> ExportFiles:
     """The upper-level report of ``period`` at ``level`` (only ``units`` when given).
 
@@ -82,7 +99,32 @@ def export_report(
     found = period_rollup(tables, period, catalogue)
     return ExportFiles(
         xlsx=export_xlsx(
-            found.rollup, found.completeness, hierarchy, catalogue, period, level, units
+            found.rollup, found.completeness, hierarchy, catalogue, period, level, units, header
         ),
         csv=export_csv(found.rollup, hierarchy, catalogue, period, level, units),
     )
+
+
+def export_name(period: Period, level: str) -> str:
+    """``dvkn-2025-Q1-district``: the file name of an export, without its suffix."""
+    return f"dvkn-{period.code}-{canonical_level(level)}"
+
+
+def export_keys(prefix: str, period: Period, level: str) -> tuple[str, str]:
+    """Object keys of an export's .xlsx and .csv: ``<prefix><period>/<level>/<name>.xlsx``."""
+    base = f"{prefix}{period.code}/{canonical_level(level)}/{export_name(period, level)}"
+    return base + ".xlsx", base + ".csv"
+
+
+def publish_export(
+    store: ExportStore, prefix: str, period: Period, level: str, files: ExportFiles
+) -> tuple[str, str]:
+    """Write an export to the object store; returns its two keys.
+
+    The keys are the same for every run of a period and level, so on a
+    versioned bucket each run is a new object version and the history stays.
+    """
+    xlsx_key, csv_key = export_keys(prefix, period, level)
+    store.put_bytes(xlsx_key, files.xlsx, XLSX_TYPE)
+    store.put_bytes(csv_key, files.csv, CSV_TYPE)
+    return xlsx_key, csv_key

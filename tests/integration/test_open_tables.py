@@ -102,3 +102,33 @@ def test_why_the_retry_count_is_not_in_the_documented_options(store: Settings) -
     with pytest.raises(Exception, match="max_retries"):
         pl.read_delta(store.table_uri("rollup"), storage_options=store.delta_options())
     assert DeltaTable(store.table_uri("rollup"), storage_options=store.delta_options())
+
+
+def test_export_writes_beside_you_and_to_the_store_each_run_a_version(
+    store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli.app import app
+    from dvkn_pipeline.storage.s3_client import make_s3_client
+    from tests.unit.test_export_totals import check_totals
+
+    monkeypatch.chdir(tmp_path)
+    env = local_env.dvkn_env(store) | {"DVKN_BUCKET": store.bucket}
+    args = ["export", "--period", "2025-Q1", "--level", "district", "--number", "7-BC/BDVTU"]
+    for _ in range(2):
+        result = CliRunner().invoke(app, [*args, "--date", "20/04/2025"], env=env)
+        assert result.exit_code == 0, result.output
+    key = "exports/2025-Q1/district/dvkn-2025-Q1-district.xlsx"
+    assert f"s3://{store.bucket}/{key}" in result.output.replace("\n", "")
+    assert (tmp_path / "dvkn-2025-Q1-district.csv").exists()
+    client = make_s3_client(store)
+    versions = client.list_object_versions(Bucket=store.bucket, Prefix=key)["Versions"]
+    assert len(versions) == 2
+    body = client.get_object(Bucket=store.bucket, Key=key)["Body"].read()
+    wb = openpyxl.load_workbook(io.BytesIO(body))
+    assert wb["Mô hình 1"]["A4"].value == "Số: 7-BC/BDVTU"
+    assert sum(check_totals(wb[n]) for n in wb.sheetnames[1:]) == len(wb.sheetnames) - 1

@@ -7,7 +7,7 @@ import pytest
 
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.temporal import TemporalError, temporal_rollup
-from dvkn_pipeline.services.exports import period_rollup
+from dvkn_pipeline.services.exports import ExportFiles, period_rollup, publish_export
 from tests.unit.test_temporal import C1, CAT, MONTHS, Q1, fact, month_table
 
 
@@ -55,3 +55,29 @@ def test_a_gap_in_the_months_is_a_domain_error_naming_it() -> None:
     del by_month["2025-M02"]
     with pytest.raises(TemporalError, match="M02"):
         period_rollup(FakeTables(by_month), Q1, CAT)
+
+
+class FakeStore:
+    name = "dvkn"
+
+    def __init__(self) -> None:
+        self.objects: dict[str, list[tuple[bytes, str]]] = {}
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        self.objects.setdefault(key, []).append((data, content_type))
+        return "etag"
+
+
+def test_an_export_is_published_under_its_period_and_canonical_level() -> None:
+    store = FakeStore()
+    files = ExportFiles(xlsx=b"x", csv=b"c")
+    keys = publish_export(store, "exports/", Q1, "city", files)
+    assert keys == (
+        "exports/2025-Q1/province/dvkn-2025-Q1-province.xlsx",
+        "exports/2025-Q1/province/dvkn-2025-Q1-province.csv",
+    )
+    publish_export(store, "exports/", Q1, "tỉnh", files)  # the same level, another word
+    assert [len(v) for v in store.objects.values()] == [2, 2]  # same keys: new versions
+    assert store.objects[keys[1]][0][1] == "text/csv; charset=utf-8"
