@@ -56,6 +56,12 @@ class ChartText(_Frozen):
     total: str
 
 
+class TrendText(_Frozen):
+    title: str
+    pct_accepted: str
+    pct_on_time: str
+
+
 class StewardText(_Frozen):
     states: dict[str, StateText]
     attention: Bilingual
@@ -63,6 +69,7 @@ class StewardText(_Frozen):
     outcomes: dict[str, str]
     run: RunText
     chart: ChartText
+    trend: TrendText
 
 
 @lru_cache(maxsize=2)

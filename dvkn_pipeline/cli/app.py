@@ -59,6 +59,7 @@ app.command()(status.status)
 app.command()(status.submissions)
 app.command()(status.explain)
 app.command()(status.chart)
+app.command()(status.trend)
 # Stewards: change what the pipeline decided; notifications.
 app.command()(steer.reprocess)
 app.command()(steer.reject)

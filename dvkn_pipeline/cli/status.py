@@ -17,6 +17,7 @@ from dvkn_pipeline.cli.common import (
     JsonOpt,
     PeriodOpt,
     console,
+    fmt,
     load_settings,
     parse_period,
     print_json,
@@ -388,3 +389,60 @@ def chart(
     console.print(f"wrote {png} and {page}")
     for k, v in made.summary.items():
         console.print(f"  {k}: {v}")
+
+
+def trend(
+    unit: UnitOpt,
+    start: Annotated[str, typer.Option("--from", help="First period, e.g. 2024-Q1.")],
+    end: Annotated[str, typer.Option("--to", help="Last period, of the same kind.")],
+    indicator: Annotated[
+        str | None, typer.Option(help="An indicator to follow too, e.g. MH_DANG_KY.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG chart.")] = Path("."),
+    json_out: JsonOpt = False,
+) -> None:
+    """A unit across periods: completeness (% accepted, % on time) and an indicator, with a PNG chart."""
+    from dvkn_pipeline.services.wiring import build_intake
+    from dvkn_pipeline.views.trend import TrendError, period_range, trend_png, unit_trend
+
+    settings = load_settings()
+    intake = build_intake(settings)
+    try:
+        periods = period_range(parse_period(start), parse_period(end))
+        comp = {p.code: intake.tables.read_completeness(p.code) for p in periods}
+        rollups = {p.code: intake.tables.read_rollup(p.code) for p in periods} if indicator else {}
+        made = unit_trend(unit, periods, comp, rollups, intake.catalogue, indicator)
+    except TrendError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    hierarchy = intake.hierarchies.for_date(periods[-1].reference_date)
+    name = hierarchy.unit(unit).name if unit in hierarchy else ""
+    words = load_steward_text().trend
+    title = words.title.format(unit=unit, name=name, first=periods[0], last=periods[-1])
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"trend-{unit}-{periods[0]}-{periods[-1]}.png"
+    png.write_bytes(trend_png(made, title))
+    if json_out:
+        print_json(made.to_json() | {"png": str(png)})
+        return
+    table = Table(
+        "kỳ / period",
+        "phải nộp / expected",
+        "đã nhận / accepted",
+        words.pct_accepted,
+        words.pct_on_time,
+        "chưa nộp / missing",
+        *([f"{made.indicator_vi} / {made.indicator_en}"] if made.indicator else []),
+        title=title,
+    )
+    for pt in made.points:
+        table.add_row(
+            f"{pt.period} ({pt.period_vi})",
+            str(pt.expected),
+            str(pt.accepted),
+            "" if pt.pct_accepted is None else f"{pt.pct_accepted:.1f}",
+            "" if pt.pct_on_time is None else f"{pt.pct_on_time:.1f}",
+            str(pt.missing),
+            *([fmt(pt.value)] if made.indicator else []),
+        )
+    console.print(table)
+    console.print(f"wrote {png}")
