@@ -120,6 +120,10 @@ def _print_demo(result: DemoResult) -> None:
     for receipt in result.rejected_receipts:
         console.print("\nA rejected upload and its receipt (what the commune sees):")
         print_receipt_brief(receipt)
+    console.print("\nIntake runs in the Prefect UI (name · state):")
+    for name, state, message in result.runs:
+        style = "bold yellow" if "(" in state else "green"
+        console.print(f"  {name}  [{style}]{state}[/]  [dim]{message}[/]")
     console.print(f"\nNotifications to the steward ({result.notify_target}):")
     for n in result.notifications:
         console.print(f"  [bold]{n.get('subject', '')}[/]\n    {n.get('body', '')}")

@@ -174,6 +174,26 @@ def wait_for_rollup(
 LEDGER_STATUSES = ("accepted", "rejected", "duplicate")
 
 
+def intake_runs() -> list[tuple[str, str, str]]:
+    """The intake deployment's runs, oldest first: name, state name, state message."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+
+    from schemas.deployments import INTAKE
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(INTAKE)
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id])
+            )
+        )
+    ordered = sorted(runs, key=lambda r: str(r.start_time or r.created or ""))
+    return [
+        (r.name, r.state_name or "", (r.state.message or "") if r.state else "") for r in ordered
+    ]
+
+
 def wait_for_notifications(settings: Settings, wanted: int, timeout: float) -> list[dict[str, Any]]:
     """The local target's notifications about rejected reports, once ``wanted`` have arrived.
 
@@ -201,6 +221,8 @@ class DemoResult:
     notifications: list[dict[str, Any]]
     #: Where notifications go: the local log file, or "webhook" / "slack".
     notify_target: str
+    #: The intake runs as the Prefect UI lists them: (name, state name, state message).
+    runs: list[tuple[str, str, str]]
     city: dict[str, Any]  # services.queries.figures at the top level
     districts: dict[str, Any] | None  # the level below, when the hierarchy has three levels
     prefect_ui: str
@@ -214,6 +236,7 @@ class DemoResult:
             "rejected_receipts": self.rejected_receipt_keys,
             "notifications": self.notifications,
             "notify_target": self.notify_target,
+            "runs": [{"name": n, "state": st, "message": m} for n, st, m in self.runs],
             "city": self.city,
             "districts": self.districts,
             "prefect_ui": self.prefect_ui,
@@ -310,8 +333,12 @@ def run_demo(
             if settings.notify_target == "log"
             else []
         )
+        from dvkn_pipeline.services.orchestration import wait_until_idle
+
+        wait_until_idle(timeout=180)  # the runs end (named state, artifacts) before we show them
         result = DemoResult(
             period=period,
+            runs=intake_runs(),
             notifications=notes,
             notify_target=target,
             uploads=len(uploads),

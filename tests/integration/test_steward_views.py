@@ -126,11 +126,20 @@ def test_status_submissions_explain_and_chart_on_real_tables(
         "on_time": 0,
         "late": 2,
         "corrected": 1,
+        "correction_rejected": 0,
         "rejected": 1,
         "missing": len(communes) - 4,
         "expected": len(communes),
+        "attention": 1,
     }
     assert [(u["claimed_unit"], u["status"]) for u in out["unexpected"]] == [("99999", "rejected")]
+
+    # -- the city-wide list of units needing attention, with district and reason --------------
+    code, out = _run(settings, "status", "--period", Q1.code, "--state", "attention")
+    assert code == 0
+    [bad] = [u for u in out["units"] if u["unit_code"] == c_bad]
+    assert (bad["district_code"], bad["state"]) == ("001", "rejected")
+    assert bad["reason"] and " / " in bad["reason"]
 
     # -- status, district counts agree with the stored completeness table --------------------
     code, out = _run(settings, "status", "--period", Q1.code, "--level", "district", "-u", "001")
