@@ -271,10 +271,12 @@ def run_demo(
         from dvkn_pipeline.services.orchestration import register
 
         register(settings)
-        target = configure_notifications(settings)
+        notify_to = configure_notifications(settings)
         local_stack.start_sensor(settings)
         say(f"      Prefect UI: [bold]{info.prefect_ui_url}[/]   S3: {info.s3_endpoint}")
-        say(f"      rejected reports notify: [bold]{target}[/] (automation dvkn-report-rejected)")
+        say(
+            f"      rejected reports notify: [bold]{notify_to}[/] (automation dvkn-report-rejected)"
+        )
         from dvkn_pipeline.services.wiring import build_intake
 
         intake = build_intake(settings)
@@ -340,7 +342,7 @@ def run_demo(
             period=period,
             runs=intake_runs(),
             notifications=notes,
-            notify_target=target,
+            notify_target=notify_to,
             uploads=len(uploads),
             ledger={s: int(ledger.filter(pl.col("status") == s).height) for s in LEDGER_STATUSES},
             rejected_receipt_keys=rejected["receipt_key"].to_list(),
