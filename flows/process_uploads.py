@@ -18,13 +18,18 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from prefect import flow, get_client, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import State, flow, get_client, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
+from prefect.states import Completed
 
-from dvkn_pipeline.services.artifacts import publish_completeness_artifact
+from dvkn_pipeline.services.artifacts import (
+    CountingBacklog,
+    RunArtifacts,
+    publish_completeness_artifact,
+)
 from dvkn_pipeline.services.drain import (
     DrainPolicy,
     announce_outcomes,
@@ -34,7 +39,12 @@ from dvkn_pipeline.services.drain import (
 from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.leases import Lease
-from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
+from dvkn_pipeline.views.summaries import (
+    RunSummary,
+    completeness_summary,
+    outcomes_markdown,
+    run_summary,
+)
 from schemas.deployments import INTAKE_FLOW, NAIVE_FLOW
 from schemas.records import ReprocessRequest, Status, UploadRef
 from schemas.settings import Settings
@@ -116,24 +126,34 @@ def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, A
     }
 
 
-def _batch_artifact(result: BatchResult, key: str = "intake-files") -> None:
-    if result.outcomes:
-        # One artifact per batch: stewards see a long burst progress file by file.
-        create_table_artifact(
-            key=key,
-            table=[o.model_dump(mode="json") for o in result.outcomes],
-            description=f"Batch of {len(result.outcomes)} uploads processed by this run",
-        )
+# -- what the run says in the Prefect UI: its name and its final state --------------------
 
 
-def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[str, Any]:
+def _rename(name: str) -> None:
+    """Give this flow run a name that says what it did (set as batches finish; never fails)."""
+    run_id = flow_run.get_id()
+    if not run_id:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(uuid.UUID(str(run_id)), name=name)
+    except Exception:
+        get_run_logger().warning("flow run not renamed to %r", name, exc_info=True)
+
+
+def _final_state(run: RunSummary, result: dict[str, Any]) -> State[dict[str, Any]]:
+    """A named Completed state: "Completed (28 rejected)" looks different from a clean run."""
+    return Completed(name=run.state_name, message=run.message, data=result)
+
+
+def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> State[dict[str, Any]]:
     """Judge recorded uploads again (a steward's reprocess or override), then refresh."""
     log = get_run_logger()
     log.info("judging again: %s", request.model_dump(mode="json", exclude_none=True))
     events = PrefectEvents()
     result = rejudge_uploads(intake, request, owner)
     announce_outcomes(events, result.outcomes, intake.settings.bucket)
-    _batch_artifact(result, key="reprocess-files")
+    RunArtifacts(intake.settings.incoming_prefix, files_key="reprocess-files").batch_done(result)
     summaries = (
         refresh_and_announce(lambda c: refresh_rollups(intake, c), events, result.changed)
         if result.changed
@@ -150,12 +170,17 @@ def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> dict[st
     )
     if result.skipped:
         log.warning("bytes no longer stored for: %s", result.skipped)
-    return {
-        "counts": counts,
-        "periods": sorted(result.changed),
-        "completeness": summaries,
-        "skipped": result.skipped,
-    }
+    run = run_summary(result.outcomes)
+    _rename(run.name)
+    return _final_state(
+        run,
+        {
+            "counts": counts,
+            "periods": sorted(result.changed),
+            "completeness": summaries,
+            "skipped": result.skipped,
+        },
+    )
 
 
 @flow(name=INTAKE_FLOW)
@@ -164,8 +189,12 @@ def process_uploads(
     drain_seconds: float | None = None,
     bucket: str | None = None,
     reprocess: ReprocessRequest | None = None,
-) -> dict[str, Any]:
+) -> State[dict[str, Any]]:
     """Drain pending uploads; ``key`` names the upload whose event started this run.
+
+    The run ends in a named Completed state ("Completed (28 rejected)" when
+    files were rejected) and is renamed as batches finish ("2025-Q1 · 352 nhận ·
+    28 từ chối"); its return value is the state's data.
 
     ``bucket`` (from the event) overrides the configured bucket, so one worker
     pool can serve deployments watching different buckets. ``reprocess``
@@ -182,8 +211,11 @@ def process_uploads(
         return _reprocess(intake, reprocess, owner)
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
     log.info("started by %s; draining pending uploads", key or "schedule/manual run")
+    backlog = CountingBacklog(intake)
+    artifacts = RunArtifacts(settings.incoming_prefix, backlog=backlog, rename=_rename)
+    artifacts.start()
     drained = drain(
-        intake,
+        backlog,
         owner,
         DrainPolicy(
             idle_seconds=idle,
@@ -196,10 +228,12 @@ def process_uploads(
         bucket=settings.bucket,
         stale=intake.stale_periods(),
         gone=_run_ended,
-        on_batch=_batch_artifact,
+        on_batch=artifacts.batch_done,
         log=log,
     )
     outcomes, summaries = drained.outcomes, drained.summaries
+    run = artifacts.finish()
+    _rename(run.name)
     counts = {s.value: sum(o.status is s for o in outcomes) for s in Status}
     log.info("processed %d uploads: %s", len(outcomes), counts)
     if outcomes:
@@ -214,7 +248,9 @@ def process_uploads(
             publish_completeness_artifact(intake, summaries)
         except Exception:  # a chart must never fail the run that processed the files
             log.warning("completeness chart not published", exc_info=True)
-    return {"counts": counts, "periods": sorted(summaries), "completeness": summaries}
+    return _final_state(
+        run, {"counts": counts, "periods": sorted(summaries), "completeness": summaries}
+    )
 
 
 @flow(name=NAIVE_FLOW)

@@ -152,6 +152,8 @@ class FileOutcome(BaseModel):
     n_warnings: int = 0
     receipt_key: str
     first_problem: str | None = None
+    #: The same problem in Vietnamese (``first_problem`` is English): stewards read both.
+    first_problem_vi: str | None = None
     attempt: int = 0
     override: OverrideDecision | None = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typer
 
 from dvkn_pipeline.cli import (
+    common,
     figures,
     health,
     infra,
@@ -29,6 +30,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _before_any_command() -> None:
+    """Point Prefect at the configured server before any command imports it (no temporary server)."""
+    common.quiet_prefect()
+
 
 # The embedded stack on this machine.
 app.command()(stack.up)
@@ -51,6 +59,7 @@ app.command()(status.status)
 app.command()(status.submissions)
 app.command()(status.explain)
 app.command()(status.chart)
+app.command()(status.trend)
 # Stewards: change what the pipeline decided; notifications.
 app.command()(steer.reprocess)
 app.command()(steer.reject)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -54,6 +56,28 @@ def parse_as_of_option(text: str | None) -> datetime | None:
         return parse_as_of(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--as-of") from exc
+
+
+def quiet_prefect() -> None:
+    """Before Prefect is imported: no telemetry notice, and the configured API instead of a
+    temporary server.
+
+    Prefect reads its settings once, at import; a command that imported it
+    before :func:`use_prefect` ran got no API URL, started a temporary server on
+    127.0.0.1:8770 (about 10 s) and printed a telemetry notice. Values already in
+    the environment win.
+    """
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if "PREFECT_API_URL" in os.environ:
+        return
+    try:
+        defaults = local_env.prefect_env(load_settings())
+    except Exception:  # invalid settings: the command itself will say what is wrong
+        return
+    for name, value in defaults.items():
+        if name != "PREFECT_HOME":  # the state directory may not exist yet for a read
+            os.environ.setdefault(name, value)
 
 
 def use_prefect(settings: Settings) -> None:
@@ -105,3 +129,37 @@ def print_figures(payload: dict[str, Any]) -> None:
         )
         table.add_row(u["unit_code"], u["name"], rep, *[fmt(vals.get(c)) for c in cols])
     console.print(table)
+
+
+@contextmanager
+def bars(out: Console | None = None) -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars for long work: yields ``update(stage, done, total)``.
+
+    One bar per stage ("upload", "process", "generate"), created on first use,
+    showing done / total and what is still pending.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.fields[pending]} chờ / pending[/]"),
+        TimeElapsedColumn(),
+        console=out or err,
+        transient=False,
+    )
+    labels = {
+        "upload": "tải lên / upload",
+        "process": "đã xử lý / processed",
+        "generate": "tạo tệp / generate",
+    }
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total, pending=total)
+        progress.update(tasks[stage], completed=done, total=total, pending=max(0, total - done))
+
+    with progress:
+        yield update

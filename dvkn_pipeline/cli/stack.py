@@ -14,6 +14,7 @@ from rich.table import Table
 from dvkn_pipeline.cli.common import (
     JsonOpt,
     PeriodOpt,
+    bars,
     console,
     err,
     load_settings,
@@ -39,9 +40,13 @@ def up(
     from dvkn_pipeline.services.orchestration import register
 
     register(settings)
+    from dvkn_pipeline.ops.notify_sink import configure_notifications
+
+    target = configure_notifications(settings)
     if sensor:
         local_stack.start_sensor(settings)
     console.print(f"S3 endpoint:  {info.s3_endpoint}  (bucket [bold]{settings.bucket}[/])")
+    console.print(f"Notifications (rejected reports, failed runs): [bold]{target}[/]")
     console.print(f"Prefect UI:   [bold]{info.prefect_ui_url}[/]")
     console.print("Services keep running in the background; stop them with [bold]dvkn down[/].")
 
@@ -93,15 +98,18 @@ def demo(
         else:
             _print_demo(result)
 
-    run_demo(
-        load_settings(),
-        parse_period(period),
-        workers=workers,
-        timeout=timeout,
-        keep_running=keep_running,
-        say=err.print if json_out else console.print,
-        show=show,
-    )
+    out = err if json_out else console
+    with bars(out) as progress:
+        run_demo(
+            load_settings(),
+            parse_period(period),
+            workers=workers,
+            timeout=timeout,
+            keep_running=keep_running,
+            say=out.print,
+            show=show,
+            progress=progress,
+        )
 
 
 def _print_demo(result: DemoResult) -> None:
@@ -112,6 +120,15 @@ def _print_demo(result: DemoResult) -> None:
     for receipt in result.rejected_receipts:
         console.print("\nA rejected upload and its receipt (what the commune sees):")
         print_receipt_brief(receipt)
+    console.print("\nIntake runs in the Prefect UI (name · state):")
+    for name, state, message in result.runs:
+        style = "bold yellow" if "(" in state else "green"
+        console.print(f"  {name}  [{style}]{state}[/]  [dim]{message}[/]")
+    console.print(f"\nNotifications to the steward ({result.notify_target}):")
+    for n in result.notifications:
+        console.print(f"  [bold]{n.get('subject', '')}[/]\n    {n.get('body', '')}")
+    if not result.notifications:
+        console.print("  (none arrived in time; see `dvkn automations list`)")
 
 
 def _explain_lateness(p: Period, city: dict[str, Any]) -> None:

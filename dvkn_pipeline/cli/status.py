@@ -17,6 +17,7 @@ from dvkn_pipeline.cli.common import (
     JsonOpt,
     PeriodOpt,
     console,
+    fmt,
     load_settings,
     parse_period,
     print_json,
@@ -29,18 +30,21 @@ from dvkn_pipeline.views.status import (
     StatusError,
     explain_figure,
     records,
-    state_text,
+    state_text_both,
     status_report,
     submission_history,
+    unit_list,
 )
+from schemas.steward import load_steward_text
 
 UnitOpt = Annotated[str, typer.Option("--unit", "-u", help="Unit code (GSO), e.g. 00004.")]
 _STATE_STYLE = {
     "on_time": "green",
     "late": "yellow",
     "corrected": "cyan",
+    "correction_rejected": "magenta",
     "rejected": "red",
-    "missing": "dim",
+    "missing": "bold red",
 }
 
 
@@ -66,9 +70,23 @@ def status(
     unit: Annotated[
         str | None, typer.Option("--unit", "-u", help="Only this unit and the units below it.")
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="List the units in this state city-wide, with their district and the "
+            "rejection reason: missing, late, rejected, correction_rejected, attention, ..."
+        ),
+    ] = None,
+    district: Annotated[
+        str | None, typer.Option("--district", "-d", help="With --state: only this district.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Who has reported for a period: expected, received, accepted, rejected, missing, on time, late.
+
+    ``--state missing|late|rejected|attention`` lists the units in that state
+    city-wide (or in ``--district``), each with its district and, for a
+    rejection, the first problem of its receipt.
 
     At commune level, one line per commune with its state (missing, rejected
     only, accepted on time, accepted late by N days, corrected). Only units of
@@ -76,6 +94,9 @@ def status(
     units are listed apart as unexpected.
     """
     intake, p, hierarchy = _open(period)
+    if state is not None:
+        _print_unit_list(intake, p, hierarchy, state, district, json_out)
+        return
     try:
         payload = status_report(
             intake.tables.read_ledger(p.code),
@@ -109,6 +130,65 @@ def status(
         console.print(table)
 
 
+def _reasons(intake: Intake, receipt_keys: list[str]) -> dict[str, str]:
+    """The first problem of each receipt, "vi / en": why a steward's unit was rejected."""
+    from schemas.records import Receipt
+
+    out: dict[str, str] = {}
+    for key in receipt_keys:
+        try:
+            raw = intake.bucket.get_json(key)
+        except Exception:
+            continue
+        if raw is None:
+            continue
+        receipt = Receipt.model_validate(raw)
+        if receipt.problems:
+            first = receipt.problems[0]
+            out[key] = f"{first.message_vi} / {first.message_en}"
+    return out
+
+
+def _print_unit_list(
+    intake: Intake,
+    p: Period,
+    hierarchy: Hierarchy,
+    state: str,
+    district: str | None,
+    json_out: bool,
+) -> None:
+    ledger = intake.tables.read_ledger()
+    args = (ledger, hierarchy, intake.catalogue, p, state, district)
+    try:
+        listed = unit_list(*args)
+        keys = [u.rejected_receipt_key for u in listed.units if u.rejected_receipt_key]
+        if keys:
+            listed = unit_list(*args, reasons=_reasons(intake, keys))
+    except StatusError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    if json_out:
+        print_json(listed.to_json())
+        return
+    cols = load_steward_text().columns
+    table = Table(
+        cols["district"],
+        cols["unit"],
+        cols["name"],
+        "trạng thái / state",
+        cols["reason"],
+        title=f"{listed.period} ({listed.period_vi}): {state}, {len(listed.units)}",
+    )
+    for u in listed.units:
+        table.add_row(
+            f"{u.district_code or ''} {u.district_name or ''}".strip(),
+            u.unit_code,
+            u.name,
+            f"[{_STATE_STYLE.get(u.state, '')}]{u.state_text}[/]",
+            u.reason or "",
+        )
+    console.print(table)
+
+
 def _print_unit_lines(payload: dict[str, Any]) -> None:
     table = Table("unit", "name", "state", "days late", "uploads", "live file", "version")
     for u in payload["units"]:
@@ -116,7 +196,7 @@ def _print_unit_lines(payload: dict[str, Any]) -> None:
         table.add_row(
             u["unit_code"],
             u["name"],
-            f"[{style}]{state_text(u)}[/]",
+            f"[{style}]{state_text_both(u)}[/]",
             "" if u["days_late"] is None else str(u["days_late"]),
             str(u["n_uploads"]),
             u["live_key"] or "",
@@ -124,9 +204,12 @@ def _print_unit_lines(payload: dict[str, Any]) -> None:
         )
     console.print(table)
     t = payload["totals"]
+    attention = load_steward_text().attention.both
     console.print(
         f"{t['expected']} expected: {t['on_time']} on time, {t['late']} late, "
-        f"{t['corrected']} corrected, {t['rejected']} rejected only, {t['missing']} missing"
+        f"{t['corrected']} corrected, {t['correction_rejected']} correction rejected, "
+        f"{t['rejected']} rejected only, {t['missing']} missing; "
+        f"[bold red]{attention}: {t['attention']}[/]"
     )
 
 
@@ -147,7 +230,8 @@ def _print_counts(payload: dict[str, Any]) -> None:
 def submissions(unit: UnitOpt, period: PeriodOpt, json_out: JsonOpt = False) -> None:
     """A unit's uploads for a period, oldest first: status, receipt, and which one is live."""
     intake, p, _ = _open(period)
-    hist = submission_history(intake.tables.read_ledger(p.code), p, unit)
+    # The whole ledger: a file nobody could read has no period of its own, only its folder's.
+    hist = submission_history(intake.tables.read_ledger(), p, unit, intake.settings.incoming_prefix)
     rows = records(hist)
     if json_out:
         print_json({"period": p.code, "unit_code": unit, "uploads": rows})
@@ -156,7 +240,16 @@ def submissions(unit: UnitOpt, period: PeriodOpt, json_out: JsonOpt = False) -> 
         console.print(f"no uploads from {unit} for {p.code}")
         return
     table = Table(
-        "live", "key", "version id / etag", "received", "status", "report v.", "E", "W", "receipt"
+        "live",
+        "key",
+        "version id / etag",
+        "received",
+        "status",
+        "claims unit",
+        "report v.",
+        "E",
+        "W",
+        "receipt",
     )
     for r in rows:
         table.add_row(
@@ -165,6 +258,7 @@ def submissions(unit: UnitOpt, period: PeriodOpt, json_out: JsonOpt = False) -> 
             r["version_id"] or r["etag"],
             r["received_at"],
             r["status"],
+            r["claimed_unit"] or "?",
             "" if r["report_version"] is None else str(r["report_version"]),
             str(r["n_errors"]),
             str(r["n_warnings"]),
@@ -295,3 +389,60 @@ def chart(
     console.print(f"wrote {png} and {page}")
     for k, v in made.summary.items():
         console.print(f"  {k}: {v}")
+
+
+def trend(
+    unit: UnitOpt,
+    start: Annotated[str, typer.Option("--from", help="First period, e.g. 2024-Q1.")],
+    end: Annotated[str, typer.Option("--to", help="Last period, of the same kind.")],
+    indicator: Annotated[
+        str | None, typer.Option(help="An indicator to follow too, e.g. MH_DANG_KY.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG chart.")] = Path("."),
+    json_out: JsonOpt = False,
+) -> None:
+    """A unit across periods: completeness (% accepted, % on time) and an indicator, with a PNG chart."""
+    from dvkn_pipeline.services.wiring import build_intake
+    from dvkn_pipeline.views.trend import TrendError, period_range, trend_png, unit_trend
+
+    settings = load_settings()
+    intake = build_intake(settings)
+    try:
+        periods = period_range(parse_period(start), parse_period(end))
+        comp = {p.code: intake.tables.read_completeness(p.code) for p in periods}
+        rollups = {p.code: intake.tables.read_rollup(p.code) for p in periods} if indicator else {}
+        made = unit_trend(unit, periods, comp, rollups, intake.catalogue, indicator)
+    except TrendError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    hierarchy = intake.hierarchies.for_date(periods[-1].reference_date)
+    name = hierarchy.unit(unit).name if unit in hierarchy else ""
+    words = load_steward_text().trend
+    title = words.title.format(unit=unit, name=name, first=periods[0], last=periods[-1])
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"trend-{unit}-{periods[0]}-{periods[-1]}.png"
+    png.write_bytes(trend_png(made, title))
+    if json_out:
+        print_json(made.to_json() | {"png": str(png)})
+        return
+    table = Table(
+        "kỳ / period",
+        "phải nộp / expected",
+        "đã nhận / accepted",
+        words.pct_accepted,
+        words.pct_on_time,
+        "chưa nộp / missing",
+        *([f"{made.indicator_vi} / {made.indicator_en}"] if made.indicator else []),
+        title=title,
+    )
+    for pt in made.points:
+        table.add_row(
+            f"{pt.period} ({pt.period_vi})",
+            str(pt.expected),
+            str(pt.accepted),
+            "" if pt.pct_accepted is None else f"{pt.pct_accepted:.1f}",
+            "" if pt.pct_on_time is None else f"{pt.pct_on_time:.1f}",
+            str(pt.missing),
+            *([fmt(pt.value)] if made.indicator else []),
+        )
+    console.print(table)
+    console.print(f"wrote {png}")

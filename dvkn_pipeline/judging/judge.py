@@ -80,6 +80,7 @@ class Judgement:
             n_warnings=self.receipt.n_warnings,
             receipt_key=self.receipt_key,
             first_problem=first.message_en if first else None,
+            first_problem_vi=first.message_vi if first else None,
             attempt=self.receipt.attempt,
             override=(
                 self.receipt.override.decision

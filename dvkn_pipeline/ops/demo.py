@@ -17,6 +17,7 @@ import polars as pl
 
 from dvkn_pipeline.ops import local_env, local_stack
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.ops.notify_sink import configure_notifications, read_notifications
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy, load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key, receipt_key
@@ -105,11 +106,21 @@ def with_value(
     return SyntheticReport(report.unit, report.period, report.version, dict(report.header), rows)
 
 
-def upload_all(bucket: Bucket, uploads: list[Upload], concurrency: int = 16) -> list[str]:
-    """PUT every file as a commune would; returns the upload ids (key and ETag) to wait for."""
+def upload_all(
+    bucket: Bucket,
+    uploads: list[Upload],
+    concurrency: int = 16,
+    on_done: Callable[[], None] | None = None,
+) -> list[str]:
+    """PUT every file as a commune would; returns the upload ids (key and ETag) to wait for.
+
+    ``on_done`` hears each finished PUT (a progress bar).
+    """
 
     def put(u: Upload) -> str:
         etag = bucket.put_bytes(u.key, u.content, "text/csv; charset=utf-8")
+        if on_done is not None:
+            on_done()
         return UploadRef(bucket=bucket.name, key=u.key, etag=etag).upload_id
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -163,6 +174,40 @@ def wait_for_rollup(
 LEDGER_STATUSES = ("accepted", "rejected", "duplicate")
 
 
+def intake_runs() -> list[tuple[str, str, str]]:
+    """The intake deployment's runs, oldest first: name, state name, state message."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
+
+    from schemas.deployments import INTAKE
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(INTAKE)
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id])
+            )
+        )
+    ordered = sorted(runs, key=lambda r: str(r.start_time or r.created or ""))
+    return [
+        (r.name, r.state_name or "", (r.state.message or "") if r.state else "") for r in ordered
+    ]
+
+
+def wait_for_notifications(settings: Settings, wanted: int, timeout: float) -> list[dict[str, Any]]:
+    """The local target's notifications about rejected reports, once ``wanted`` have arrived.
+
+    Prefect's automation acts a few seconds after the event; waiting here lets
+    the demo show the steward what the notification said. Returns what came in time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [n for n in read_notifications(settings) if "rejected" in str(n.get("subject", ""))]
+        if len(got) >= wanted or time.monotonic() > deadline:
+            return got
+        time.sleep(1.0)
+
+
 @dataclass(frozen=True)
 class DemoResult:
     """What the demo produced: counts, the roll-ups read back, the rejected uploads' receipts."""
@@ -172,6 +217,12 @@ class DemoResult:
     ledger: dict[str, int]  # uploads per ledger status (accepted, rejected, duplicate)
     rejected_receipt_keys: list[str]
     rejected_receipts: list[Receipt]  # what the commune of each rejected upload sees
+    #: What reached the steward's notification target (the local log) about rejections.
+    notifications: list[dict[str, Any]]
+    #: Where notifications go: the local log file, or "webhook" / "slack".
+    notify_target: str
+    #: The intake runs as the Prefect UI lists them: (name, state name, state message).
+    runs: list[tuple[str, str, str]]
     city: dict[str, Any]  # services.queries.figures at the top level
     districts: dict[str, Any] | None  # the level below, when the hierarchy has three levels
     prefect_ui: str
@@ -183,6 +234,9 @@ class DemoResult:
             "uploads": self.uploads,
             "ledger": self.ledger,
             "rejected_receipts": self.rejected_receipt_keys,
+            "notifications": self.notifications,
+            "notify_target": self.notify_target,
+            "runs": [{"name": n, "state": st, "message": m} for n, st, m in self.runs],
             "city": self.city,
             "districts": self.districts,
             "prefect_ui": self.prefect_ui,
@@ -198,12 +252,15 @@ def run_demo(
     keep_running: bool = False,
     say: Callable[[str], None] = print,
     show: Callable[[DemoResult], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoResult:
     """The whole pipeline on the embedded default: start, upload a period for every unit, roll up.
 
     ``say`` hears progress (rich markup); ``show`` gets the result while the
     services still run, before the demo waits for the last run and (unless
-    ``keep_running``) stops them. Raises :class:`TimeoutError` when processing
+    ``keep_running``) stops them. ``progress(stage, done, total)`` hears the
+    uploads ("upload") and the files the ledger has recorded ("process") as
+    they advance. Raises :class:`TimeoutError` when processing
     or the roll-up takes longer than ``timeout`` seconds.
     """
     settings = settings.model_copy(update={"intake_concurrency": workers})
@@ -214,8 +271,12 @@ def run_demo(
         from dvkn_pipeline.services.orchestration import register
 
         register(settings)
+        notify_to = configure_notifications(settings)
         local_stack.start_sensor(settings)
         say(f"      Prefect UI: [bold]{info.prefect_ui_url}[/]   S3: {info.s3_endpoint}")
+        say(
+            f"      rejected reports notify: [bold]{notify_to}[/] (automation dvkn-report-rejected)"
+        )
         from dvkn_pipeline.services.wiring import build_intake
 
         intake = build_intake(settings)
@@ -228,13 +289,26 @@ def run_demo(
             f"to {target} ..."
         )
         started = time.perf_counter()
-        upload_ids = upload_all(intake.bucket, uploads)
+        sent = 0
+
+        def one_sent() -> None:
+            nonlocal sent
+            sent += 1
+            if progress is not None:
+                progress("upload", sent, len(uploads))
+
+        upload_ids = upload_all(intake.bucket, uploads, on_done=one_sent)
         took = time.perf_counter() - started
         say(
             f"      uploaded in {took:.1f}s; the sensor announces each as a dvkn.report.uploaded event"
         )
         say("[bold]3/5[/] waiting for the event-triggered deployment to process them ...")
-        ledger = wait_for_ledger(intake.tables, upload_ids, timeout)
+        ledger = wait_for_ledger(
+            intake.tables,
+            upload_ids,
+            timeout,
+            on_progress=(lambda n: progress("process", n, len(upload_ids))) if progress else None,
+        )
         n_units = sum(
             len(hierarchy.units_at(lvl)) for lvl in hierarchy.levels if catalogue.reported_by(lvl)
         )
@@ -256,8 +330,19 @@ def run_demo(
             )
             for key in rejected["key"].to_list()
         ]
+        notes = (
+            wait_for_notifications(settings, rejected.height, timeout=60)
+            if settings.notify_target == "log"
+            else []
+        )
+        from dvkn_pipeline.services.orchestration import wait_until_idle
+
+        wait_until_idle(timeout=180)  # the runs end (named state, artifacts) before we show them
         result = DemoResult(
             period=period,
+            runs=intake_runs(),
+            notifications=notes,
+            notify_target=notify_to,
             uploads=len(uploads),
             ledger={s: int(ledger.filter(pl.col("status") == s).height) for s in LEDGER_STATUSES},
             rejected_receipt_keys=rejected["receipt_key"].to_list(),

@@ -1,5 +1,9 @@
 """The completeness heat map: units (districts) × report state, as PNG and a self-contained HTML page.
 
+Labels are Vietnamese with English beside, each row says how many of its units
+are expected and what share has an accepted report, and "missing" has the most
+alarming colour (it was pale grey while "late" shouted).
+
 Rendered from :func:`dvkn_pipeline.views.status.state_grid`, so the picture, its
 table and ``dvkn status`` count the same units. matplotlib runs headless
 (Agg) and is imported here only, so the rest of the library does not pay for it.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +22,9 @@ import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.levels import LevelError, level_labels
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.views.status import (
-    STATE_TEXT,
     STATES,
     default_group_level,
     level_counts,
@@ -27,43 +32,65 @@ from dvkn_pipeline.views.status import (
     state_grid,
     unit_states,
 )
+from schemas.steward import load_steward_text
 
-#: Colours a steward reads at a glance: green done, amber late, red rejected, grey missing.
-STATE_COLOURS = {
-    "on_time": "Greens",
-    "late": "Oranges",
-    "corrected": "Blues",
-    "rejected": "Reds",
-    "missing": "Greys",
-}
+#: States that leave the unit with an accepted report (the "% accepted" of a row).
+ACCEPTED_STATES = ("on_time", "late", "corrected", "correction_rejected")
+
+
+def state_colours() -> dict[str, str]:
+    """Each state's colour at full strength (``schemas/steward.yaml``): missing is the darkest red."""
+    return {s: t.colour for s, t in load_steward_text().states.items()}
+
+
+def with_percent(grid: pl.DataFrame) -> pl.DataFrame:
+    """The grid with ``accepted`` and ``pct_accepted`` per row: what a steward compares first."""
+    return grid.with_columns(
+        pl.sum_horizontal(*ACCEPTED_STATES).alias("accepted"),
+    ).with_columns((100.0 * pl.col("accepted") / pl.col("expected")).round(1).alias("pct_accepted"))
 
 
 def grid_png(grid: pl.DataFrame, title: str) -> bytes:
-    """A heat map, one row per unit, one column per state; each cell the share of the row's units."""
+    """A heat map, one row per unit, one column per state; each cell the share of the row's units.
+
+    A cell's colour runs from white (no unit) to its state's colour (every unit
+    of the row), so a column of missing communes is the loudest thing on the page.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.colors import to_rgb
 
-    labels = [f"{c} {n}" for c, n in zip(grid["unit_code"], grid["name"], strict=True)]
+    text = load_steward_text()
+    grid = with_percent(grid)
+    labels = [
+        f"{c} {n}  ({a}/{e}, {pct:.0f}%)"
+        for c, n, a, e, pct in zip(
+            grid["unit_code"],
+            grid["name"],
+            grid["accepted"],
+            grid["expected"],
+            grid["pct_accepted"],
+            strict=True,
+        )
+    ]
     counts = grid.select(STATES).to_numpy().astype(float)
     expected = np.maximum(grid["expected"].to_numpy().astype(float), 1.0)
     shares = counts / expected[:, None]
-    height = max(2.5, 0.32 * len(labels) + 1.6)
-    fig, ax = plt.subplots(figsize=(8.5, height), dpi=110)
+    colours = state_colours()
+    rgb = np.ones((len(labels), len(STATES), 3))
+    for j, state in enumerate(STATES):
+        full = np.array(to_rgb(colours[state]))
+        share = np.where(counts[:, j] > 0, 0.25 + 0.75 * shares[:, j], 0.0)[:, None]
+        rgb[:, j, :] = 1.0 - share * (1.0 - full)
+    height = max(2.8, 0.34 * len(labels) + 2.0)
+    fig, ax = plt.subplots(figsize=(10, height), dpi=110)
     try:
-        for j, state in enumerate(STATES):
-            column = np.ma.masked_invalid(shares[:, j : j + 1])
-            ax.imshow(
-                column,
-                cmap=STATE_COLOURS[state],
-                vmin=0.0,
-                vmax=1.4,  # a full column is a strong tone, not black
-                aspect="auto",
-                extent=(j - 0.5, j + 0.5, len(labels) - 0.5, -0.5),
-            )
-            for i in range(len(labels)):
+        ax.imshow(rgb, aspect="auto")
+        for i in range(len(labels)):
+            for j in range(len(STATES)):
                 ax.text(
                     j,
                     i,
@@ -71,14 +98,25 @@ def grid_png(grid: pl.DataFrame, title: str) -> bytes:
                     ha="center",
                     va="center",
                     fontsize=8,
-                    color="white" if shares[i, j] > 0.85 else "black",
+                    color="white" if shares[i, j] > 0.5 else "black",
                 )
-        ax.set_xlim(-0.5, len(STATES) - 0.5)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
-        ax.set_xticks(range(len(STATES)), [s.replace("_", " ") for s in STATES])
+        ax.set_xticks(
+            range(len(STATES)),
+            [
+                "\n".join(
+                    [*textwrap.wrap(text.states[s].vi, 16), *textwrap.wrap(text.states[s].en, 16)]
+                )
+                for s in STATES
+            ],
+            fontsize=7,
+        )
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set_xticks(np.arange(-0.5, len(STATES)), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(labels)), minor=True)
+        ax.grid(which="minor", color="#dddddd", linewidth=0.6)
+        ax.tick_params(which="minor", length=0)
         ax.xaxis.tick_top()
-        ax.set_title(title, fontsize=10, pad=24)
+        ax.set_title(title, fontsize=10, pad=12)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
@@ -87,31 +125,47 @@ def grid_png(grid: pl.DataFrame, title: str) -> bytes:
         plt.close(fig)
 
 
+def _head(name: str) -> str:
+    return load_steward_text().columns[name]
+
+
 def grid_markdown(grid: pl.DataFrame) -> str:
     """The same grid as a markdown table (the Prefect artifact, the HTML's fallback)."""
-    head = "| unit | name | " + " | ".join(STATE_TEXT[s] for s in STATES) + " | expected |"
-    lines = [head, "|" + "---|" * (len(STATES) + 3)]
+    text = load_steward_text()
+    grid = with_percent(grid)
+    head = (
+        f"| {_head('unit')} | {_head('name')} | "
+        + " | ".join(text.states[s].both for s in STATES)
+        + f" | {_head('expected')} | {_head('pct')} |"
+    )
+    lines = [head, "|" + "---|" * (len(STATES) + 4)]
     for r in grid.iter_rows(named=True):
         name = str(r["name"]).replace("|", "\\|")
         cells = " | ".join(str(r[s]) for s in STATES)
-        lines.append(f"| {r['unit_code']} | {name} | {cells} | {r['expected']} |")
+        lines.append(
+            f"| {r['unit_code']} | {name} | {cells} | {r['expected']} | {r['pct_accepted']:.1f} |"
+        )
     total = " | ".join(str(int(grid[s].sum())) for s in STATES)
-    lines.append(f"| **total** | | {total} | {int(grid['expected'].sum())} |")
+    expected = int(grid["expected"].sum())
+    pct = 100.0 * int(grid["accepted"].sum()) / expected if expected else 0.0
+    lines.append(f"| **{text.chart.total}** | | {total} | {expected} | {pct:.1f} |")
     return "\n".join(lines)
 
 
 def grid_html(grid: pl.DataFrame, png: bytes, title: str, summary: dict[str, Any]) -> str:
     """A page with the picture inlined, so it can be mailed or opened without the object store."""
     esc = html.escape
-    head = "".join(f"<th>{esc(STATE_TEXT[s])}</th>" for s in STATES)
+    text = load_steward_text()
+    head = "".join(f"<th>{esc(text.states[s].both)}</th>" for s in STATES)
     rows = "".join(
-        "<tr><td>{}</td><td>{}</td>{}<td>{}</td></tr>".format(
+        "<tr><td>{}</td><td>{}</td>{}<td>{}</td><td>{:.1f}</td></tr>".format(
             esc(str(r["unit_code"])),
             esc(str(r["name"])),
             "".join(f"<td>{int(r[s])}</td>" for s in STATES),
             int(r["expected"]),
+            r["pct_accepted"],
         )
-        for r in grid.iter_rows(named=True)
+        for r in with_percent(grid).iter_rows(named=True)
     )
     facts = "".join(f"<li>{esc(str(k))}: {esc(str(v))}</li>" for k, v in summary.items())
     img = base64.b64encode(png).decode("ascii")
@@ -123,7 +177,8 @@ def grid_html(grid: pl.DataFrame, png: bytes, title: str, summary: dict[str, Any
         "td:nth-child(2){text-align:left}</style></head><body>"
         f"<h1>{esc(title)}</h1><ul>{facts}</ul>"
         f'<img alt="{esc(title)}" src="data:image/png;base64,{img}">'
-        f"<table><thead><tr><th>unit</th><th>name</th>{head}<th>expected</th></tr></thead>"
+        f"<table><thead><tr><th>{esc(_head('unit'))}</th><th>{esc(_head('name'))}</th>{head}"
+        f"<th>{esc(_head('expected'))}</th><th>{esc(_head('pct'))}</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></body></html>"
     )
 
@@ -134,6 +189,7 @@ class CompletenessChart:
 
     period: str
     group_level: str
+    title: str
     grid: pl.DataFrame
     summary: dict[str, str]
     png: bytes
@@ -164,7 +220,12 @@ def completeness_chart(
             for r in top.iter_rows(named=True)
         },
     }
-    title = f"Completeness {period.code}: {level} × report state"
+    try:
+        words = level_labels(level)
+        level_text = f"{words.vi} / {words.en}"
+    except LevelError:
+        level_text = level
+    title = load_steward_text().chart.title.format(period=period.code, level=level_text)
     png = grid_png(grid, title)
     markdown = (
         f"# {title}\n\n"
@@ -174,5 +235,12 @@ def completeness_chart(
         + "\n"
     )
     return CompletenessChart(
-        period.code, level, grid, summary, png, grid_html(grid, png, title, summary), markdown
+        period.code,
+        level,
+        title,
+        grid,
+        summary,
+        png,
+        grid_html(grid, png, title, summary),
+        markdown,
     )

@@ -9,6 +9,7 @@ stored completeness table is built with, so the two can never disagree.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -22,16 +23,19 @@ from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.spatial import completeness, live_submissions, unit_reports
 from schemas.catalogue import Aggregation
+from schemas.steward import load_steward_text
 
-#: A reporting unit's state in a period, mutually exclusive (the chart's columns).
-STATES = ("on_time", "late", "corrected", "rejected", "missing")
-STATE_TEXT = {
-    "on_time": "accepted on time",
-    "late": "accepted late",
-    "corrected": "corrected (more than one accepted version)",
-    "rejected": "rejected only",
-    "missing": "missing",
-}
+#: A reporting unit's state in a period, mutually exclusive (the chart's columns), and its
+#: words in both languages (``schemas/steward.yaml``). ``correction_rejected``: an accepted
+#: version stays live but the unit's latest upload was rejected, which a steward must see
+#: (before, status said "accepted late" and 0 rejected).
+STATES: tuple[str, ...] = tuple(load_steward_text().states)
+STATE_TEXT = {s: t.en for s, t in load_steward_text().states.items()}
+STATE_TEXT_VI = {s: t.vi for s, t in load_steward_text().states.items()}
+#: States a steward (or the commune) has to act on: counted under "needs attention".
+ATTENTION_STATES = ("rejected", "correction_rejected")
+#: What ``dvkn status --state`` accepts: a state, or ``attention`` for the states above.
+STATE_FILTERS = (*STATES, "attention")
 _SECONDS_PER_DAY = 86_400
 
 
@@ -52,8 +56,36 @@ def level_name(level: str, hierarchy: Hierarchy) -> str:
     return name
 
 
+def by_folder(
+    ledger: pl.DataFrame, period: Period, incoming_prefix: str = "incoming/"
+) -> pl.DataFrame:
+    """The uploads sent for ``period``, with ``unit_code`` the unit of the folder they were sent to.
+
+    The file's own claim stays in ``claimed_unit``. Uploads outside the key
+    layout keep the unit the file names.
+    """
+    parsed = [parse_incoming_key(k, incoming_prefix) for k in ledger["key"].to_list()]
+    folder_unit = pl.Series("folder_unit", [p.unit_code if p else None for p in parsed], pl.Utf8)
+    folder_period = pl.Series(
+        "folder_period", [p.period_text if p else None for p in parsed], pl.Utf8
+    )
+    return (
+        ledger.with_columns(folder_unit, folder_period)
+        .filter(pl.coalesce("period", "folder_period") == period.code)
+        .with_columns(
+            pl.col("unit_code").alias("claimed_unit"),
+            pl.coalesce("folder_unit", "unit_code").alias("unit_code"),
+        )
+        .drop("folder_unit", "folder_period")
+    )
+
+
 def unit_states(
-    ledger: pl.DataFrame, hierarchy: Hierarchy, catalogue: Catalogue, period: Period
+    ledger: pl.DataFrame,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    period: Period,
+    incoming_prefix: str = "incoming/",
 ) -> pl.DataFrame:
     """One row per reporting unit expected in ``period``: its state, days late and live upload.
 
@@ -63,10 +95,28 @@ def unit_states(
     """
     reports = unit_reports(ledger, hierarchy, catalogue, period)
     in_period = ledger.filter(pl.col("period") == period.code)
+    # Rejections count for the folder they were sent to (the uploader), whatever the
+    # file claims; a file nobody could read is placed by its folder's period.
+    sent = by_folder(ledger, period, incoming_prefix)
     rejected = (
-        in_period.filter(pl.col("status") == "rejected")
+        sent.filter(pl.col("status") == "rejected")
         .group_by("unit_code")
         .agg(pl.len().cast(pl.Int64).alias("n_rejected"))
+    )
+    # The newest upload that was judged on its own (a duplicate changes nothing): when it
+    # was rejected while an older version is accepted, the correction failed.
+    latest = (
+        sent.filter(pl.col("status") != "duplicate")
+        .sort("received_at", "key")
+        .group_by("unit_code", maintain_order=True)
+        .agg(
+            pl.col("status").last().alias("latest_status"),
+            pl.col("key").filter(pl.col("status") == "rejected").last().alias("rejected_key"),
+            pl.col("receipt_key")
+            .filter(pl.col("status") == "rejected")
+            .last()
+            .alias("rejected_receipt_key"),
+        )
     )
     live = live_submissions(in_period, period.code).select(
         "unit_code",
@@ -80,6 +130,7 @@ def unit_states(
         reports.join(names, on="unit_code", how="left")
         .join(rejected, on="unit_code", how="left")
         .join(live, on="unit_code", how="left")
+        .join(latest, on="unit_code", how="left")
         .with_columns(
             pl.col("n_rejected").fill_null(0),
             pl.when(pl.col("first_accepted").is_null())
@@ -93,6 +144,8 @@ def unit_states(
             .then(pl.lit("missing"))
             .when(pl.col("n_accepted") == 0)
             .then(pl.lit("rejected"))
+            .when(pl.col("latest_status") == "rejected")
+            .then(pl.lit("correction_rejected"))
             .when(pl.col("n_accepted") > 1)
             .then(pl.lit("corrected"))
             .when(pl.col("on_time"))
@@ -117,6 +170,8 @@ def unit_states(
             "live_key",
             "live_version",
             "live_received_at",
+            "rejected_key",
+            "rejected_receipt_key",
         )
         .sort("reporter_level", "unit_code")
     )
@@ -131,19 +186,19 @@ def unexpected_uploads(
     rejected before the ledger learns its unit, so ``unit_code`` may be empty).
     """
     known = list(hierarchy.units)
-    rows = ledger.filter(
-        (pl.col("period") == period.code)
+    parsed = [parse_incoming_key(k, incoming_prefix) for k in ledger["key"].to_list()]
+    folder_period = pl.Series(
+        "folder_period", [p.period_text if p else None for p in parsed], dtype=pl.Utf8
+    )
+    claimed = pl.Series("claimed_unit", [p.unit_code if p else None for p in parsed], dtype=pl.Utf8)
+    # A file nobody could read has no period in the ledger: its folder's period places it.
+    rows = ledger.with_columns(claimed, folder_period).filter(
+        (pl.coalesce("period", "folder_period") == period.code)
         & (pl.col("unit_code").is_null() | ~pl.col("unit_code").is_in(known))
     )
-    claimed = [
-        parsed.unit_code if (parsed := parse_incoming_key(k, incoming_prefix)) else None
-        for k in rows["key"].to_list()
-    ]
-    return (
-        rows.with_columns(pl.Series("claimed_unit", claimed, dtype=pl.Utf8))
-        .select("claimed_unit", "unit_code", "key", "status", "received_at", "receipt_key")
-        .sort("claimed_unit", "received_at", nulls_last=True)
-    )
+    return rows.select(
+        "claimed_unit", "unit_code", "key", "status", "received_at", "receipt_key"
+    ).sort("claimed_unit", "received_at", nulls_last=True)
 
 
 def level_counts(
@@ -250,12 +305,13 @@ def status_report(
         "deadlines": {lvl: period.deadline(lvl).isoformat() for lvl in reporting_levels},
     }
     if level == hierarchy.levels[-1]:
-        states = unit_states(ledger, hierarchy, catalogue, period).filter(
+        states = unit_states(ledger, hierarchy, catalogue, period, incoming_prefix).filter(
             (pl.col("reporter_level") == level) & pl.col("unit_code").is_in(in_scope)
         )
         payload["units"] = records(states)
         payload["totals"] = {s: int((states["state"] == s).sum()) for s in STATES} | {
-            "expected": states.height
+            "expected": states.height,
+            "attention": int(states["state"].is_in(ATTENTION_STATES).sum()),
         }
     else:
         counts = level_counts(ledger, hierarchy, catalogue, period, level).filter(
@@ -276,7 +332,7 @@ def state_text(row: dict[str, Any]) -> str:
     """A unit's state as a steward reads it: "accepted late by 3 days", "missing"."""
     state = row["state"]
     text = STATE_TEXT[state]
-    if state in ("late", "corrected") and row.get("days_late"):
+    if state in ("late", "corrected", "correction_rejected") and row.get("days_late"):
         days = row["days_late"]
         text = (
             f"accepted late by {days} day{'s' if days != 1 else ''}"
@@ -286,19 +342,136 @@ def state_text(row: dict[str, Any]) -> str:
     return text
 
 
+def state_text_both(row: dict[str, Any]) -> str:
+    """The state in Vietnamese and English: "đã nhận, bản sửa bị từ chối / accepted, correction rejected"."""
+    return f"{STATE_TEXT_VI[row['state']]} / {state_text(row)}"
+
+
+# -- city-wide lists: which units are missing, late, rejected -----------------------------
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """One reporting unit in a city-wide list, with the district a steward calls."""
+
+    unit_code: str
+    name: str
+    reporter_level: str
+    district_code: str | None
+    district_name: str | None
+    state: str
+    state_text: str
+    days_late: int | None
+    n_uploads: int
+    n_rejected: int
+    live_key: str | None
+    rejected_key: str | None
+    rejected_receipt_key: str | None
+    #: The first problem of the latest rejected upload ("vi / en"), when its receipt was read.
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class UnitList:
+    period: str
+    period_vi: str
+    hierarchy_version: str
+    state: str
+    district: str | None
+    units: tuple[UnitLine, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "period_vi": self.period_vi,
+            "hierarchy_version": self.hierarchy_version,
+            "state": self.state,
+            "district": self.district,
+            "count": len(self.units),
+            "units": [u.to_json() for u in self.units],
+        }
+
+
+def unit_list(
+    ledger: pl.DataFrame,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    period: Period,
+    state: str,
+    district: str | None = None,
+    reasons: dict[str, str] | None = None,
+) -> UnitList:
+    """Every reporting unit in ``state`` (or ``attention``), city-wide or in one district.
+
+    Each line names the unit's district (the level above the leaves) so the
+    steward knows whom to call; ``reasons`` maps a receipt key to its first
+    problem, read by the caller from the receipts of the rejected uploads.
+    """
+    if state not in STATE_FILTERS:
+        raise StatusError(f"unknown state {state!r} (known: {', '.join(STATE_FILTERS)})")
+    if district is not None and district not in hierarchy:
+        raise StatusError(f"unit {district} is not in hierarchy {hierarchy.version_id}")
+    wanted = ATTENTION_STATES if state == "attention" else (state,)
+    group = default_group_level(hierarchy)
+    closure = hierarchy.closure_frame().filter(pl.col("ancestor_level") == group)
+    groups = closure.select("unit_code", pl.col("ancestor_code").alias("district_code")).join(
+        hierarchy.units_frame().select(
+            pl.col("unit_code").alias("district_code"), pl.col("name").alias("district_name")
+        ),
+        on="district_code",
+        how="left",
+    )
+    states = (
+        unit_states(ledger, hierarchy, catalogue, period)
+        .filter(pl.col("state").is_in(list(wanted)))
+        .join(groups, on="unit_code", how="left")
+    )
+    if district is not None:
+        states = states.filter(pl.col("unit_code").is_in(_subtree_codes(hierarchy, district)))
+    reasons = reasons or {}
+    lines = tuple(
+        UnitLine(
+            unit_code=r["unit_code"],
+            name=r["name"],
+            reporter_level=r["reporter_level"],
+            district_code=r["district_code"],
+            district_name=r["district_name"],
+            state=r["state"],
+            state_text=state_text_both(r),
+            days_late=r["days_late"],
+            n_uploads=r["n_uploads"],
+            n_rejected=r["n_rejected"],
+            live_key=r["live_key"],
+            rejected_key=r["rejected_key"],
+            rejected_receipt_key=r["rejected_receipt_key"],
+            reason=reasons.get(r["rejected_receipt_key"] or ""),
+        )
+        for r in states.sort("district_code", "unit_code", nulls_last=True).iter_rows(named=True)
+    )
+    return UnitList(period.code, period.label_vi, hierarchy.version_id, state, district, lines)
+
+
 # -- submissions: a unit's upload history -------------------------------------------
 
 
-def submission_history(ledger: pl.DataFrame, period: Period, unit: str) -> pl.DataFrame:
-    """Every upload of ``unit`` for ``period``, oldest first, the live one marked.
+def submission_history(
+    ledger: pl.DataFrame, period: Period, unit: str, incoming_prefix: str = "incoming/"
+) -> pl.DataFrame:
+    """Every upload sent to ``unit``'s folder for ``period``, oldest first, the live one marked.
 
-    Which upload is live is :func:`dvkn_pipeline.rollup.spatial.live_submissions`'
-    answer (highest report version, then latest upload), not recomputed here.
+    An upload belongs to the folder it was sent to (the uploader), whatever unit
+    the file itself names (``claimed_unit``, beside it), so a file in 00008's
+    folder that names 00004 is listed under 00008, and a file nobody could read
+    (a PDF, no unit, no period in the ledger) is listed too. Which upload is
+    live is :func:`dvkn_pipeline.rollup.spatial.live_submissions`' answer.
     """
-    mine = ledger.filter((pl.col("period") == period.code) & (pl.col("unit_code") == unit))
-    live = live_submissions(mine, period.code).select(
-        "key", "received_at", "submission_id", pl.lit(True).alias("live")
-    )
+    mine = by_folder(ledger, period, incoming_prefix).filter(pl.col("unit_code") == unit)
+    live = live_submissions(
+        mine.filter(pl.col("claimed_unit") == unit).drop("claimed_unit"), period.code
+    ).select("key", "received_at", "submission_id", pl.lit(True).alias("live"))
     return (
         mine.join(live, on=["key", "received_at", "submission_id"], how="left", nulls_equal=False)
         .with_columns(
@@ -311,6 +484,7 @@ def submission_history(ledger: pl.DataFrame, period: Period, unit: str) -> pl.Da
             "etag",
             "received_at",
             "status",
+            "claimed_unit",
             "report_version",
             "n_errors",
             "n_warnings",

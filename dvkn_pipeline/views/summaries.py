@@ -6,6 +6,8 @@ Prefect artifacts, so the three never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +15,11 @@ import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue, load_catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
+from dvkn_pipeline.reference.keys import parse_incoming_key
 from dvkn_pipeline.reference.levels import LevelError, canonical_level, level_labels, load_levels
 from dvkn_pipeline.reference.periods import Period
 from schemas.records import FileOutcome, Status
+from schemas.steward import load_steward_text
 
 
 def _counted_en(level: str) -> str:
@@ -94,43 +98,159 @@ def rollup_records(
     return records
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What one intake run did, as its name, final state and artifacts say it.
+
+    A run that rejected files must look different in the Prefect UI from a
+    clean one (a steward scanning the run list sees "Completed (28 rejected)"),
+    and its name says the period and counts instead of a random pair of words.
+    """
+
+    accepted: int
+    rejected: int
+    duplicate: int
+    periods: tuple[str, ...]
+
+    @property
+    def done(self) -> int:
+        return self.accepted + self.rejected + self.duplicate
+
+    @property
+    def name(self) -> str:
+        text = load_steward_text().run
+        if not self.done:
+            return text.name_idle
+        fields = {"accepted": self.accepted, "rejected": self.rejected}
+        if self.periods:
+            return text.name.format(period=", ".join(self.periods), **fields)
+        return text.name_no_period.format(**fields)
+
+    @property
+    def state_name(self) -> str:
+        text = load_steward_text().run
+        return (
+            text.state_rejected.format(rejected=self.rejected)
+            if self.rejected
+            else text.state_clean
+        )
+
+    @property
+    def message(self) -> str:
+        return load_steward_text().run.message.format(
+            accepted=self.accepted, rejected=self.rejected, duplicate=self.duplicate
+        )
+
+
+def run_summary(outcomes: Iterable[FileOutcome]) -> RunSummary:
+    """Counts and periods of a run's outcomes (periods from the reports; unreadable files have none)."""
+    outs = list(outcomes)
+    return RunSummary(
+        accepted=sum(o.status is Status.ACCEPTED for o in outs),
+        rejected=sum(o.status is Status.REJECTED for o in outs),
+        duplicate=sum(o.status is Status.DUPLICATE for o in outs),
+        periods=tuple(sorted({o.period for o in outs if o.period})),
+    )
+
+
+def folder_unit(key: str, incoming_prefix: str = "incoming/") -> str | None:
+    """The unit whose folder an upload was sent to (the uploader), whatever the file claims."""
+    parsed = parse_incoming_key(key, incoming_prefix)
+    return parsed.unit_code if parsed else None
+
+
+def _problem_both(o: FileOutcome) -> str:
+    parts = [p for p in (o.first_problem_vi, o.first_problem) if p]
+    return " / ".join(dict.fromkeys(parts))
+
+
+_OUTCOME_ORDER = {Status.REJECTED: 0, Status.ACCEPTED: 1, Status.DUPLICATE: 2}
+
+
+def outcome_rows(
+    outcomes: Iterable[FileOutcome], incoming_prefix: str = "incoming/"
+) -> list[dict[str, str | int]]:
+    """One row per file for the run's table artifact: rejected first, then by folder and key.
+
+    Column names are the steward's ("số lỗi / errors", not ``n_errors``), and
+    the first problem reads in both languages.
+    """
+    cols = load_steward_text().columns
+    words = load_steward_text().outcomes
+    ordered = sorted(
+        outcomes,
+        key=lambda o: (
+            _OUTCOME_ORDER.get(o.status, 3),
+            folder_unit(o.key, incoming_prefix) or "",
+            o.key,
+        ),
+    )
+    return [
+        {
+            cols["status"]: words.get(o.status.value, o.status.value),
+            cols["folder_unit"]: folder_unit(o.key, incoming_prefix) or "?",
+            cols["unit_code"]: o.unit_code or "",
+            cols["period"]: o.period or "",
+            cols["n_errors"]: o.n_errors,
+            cols["n_warnings"]: o.n_warnings,
+            cols["first_problem"]: _problem_both(o),
+            cols["key"]: o.key,
+            cols["receipt_key"]: o.receipt_key,
+        }
+        for o in ordered
+    ]
+
+
 def outcomes_markdown(outcomes: list[FileOutcome], summaries: dict[str, Any]) -> str:
-    counts = {s: sum(o.status is s for o in outcomes) for s in Status}
+    """The run summary artifact: counts and completeness first, then the files to look at."""
+    run = run_summary(outcomes)
+    text = load_steward_text()
+    cols, words = text.columns, text.outcomes
     lines = [
-        "# Intake run",
+        f"# {text.run.summary_title}: {run.name}",
         "",
-        f"- accepted: **{counts[Status.ACCEPTED]}**",
-        f"- rejected: **{counts[Status.REJECTED]}**",
-        f"- duplicate (identical bytes, nothing changed): **{counts[Status.DUPLICATE]}**",
+        f"**{run.state_name}**: {run.message}",
+        "",
+        f"- {words['accepted']}: **{run.accepted}**",
+        f"- {words['rejected']}: **{run.rejected}**",
+        f"- {words['duplicate']}: **{run.duplicate}**",
         "",
     ]
     for period, s in sorted(summaries.items()):
         lines.append(f"**{period}**: {s.get('text', '')}")
     rejected = [o for o in outcomes if o.status is Status.REJECTED]
     if rejected:
+        head = [
+            cols[c]
+            for c in ("key", "folder_unit", "unit_code", "n_errors", "first_problem", "receipt_key")
+        ]
         lines += [
             "",
-            "## Rejected files",
+            f"## {words['rejected']}",
             "",
-            "| key | unit | errors | first problem | receipt |",
-            "|---|---|---|---|---|",
+            "| " + " | ".join(head) + " |",
+            "|---" * len(head) + "|",
         ]
-        for o in rejected:
-            problem = (o.first_problem or "").replace("|", "\\|")
+        for o in sorted(rejected, key=lambda o: o.key):
+            problem = _problem_both(o).replace("|", "\\|")
             lines.append(
-                f"| `{o.key}` | {o.unit_code or '?'} | {o.n_errors} | {problem} | `{o.receipt_key}` |"
+                f"| `{o.key}` | {folder_unit(o.key) or '?'} | {o.unit_code or '?'} | {o.n_errors} "
+                f"| {problem} | `{o.receipt_key}` |"
             )
     warned = [o for o in outcomes if o.status is not Status.REJECTED and o.n_warnings]
     if warned:
+        head = [cols[c] for c in ("key", "folder_unit", "n_warnings", "receipt_key")]
         lines += [
             "",
-            "## Accepted with warnings",
+            f"## {cols['n_warnings']}",
             "",
-            "| key | unit | warnings | receipt |",
-            "|---|---|---|---|",
+            "| " + " | ".join(head) + " |",
+            "|---" * len(head) + "|",
         ]
-        for o in warned:
-            lines.append(f"| `{o.key}` | {o.unit_code} | {o.n_warnings} | `{o.receipt_key}` |")
+        for o in sorted(warned, key=lambda o: o.key):
+            lines.append(
+                f"| `{o.key}` | {folder_unit(o.key) or '?'} | {o.n_warnings} | `{o.receipt_key}` |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -149,13 +149,24 @@ def _assert_prefect_run_with_artifacts(deadline: float) -> None:
         assert dep.triggers if hasattr(dep, "triggers") else True
         while True:
             runs = [r for r in client.read_flow_runs() if r.deployment_id == dep.id]
-            done = [r for r in runs if r.state_name == "Completed"]
+            # A run that rejected files ends in a named Completed state ("Completed (1 rejected)").
+            done = [r for r in runs if r.state is not None and r.state.is_completed()]
             if done or time.monotonic() > deadline:
                 break
             time.sleep(1)
         assert done, [r.state_name for r in runs]
-        keys = {a.key for a in client.read_artifacts()}
-        assert {"intake-files", "intake-summary"} <= keys
+        assert any(r.state_name.startswith("Completed (") for r in done), [
+            r.state_name for r in done
+        ]
+        # Its name says what it did, not a random pair of words.
+        assert any("nhận" in r.name and "từ chối" in r.name for r in done), [r.name for r in done]
+        artifacts = client.read_artifacts()
+        keys = {a.key for a in artifacts}
+        assert {"intake-files", "intake-summary", "intake-progress"} <= keys
+        # One table per run, not one per batch.
+        for r in done:
+            tables = [a for a in artifacts if a.flow_run_id == r.id and a.key == "intake-files"]
+            assert len(tables) <= 1, r.name
 
 
 def test_the_reconcile_sweep_gets_scheduled_runs(pipeline: Settings) -> None:

@@ -126,11 +126,20 @@ def test_status_submissions_explain_and_chart_on_real_tables(
         "on_time": 0,
         "late": 2,
         "corrected": 1,
+        "correction_rejected": 0,
         "rejected": 1,
         "missing": len(communes) - 4,
         "expected": len(communes),
+        "attention": 1,
     }
     assert [(u["claimed_unit"], u["status"]) for u in out["unexpected"]] == [("99999", "rejected")]
+
+    # -- the city-wide list of units needing attention, with district and reason --------------
+    code, out = _run(settings, "status", "--period", Q1.code, "--state", "attention")
+    assert code == 0
+    [bad] = [u for u in out["units"] if u["unit_code"] == c_bad]
+    assert (bad["district_code"], bad["state"]) == ("001", "rejected")
+    assert bad["reason"] and " / " in bad["reason"]
 
     # -- status, district counts agree with the stored completeness table --------------------
     code, out = _run(settings, "status", "--period", Q1.code, "--level", "district", "-u", "001")
@@ -215,4 +224,5 @@ def test_status_submissions_explain_and_chart_on_real_tables(
 
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_artifacts()}
-    assert {"completeness-2025-q1", "completeness-2025-q1-chart"} <= keys
+    # One artifact: the picture is embedded (a data URI), no expiring image link beside it.
+    assert "completeness-2025-q1" in keys

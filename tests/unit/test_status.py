@@ -18,8 +18,10 @@ from dvkn_pipeline.views.status import (
     level_counts,
     state_grid,
     state_text,
+    state_text_both,
     status_report,
     submission_history,
+    unit_list,
     unit_states,
 )
 
@@ -169,9 +171,11 @@ def test_status_report_lists_unexpected_uploads_apart() -> None:
         "on_time": 3,
         "late": 2,
         "corrected": 1,
+        "correction_rejected": 0,
         "rejected": 1,
         "missing": 6,
         "expected": 13,
+        "attention": 1,
     }
     assert report["deadlines"]["commune"] == "2025-03-17"
 
@@ -307,3 +311,74 @@ def test_default_level_is_the_one_above_communes_in_either_hierarchy() -> None:
     assert report["level"] == "province"
     communes = next(r for r in report["rows"] if r["reporter_level"] == "commune")
     assert (communes["expected"], communes["missing"]) == (126, 126)
+
+
+# -- issue 12: a rejected correction, the uploader's folder, city-wide lists ------------------
+
+CORRECTION_REJECTED = pl.DataFrame(
+    [
+        *SCENARIO,
+        # 00004 was accepted (late); its correction, sent afterwards, is rejected.
+        upload("00004", "sua.csv", "rejected", datetime(2025, 3, 25, tzinfo=UTC)),
+        # A file in 00008's folder that names 00004: it belongs to 00008's list.
+        {
+            **upload("00008", "nham.csv", "rejected", datetime(2025, 3, 26, tzinfo=UTC)),
+            "unit_code": "00004",
+        },
+        # A PDF nobody could read: no unit, no period in the ledger.
+        {
+            **upload("00019", "bao-cao.pdf", "rejected", datetime(2025, 3, 26, tzinfo=UTC)),
+            "unit_code": None,
+            "period": None,
+        },
+    ],
+    schema=ledger_polars_schema(),
+)
+
+
+def test_a_rejected_correction_is_not_hidden_behind_the_accepted_version() -> None:
+    states = {
+        r["unit_code"]: r
+        for r in unit_states(CORRECTION_REJECTED, HANOI, CAT, Q1).iter_rows(named=True)
+    }
+    assert states["00004"]["state"] == "correction_rejected"
+    assert states["00004"]["live_key"] == "incoming/00004/2025-Q1/a.csv"
+    assert states["00004"]["rejected_receipt_key"] == "receipts/00004/2025-Q1/sua.csv.receipt.json"
+    report = status_report(CORRECTION_REJECTED, HANOI, CAT, Q1, "commune", unit="001")
+    assert report["totals"]["correction_rejected"] == 2  # 00004 and 00008
+    # 00004 and 00008 (whose latest upload, in its folder, is rejected) and 00007
+    assert report["totals"]["attention"] == 3
+    assert state_text_both(states["00004"]).startswith("đã nhận, bản sửa bị từ chối / ")
+
+
+def test_uploads_are_listed_under_the_folder_they_were_sent_to() -> None:
+    hist = submission_history(CORRECTION_REJECTED, Q1, "00008")
+    assert hist["key"].to_list()[-1] == "incoming/00008/2025-Q1/nham.csv"
+    assert hist["claimed_unit"].to_list()[-1] == "00004"
+    assert (
+        "incoming/00008/2025-Q1/nham.csv"
+        not in submission_history(CORRECTION_REJECTED, Q1, "00004")["key"].to_list()
+    )
+    pdf = submission_history(CORRECTION_REJECTED, Q1, "00019")
+    assert pdf["key"].to_list() == ["incoming/00019/2025-Q1/bao-cao.pdf"]
+    report = status_report(CORRECTION_REJECTED, HANOI, CAT, Q1, "commune", unit="001")
+    assert ("00019", "incoming/00019/2025-Q1/bao-cao.pdf") in [
+        (u["claimed_unit"], u["key"]) for u in report["unexpected"]
+    ]
+
+
+def test_city_wide_lists_name_the_district_and_the_reason() -> None:
+    receipt = "receipts/00007/2025-Q1/b.csv.receipt.json"
+    listed = unit_list(
+        CORRECTION_REJECTED, HANOI, CAT, Q1, "attention", reasons={receipt: "Thiếu / Missing"}
+    )
+    by_unit = {u.unit_code: u for u in listed.units}
+    assert set(by_unit) >= {"00004", "00007"}
+    assert by_unit["00007"].district_code == "001"
+    assert by_unit["00007"].district_name == "Quận Ba Đình"
+    assert by_unit["00007"].reason == "Thiếu / Missing"
+    missing = unit_list(CORRECTION_REJECTED, HANOI, CAT, Q1, "missing", district="002")
+    assert missing.units and {u.district_code for u in missing.units} == {"002"}
+    assert missing.to_json()["count"] == len(missing.units)
+    with pytest.raises(StatusError):
+        unit_list(CORRECTION_REJECTED, HANOI, CAT, Q1, "lost")
