@@ -2,8 +2,9 @@
 
 For stores that send no notifications (SeaweedFS, plain S3 without a queue).
 MinIO in production posts events to the webhook receiver instead; both emit
-the same ``dvkn.report.uploaded`` event. Run as ``python -m dvkn_pipeline.events.sensor``
-(``dvkn up`` does, under supervision).
+the same ``dvkn.report.uploaded`` event; the sensor sends one per poll, naming
+every upload it found (``upload_batch_events``). Run as
+``python -m dvkn_pipeline.events.sensor`` (``dvkn up`` does, under supervision).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from types import FrameType
 from prefect.events import emit_event
 
 from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
-from dvkn_pipeline.events.upload_events import upload_event, upload_event_resource
+from dvkn_pipeline.events.upload_events import upload_batch_events, upload_event_resource
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.markers import SENSOR_CURSOR
 from dvkn_pipeline.storage.s3_client import make_s3_client
@@ -29,8 +30,8 @@ __all__ = ["poll_once", "upload_event_resource"]
 
 def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
-    for ref in new:
-        emit_event(**upload_event(ref))
+    for spec in upload_batch_events(new):
+        emit_event(**spec)
     if new:
         bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
     return len(new), cursor

@@ -17,6 +17,7 @@ a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -180,17 +181,47 @@ def refresh_and_announce(
     return summaries
 
 
+#: Files named in one outcome event's payload: enough for a notification, bounded for Prefect.
+FILES_PER_EVENT = 200
+
+
 def announce_outcomes(events: EventSink, outcomes: Iterable[FileOutcome], bucket: str) -> None:
-    """One event per file (accepted or duplicate, or rejected), for automations to act on."""
-    for o in outcomes:
+    """One event per batch and outcome (accepted, rejected), not one per file.
+
+    Prefect's SQLite server stalls under thousands of events a minute, so a
+    burst must not become one event per file; per-file outcomes live in the
+    ledger, the receipts and the run's artifact. The rejected event names the
+    rejected files (up to ``FILES_PER_EVENT``) for the steward's notification;
+    its resource id follows from the files it names.
+    """
+    done = list(outcomes)
+    groups = {
+        EVENT_ACCEPTED: [o for o in done if o.status is not Status.REJECTED],
+        EVENT_REJECTED: [o for o in done if o.status is Status.REJECTED],
+    }
+    for event, group in groups.items():
+        if not group:
+            continue
+        first = group[0]
+        digest = hashlib.sha256("\n".join(sorted(o.key for o in group)).encode()).hexdigest()
         events.emit(
-            EVENT_ACCEPTED if o.status is not Status.REJECTED else EVENT_REJECTED,
+            event,
             {
-                "prefect.resource.id": f"dvkn.upload.{bucket}/{o.key}",
-                "dvkn.key": o.key,
-                "dvkn.status": o.status.value,
-                "dvkn.unit": o.unit_code or "",
-                "dvkn.period": o.period or "",
+                "prefect.resource.id": f"dvkn.batch.{bucket}/{digest[:16]}",
+                "dvkn.count": str(len(group)),
+                "dvkn.key": first.key,
+                "dvkn.unit": first.unit_code or "",
+                "dvkn.period": first.period or "",
             },
-            o.model_dump(mode="json"),
+            {
+                "count": len(group),
+                "statuses": {s.value: sum(o.status is s for o in group) for s in Status},
+                "files": [
+                    o.model_dump(mode="json", include=_EVENT_FIELDS)
+                    for o in group[:FILES_PER_EVENT]
+                ],
+            },
         )
+
+
+_EVENT_FIELDS = {"key", "status", "unit_code", "period", "n_errors", "first_problem", "receipt_key"}
