@@ -189,6 +189,8 @@ def process_uploads(
             idle_seconds=idle,
             batch_max_files=settings.batch_max_files,
             refresh_every_seconds=settings.refresh_every_seconds,
+            # The scheduled reconcile run (drain_seconds=0) is the sweep that lists incoming/.
+            sweep=drain_seconds == 0,
         ),
         process_batch=lambda refs: process_batch(intake, refs, owner),
         refresh=lambda changed: refresh_rollups(intake, changed),

@@ -49,7 +49,7 @@ class Backlog(Protocol):
 
     def change_token(self) -> str | None: ...
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]: ...
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]: ...
 
     def lease(
         self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
@@ -68,6 +68,8 @@ class DrainPolicy:
     poll_seconds: float = 0.5
     #: Right after work, list again at once (more may have arrived meanwhile).
     quiet_seconds: float = 1.0
+    #: The reconciliation sweep: list ``incoming/`` whatever the event source announced.
+    sweep: bool = False
 
 
 @dataclass
@@ -128,7 +130,7 @@ def drain(
                 continue
             token = now_token
         listed_at = clock()
-        work = backlog.pending_by_shard()
+        work = backlog.pending_by_shard(policy.sweep)
         for shard in shuffle(sorted(work)):
             lease = backlog.lease(shard, owner, gone)
             if lease is None:

@@ -49,7 +49,7 @@ class Backlog:
     def change_token(self) -> str | None:
         return self.token
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
         self.listed_at.append(self.clock.now)
         return {s: list(rs) for s, rs in self.work.items() if rs}
 
