@@ -33,6 +33,7 @@ from dvkn_pipeline.services.drain import (
 )
 from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.announced import DrainPresence
 from dvkn_pipeline.storage.leases import Lease
 from dvkn_pipeline.views.summaries import completeness_summary, outcomes_markdown
 from schemas.deployments import INTAKE_FLOW, NAIVE_FLOW
@@ -200,6 +201,7 @@ def process_uploads(
         gone=_run_ended,
         on_batch=_batch_artifact,
         log=log,
+        presence=DrainPresence(intake.bucket, settings.state_prefix, owner),
     )
     outcomes, summaries = drained.outcomes, drained.summaries
     counts = {s.value: sum(o.status is s for o in outcomes) for s in Status}

@@ -39,7 +39,7 @@ from prefect.events import emit_event
 from dvkn_pipeline.events.seaweed_feed import FeedDecoder, event_time_ns, uploads_in
 from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
 from dvkn_pipeline.events.upload_events import upload_batch_events, upload_event_resource
-from dvkn_pipeline.storage.announced import announce
+from dvkn_pipeline.storage.announced import announce, draining
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.markers import FEED_CURSOR, SENSOR_CURSOR
 from dvkn_pipeline.storage.s3_client import make_s3_client
@@ -53,8 +53,9 @@ __all__ = ["poll_once", "upload_event_resource"]
 
 def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
-    for spec in upload_batch_events(new):
-        emit_event(**spec)
+    if new and not draining(bucket, settings.state_prefix):
+        for spec in upload_batch_events(new):
+            emit_event(**spec)
     if new:
         bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
     return len(new), cursor
@@ -148,10 +149,12 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
                     seen.setdefault(ref.upload_id, ref)
             if seen:
                 refs = list(seen.values())
-                # The announcement first: once the event is out, a run must find it.
+                # The announcement first: once the event is out, a run must find it; and a
+                # run draining now will find it without one (see DrainPresence).
                 announce(bucket, settings.state_prefix, refs)
-                for spec in upload_batch_events(refs):
-                    emit_event(**spec)
+                if not draining(bucket, settings.state_prefix):
+                    for spec in upload_batch_events(refs):
+                        emit_event(**spec)
                 bucket.put_json(
                     cursor_key,
                     {"ts_ns": last_ts, "at": datetime.now(UTC).isoformat(), "uploads": len(refs)},

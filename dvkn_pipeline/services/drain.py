@@ -44,6 +44,16 @@ LIST_AT_LEAST_EVERY = 15.0
 Refresh = Callable[[dict[str, set[str]]], Mapping[str, Any]]
 
 
+class Presence(Protocol):
+    """A draining run's presence, as the event source sees it (``storage.announced``)."""
+
+    def beat(self) -> None: ...
+
+    def leave(self) -> None: ...
+
+    def others_present(self) -> bool: ...
+
+
 class Backlog(Protocol):
     """Where the pending uploads are, and who may work on which shard."""
 
@@ -99,6 +109,7 @@ def drain(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     shuffle: Callable[[list[int]], list[int]] = _shuffled,
+    presence: Presence | None = None,
 ) -> Drained:
     """Process pending uploads until none has been pending for ``policy.idle_seconds``.
 
@@ -106,6 +117,8 @@ def drain(
     never ran), refreshed before anything else. ``gone`` tells whether a
     shard's lease holder has ended for good (see ``leases.acquire``).
     ``on_batch`` sees each batch's result after its outcome events.
+    ``presence`` tells the event source this run is draining (so it wakes no
+    other run); before the run ends it withdraws, then looks for work once more.
     """
     log = log or logging.getLogger(__name__)
     out = Drained()
@@ -120,12 +133,33 @@ def drain(
 
     token: str | None = None
     listed_at = 0.0
+
+    def done() -> bool:
+        """Idle long enough: leave, unless work arrived that no event will announce.
+
+        Work another present run will see is left to it (it looks again before
+        it leaves); otherwise this run stays one more idle period.
+        """
+        nonlocal token, listed_at, last_work
+        if presence is None:
+            return True
+        presence.leave()
+        if presence.others_present() or not any(backlog.pending_by_shard(policy.sweep).values()):
+            return True
+        presence.beat()
+        token, listed_at, last_work = None, 0.0, clock()
+        return False
+
     while True:
+        if presence is not None:
+            presence.beat()
         if not dirty and clock() - last_work > policy.quiet_seconds:
             now_token = backlog.change_token()
             if now_token == token and clock() - listed_at < policy.list_at_least_every:
                 if clock() - last_work >= policy.idle_seconds:
-                    break
+                    if done():
+                        break
+                    continue
                 sleep(policy.poll_seconds)
                 continue
             token = now_token
@@ -152,7 +186,8 @@ def drain(
         if dirty:
             refresh_dirty()
         elif clock() - last_work >= policy.idle_seconds:
-            break
+            if done():
+                break
         else:
             sleep(policy.poll_seconds)
     return out

@@ -105,10 +105,7 @@ class IntakeService:
         recorded = set(self.tables.read_ledger()["upload_id"].to_list())
         settle(self.bucket, queued, recorded)
         fresh = {
-            r.upload_id: r
-            for refs in queued.values()
-            for r in refs
-            if r.upload_id not in recorded
+            r.upload_id: r for refs in queued.values() for r in refs if r.upload_id not in recorded
         }
         return in_upload_order(list(fresh.values()))
 

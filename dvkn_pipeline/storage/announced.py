@@ -54,3 +54,61 @@ def settle(store: QueueStore, queued: dict[str, list[UploadRef]], recorded: set[
     for key in done:
         store.delete(key)
     return len(done)
+
+
+#: Runs that are draining right now, one small object each (``<owner>.json``).
+DRAINING = "draining/"
+
+
+class DrainPresence:
+    """A draining run's presence on the store, so the sensor need not wake another run.
+
+    During a burst every announcement used to become a Prefect event and every
+    event a queued flow run that later started a process only to find nothing
+    to do. While a run is present it will read the announcements itself, so the
+    sensor writes the announcement but emits no event. Ordering makes this safe:
+    the sensor writes its announcement before it looks for a present run, and a
+    run that leaves removes its presence before it looks for work one last time,
+    so an upload is either seen by that last look or announced by an event. A run
+    that dies without leaving stops counting after ``ttl_seconds``.
+    """
+
+    def __init__(
+        self,
+        store: QueueStore,
+        state_prefix: str,
+        owner: str,
+        ttl_seconds: float = 60.0,
+        clock: Any = time.time,
+    ) -> None:
+        self.store, self.owner, self.ttl, self.clock = store, owner, ttl_seconds, clock
+        self.key = f"{state_prefix}{DRAINING}{owner}.json"
+        self._beaten = float("-inf")
+
+    def beat(self) -> None:
+        """Say the run is still draining (written at most every third of the TTL)."""
+        now = self.clock()
+        if now - self._beaten >= self.ttl / 3:
+            self.store.put_json(self.key, {"owner": self.owner, "until": now + self.ttl})
+            self._beaten = now
+
+    def leave(self) -> None:
+        self.store.delete(self.key)
+        self._beaten = float("-inf")
+
+    def others_present(self) -> bool:
+        return draining(self.store, self.key.rsplit(DRAINING, 1)[0], self.clock(), self.key)
+
+
+def draining(
+    store: QueueStore, state_prefix: str, now: float | None = None, besides: str = ""
+) -> bool:
+    """Whether some run (other than the one at key ``besides``) is draining, unexpired."""
+    now = time.time() if now is None else now
+    for obj in store.list_uploads(state_prefix + DRAINING):
+        if obj.key == besides:
+            continue
+        doc = store.get_json(obj.key)
+        if doc is not None and float(doc.get("until", 0)) > now:
+            return True
+    return False
