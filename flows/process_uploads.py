@@ -38,6 +38,7 @@ from dvkn_pipeline.services.drain import (
 )
 from dvkn_pipeline.services.intake import BatchResult, Intake
 from dvkn_pipeline.services.wiring import build_intake
+from dvkn_pipeline.storage.announced import DrainPresence
 from dvkn_pipeline.storage.leases import Lease
 from dvkn_pipeline.views.summaries import (
     RunSummary,
@@ -221,6 +222,8 @@ def process_uploads(
             idle_seconds=idle,
             batch_max_files=settings.batch_max_files,
             refresh_every_seconds=settings.refresh_every_seconds,
+            # The scheduled reconcile run (drain_seconds=0) is the sweep that lists incoming/.
+            sweep=drain_seconds == 0,
         ),
         process_batch=lambda refs: process_batch(intake, refs, owner),
         refresh=lambda changed: refresh_rollups(intake, changed),
@@ -230,6 +233,7 @@ def process_uploads(
         gone=_run_ended,
         on_batch=artifacts.batch_done,
         log=log,
+        presence=DrainPresence(intake.bucket, settings.state_prefix, owner),
     )
     outcomes, summaries = drained.outcomes, drained.summaries
     run = artifacts.finish()

@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     # Files parsed concurrently inside one flow run.
     file_concurrency: int = Field(default=8, ge=1)
     sensor_interval_seconds: float = Field(default=2.0, gt=0)
+    # How the embedded event source learns of uploads: SeaweedFS's change feed (the
+    # embedded default: nothing listed, runs read its announcements), or by listing
+    # incoming/ ("poll", any S3 store). MinIO in production: "webhook" (no sensor).
+    event_source: Literal["seaweedfs-feed", "poll", "webhook"] = "seaweedfs-feed"
     reconcile_interval_seconds: int = Field(default=300, ge=10)
 
     # What an uploaded file may hold before it is refused unread (see InputLimits).

@@ -123,6 +123,10 @@ class MemoryBucket:
         with self._lock:
             self._put(dest_key, self.objects[source_key].data)
 
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self.objects.pop(key, None)
+
     def read_with_etag(self, key: str) -> tuple[bytes, str] | None:
         obj = self.objects.get(key)
         return None if obj is None else (obj.data, obj.etag)

@@ -63,3 +63,39 @@ def upload_event(ref: UploadRef) -> UploadEventSpec:
         payload={"size": ref.size, "etag": ref.etag},
         id=upload_event_id(ref),
     )
+
+
+#: Uploads one announcement names in its payload: a burst is a few events, each bounded in size.
+UPLOADS_PER_EVENT = 1000
+
+
+def upload_batch_events(refs: list[UploadRef]) -> list[UploadEventSpec]:
+    """One ``dvkn.report.uploaded`` event per ``UPLOADS_PER_EVENT`` uploads a poll found.
+
+    Prefect's SQLite server stalls under thousands of events a minute, and the
+    intake does not need one event per file: any event wakes the deployment,
+    whose run drains every pending upload. The resource id still falls under
+    ``dvkn.upload.<bucket>/*`` (the trigger) and, like the event id, follows from
+    the uploads named, so announcing the same uploads twice is one event.
+    """
+    out: list[UploadEventSpec] = []
+    for start in range(0, len(refs), UPLOADS_PER_EVENT):
+        chunk = refs[start : start + UPLOADS_PER_EVENT]
+        first = chunk[0]
+        names = "\n".join(sorted(f"{r.bucket}/{r.upload_id}" for r in chunk))
+        event_id = uuid5(UPLOAD_EVENT_NAMESPACE, names)
+        resource = upload_event_resource(first) | {
+            "prefect.resource.id": upload_resource_id(first.bucket, f"_batch/{event_id}"),
+            "prefect.resource.name": f"{len(chunk)} uploads from {first.key}",
+            "dvkn.count": str(len(chunk)),
+        }
+        out.append(
+            UploadEventSpec(
+                event=EVENT_UPLOADED,
+                resource=resource,
+                occurred=max((r.last_modified for r in chunk if r.last_modified), default=None),
+                payload={"count": len(chunk), "keys": [r.key for r in chunk]},
+                id=event_id,
+            )
+        )
+    return out

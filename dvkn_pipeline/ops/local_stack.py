@@ -275,14 +275,14 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
 
 
 def sensor_spec(settings: Settings, name: str = "sensor") -> ServiceSpec:
-    """The polling event source (``python -m dvkn_pipeline.events.sensor``); ready when it stays up 3 s."""
+    """The event source (``python -m dvkn_pipeline.events.sensor``); ready when it stays up 3 s."""
     env = prefect_env(settings) | dvkn_env(settings)
     return ServiceSpec(
         name,
         supervised_argv(
             name,
             supervisor_file(state_dir(settings), name),
-            [sys.executable, "-m", "dvkn_pipeline.events.sensor"],
+            [sys.executable, "-m", "dvkn_pipeline.events.sensor", "--weed", weed_binary()],
         ),
         env,
         cwd=project_root(),

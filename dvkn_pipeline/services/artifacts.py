@@ -102,8 +102,8 @@ class CountingBacklog:
         token: str | None = self._inner.change_token()
         return token
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
-        work: dict[int, list[UploadRef]] = self._inner.pending_by_shard()
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
+        work: dict[int, list[UploadRef]] = self._inner.pending_by_shard(sweep)
         self.listed = sum(len(v) for v in work.values())
         self.done_at_listing = self.done
         return work

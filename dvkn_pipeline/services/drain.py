@@ -17,6 +17,7 @@ a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -43,12 +44,22 @@ LIST_AT_LEAST_EVERY = 15.0
 Refresh = Callable[[dict[str, set[str]]], Mapping[str, Any]]
 
 
+class Presence(Protocol):
+    """A draining run's presence, as the event source sees it (``storage.announced``)."""
+
+    def beat(self) -> None: ...
+
+    def leave(self) -> None: ...
+
+    def others_present(self) -> bool: ...
+
+
 class Backlog(Protocol):
     """Where the pending uploads are, and who may work on which shard."""
 
     def change_token(self) -> str | None: ...
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]: ...
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]: ...
 
     def lease(
         self, shard: int, owner: str, gone: Callable[[str], bool] | None = None
@@ -67,6 +78,8 @@ class DrainPolicy:
     poll_seconds: float = 0.5
     #: Right after work, list again at once (more may have arrived meanwhile).
     quiet_seconds: float = 1.0
+    #: The reconciliation sweep: list ``incoming/`` whatever the event source announced.
+    sweep: bool = False
 
 
 @dataclass
@@ -96,6 +109,7 @@ def drain(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     shuffle: Callable[[list[int]], list[int]] = _shuffled,
+    presence: Presence | None = None,
 ) -> Drained:
     """Process pending uploads until none has been pending for ``policy.idle_seconds``.
 
@@ -103,6 +117,8 @@ def drain(
     never ran), refreshed before anything else. ``gone`` tells whether a
     shard's lease holder has ended for good (see ``leases.acquire``).
     ``on_batch`` sees each batch's result after its outcome events.
+    ``presence`` tells the event source this run is draining (so it wakes no
+    other run); before the run ends it withdraws, then looks for work once more.
     """
     log = log or logging.getLogger(__name__)
     out = Drained()
@@ -117,17 +133,38 @@ def drain(
 
     token: str | None = None
     listed_at = 0.0
+
+    def done() -> bool:
+        """Idle long enough: leave, unless work arrived that no event will announce.
+
+        Work another present run will see is left to it (it looks again before
+        it leaves); otherwise this run stays one more idle period.
+        """
+        nonlocal token, listed_at, last_work
+        if presence is None:
+            return True
+        presence.leave()
+        if presence.others_present() or not any(backlog.pending_by_shard(policy.sweep).values()):
+            return True
+        presence.beat()
+        token, listed_at, last_work = None, 0.0, clock()
+        return False
+
     while True:
+        if presence is not None:
+            presence.beat()
         if not dirty and clock() - last_work > policy.quiet_seconds:
             now_token = backlog.change_token()
             if now_token == token and clock() - listed_at < policy.list_at_least_every:
                 if clock() - last_work >= policy.idle_seconds:
-                    break
+                    if done():
+                        break
+                    continue
                 sleep(policy.poll_seconds)
                 continue
             token = now_token
         listed_at = clock()
-        work = backlog.pending_by_shard()
+        work = backlog.pending_by_shard(policy.sweep)
         for shard in shuffle(sorted(work)):
             lease = backlog.lease(shard, owner, gone)
             if lease is None:
@@ -149,7 +186,8 @@ def drain(
         if dirty:
             refresh_dirty()
         elif clock() - last_work >= policy.idle_seconds:
-            break
+            if done():
+                break
         else:
             sleep(policy.poll_seconds)
     return out
@@ -180,17 +218,56 @@ def refresh_and_announce(
     return summaries
 
 
+#: Files named in one outcome event's payload: enough for a notification, bounded for Prefect.
+FILES_PER_EVENT = 200
+
+
 def announce_outcomes(events: EventSink, outcomes: Iterable[FileOutcome], bucket: str) -> None:
-    """One event per file (accepted or duplicate, or rejected), for automations to act on."""
-    for o in outcomes:
+    """One event per batch and outcome (accepted, rejected), not one per file.
+
+    Prefect's SQLite server stalls under thousands of events a minute, so a
+    burst must not become one event per file; per-file outcomes live in the
+    ledger, the receipts and the run's artifact. The rejected event names the
+    rejected files (up to ``FILES_PER_EVENT``) for the steward's notification;
+    its resource id follows from the files it names.
+    """
+    done = list(outcomes)
+    groups = {
+        EVENT_ACCEPTED: [o for o in done if o.status is not Status.REJECTED],
+        EVENT_REJECTED: [o for o in done if o.status is Status.REJECTED],
+    }
+    for event, group in groups.items():
+        if not group:
+            continue
+        first = group[0]
+        digest = hashlib.sha256("\n".join(sorted(o.key for o in group)).encode()).hexdigest()
         events.emit(
-            EVENT_ACCEPTED if o.status is not Status.REJECTED else EVENT_REJECTED,
+            event,
             {
-                "prefect.resource.id": f"dvkn.upload.{bucket}/{o.key}",
-                "dvkn.key": o.key,
-                "dvkn.status": o.status.value,
-                "dvkn.unit": o.unit_code or "",
-                "dvkn.period": o.period or "",
+                "prefect.resource.id": f"dvkn.batch.{bucket}/{digest[:16]}",
+                "dvkn.count": str(len(group)),
+                "dvkn.key": first.key,
+                "dvkn.unit": first.unit_code or "",
+                "dvkn.period": first.period or "",
             },
-            o.model_dump(mode="json"),
+            {
+                "count": len(group),
+                "statuses": {s.value: sum(o.status is s for o in group) for s in Status},
+                "files": [
+                    o.model_dump(mode="json", include=_EVENT_FIELDS)
+                    for o in group[:FILES_PER_EVENT]
+                ],
+            },
         )
+
+
+_EVENT_FIELDS = {
+    "key",
+    "status",
+    "unit_code",
+    "period",
+    "n_errors",
+    "first_problem",
+    "first_problem_vi",
+    "receipt_key",
+}

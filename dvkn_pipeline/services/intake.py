@@ -35,6 +35,7 @@ from dvkn_pipeline.services.ports import LedgerTables, ObjectStore
 from dvkn_pipeline.services.refresh import Refresher
 from dvkn_pipeline.services.steering import ref_of, select_uploads, standing_override
 from dvkn_pipeline.storage import leases, markers
+from dvkn_pipeline.storage.announced import announced, settle
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.leases import Lease, by_shard, in_upload_order
 from dvkn_pipeline.storage.tables import Tables
@@ -91,9 +92,32 @@ class IntakeService:
                     break
         return in_upload_order(out)
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
-        """Pending uploads grouped by shard: one listing serves a whole round of batches."""
-        return by_shard(self.pending(), self.settings.shards, self.settings.incoming_prefix)
+    def pending_announced(self) -> list[UploadRef]:
+        """Uploads the change-feed sensor announced that the ledger has not recorded.
+
+        A few small announcement objects instead of a listing of ``incoming/``;
+        announcements whose uploads are all recorded are removed on the way.
+        Oldest first, like ``pending``.
+        """
+        queued = announced(self.bucket, self.settings.state_prefix)
+        if not queued:
+            return []
+        recorded = set(self.tables.read_ledger()["upload_id"].to_list())
+        settle(self.bucket, queued, recorded)
+        fresh = {
+            r.upload_id: r for refs in queued.values() for r in refs if r.upload_id not in recorded
+        }
+        return in_upload_order(list(fresh.values()))
+
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
+        """Pending uploads grouped by shard: one read serves a whole round of batches.
+
+        With the change feed, what was announced; a ``sweep`` (the reconciliation
+        run) and the other event sources list ``incoming/``.
+        """
+        from_feed = self.settings.event_source == "seaweedfs-feed" and not sweep
+        refs = self.pending_announced() if from_feed else self.pending()
+        return by_shard(refs, self.settings.shards, self.settings.incoming_prefix)
 
     def change_token(self) -> str | None:
         """Changes whenever an event source (sensor or webhook) announces new uploads.
@@ -350,8 +374,8 @@ class Intake:
     ) -> list[UploadRef]:
         return self.uploads.pending(ledger, limit)
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
-        return self.uploads.pending_by_shard()
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
+        return self.uploads.pending_by_shard(sweep)
 
     def change_token(self) -> str | None:
         return self.uploads.change_token()

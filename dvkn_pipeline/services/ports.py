@@ -48,6 +48,8 @@ class ObjectStore(LeaseStore, Protocol):
 
     def copy(self, source_key: str, dest_key: str) -> None: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 class LedgerTables(Protocol):
     """What a batch reads and commits: the ledger (the commit point) and the facts."""

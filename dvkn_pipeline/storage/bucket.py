@@ -168,6 +168,10 @@ class Bucket:
                 return False
             raise
 
+    def delete(self, key: str) -> None:
+        """Remove one of the pipeline's own state objects (never an upload or a receipt)."""
+        self.client.delete_object(Bucket=self.name, Key=key)
+
     def list_uploads(self, prefix: str) -> Iterator[UploadRef]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.name, Prefix=prefix):

@@ -28,7 +28,9 @@ log = logging.getLogger("dvkn.announcements")
 SENSOR_CURSOR = "sensor-cursor.json"
 #: Rewritten by the webhook receiver after it has announced uploads.
 WEBHOOK_MARKER = "announced-by-webhook.json"
-MARKERS = (SENSOR_CURSOR, WEBHOOK_MARKER)
+#: The change-feed sensor's position in SeaweedFS's metadata feed, rewritten per announcement.
+FEED_CURSOR = "sensor-feed.json"
+MARKERS = (SENSOR_CURSOR, WEBHOOK_MARKER, FEED_CURSOR)
 
 
 class Heads(Protocol):

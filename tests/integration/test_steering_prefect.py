@@ -20,9 +20,11 @@ from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.drain import announce_outcomes
 from dvkn_pipeline.services.wiring import build_intake
+from flows.process_uploads import PrefectEvents
 from schemas.automations import load_automations
-from schemas.records import EVENT_REJECTED, ReprocessRequest
+from schemas.records import FileOutcome, ReprocessRequest, Status
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -48,7 +50,6 @@ def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
     stack_settings: Settings, listener: queue.Queue[dict[str, Any]]
 ) -> None:
     from prefect import get_client
-    from prefect.events import emit_event
 
     from dvkn_pipeline.services.automations import apply
 
@@ -65,16 +66,17 @@ def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
     time.sleep(3)
 
     key = f"incoming/{COMMUNE.code}/2025-Q1/{uuid.uuid4().hex[:8]}.csv"
-    emit_event(
-        event=EVENT_REJECTED,
-        resource={
-            "prefect.resource.id": f"dvkn.upload.{stack_settings.bucket}/{key}",
-            "dvkn.key": key,
-            "dvkn.unit": COMMUNE.code,
-            "dvkn.period": "2025-Q1",
-        },
-        payload={"n_errors": 2, "first_problem": "resolved > received", "receipt_key": "r.json"},
+    # The shape the intake announces: one event per batch naming its rejected files.
+    rejected = FileOutcome(
+        key=key,
+        status=Status.REJECTED,
+        unit_code=COMMUNE.code,
+        period="2025-Q1",
+        n_errors=2,
+        first_problem="resolved > received",
+        receipt_key="r.json",
     )
+    announce_outcomes(PrefectEvents(), [rejected], stack_settings.bucket)
     deadline = time.monotonic() + 120
     while True:
         message = listener.get(timeout=max(1.0, deadline - time.monotonic()))

@@ -10,6 +10,7 @@ import pytest
 from dvkn_pipeline.services.drain import Drained, DrainPolicy, drain
 from dvkn_pipeline.services.intake import BatchResult
 from dvkn_pipeline.storage import leases
+from dvkn_pipeline.storage.announced import DrainPresence, draining
 from dvkn_pipeline.storage.leases import Lease
 from schemas.records import EVENT_ACCEPTED, EVENT_ROLLUP_UPDATED, FileOutcome, Status, UploadRef
 from tests.fakes import MemoryBucket, RecordedEvents
@@ -49,7 +50,7 @@ class Backlog:
     def change_token(self) -> str | None:
         return self.token
 
-    def pending_by_shard(self) -> dict[int, list[UploadRef]]:
+    def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
         self.listed_at.append(self.clock.now)
         return {s: list(rs) for s, rs in self.work.items() if rs}
 
@@ -102,6 +103,7 @@ def run(
     events: RecordedEvents | None = None,
     stale: dict[str, set[str]] | None = None,
     during: Callable[[], None] | None = None,
+    presence: DrainPresence | None = None,
 ) -> Drained:
     clock = backlog.clock
 
@@ -122,6 +124,7 @@ def run(
         clock=clock,
         sleep=sleep,
         shuffle=lambda shards: shards,
+        presence=presence,
     )
 
 
@@ -198,7 +201,9 @@ def test_roll_ups_refresh_every_refresh_every_seconds_during_a_burst_and_after_i
     # Four batches of 4 s: refreshed once 10 s had passed (after the 3rd), and at the end.
     assert [t - 1000.0 for t, _ in refresher.calls] == [12.0, 16.0]
     assert [r["dvkn.period"] for r in events.named(EVENT_ROLLUP_UPDATED)] == ["2025-Q1"] * 2
-    assert len(events.named(EVENT_ACCEPTED)) == 12
+    # One accepted event per batch (4 batches of 3 files), not one per file.
+    accepted = events.named(EVENT_ACCEPTED)
+    assert [r["dvkn.count"] for r in accepted] == ["3", "3", "3", "3"]
 
 
 def test_stale_roll_ups_of_a_crashed_run_are_refreshed_first() -> None:
@@ -208,3 +213,52 @@ def test_stale_roll_ups_of_a_crashed_run_are_refreshed_first() -> None:
     drained = run(backlog, refresher=refresher, stale={"2025-Q1": {"00004"}})
     assert refresher.calls == [(1000.0, {"2025-Q1": {"00004"}})]
     assert drained.summaries == {"2025-Q1": {"units": 1}}
+
+
+def test_a_present_run_is_seen_while_it_drains_and_gone_when_it_ends() -> None:
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, n) for n in range(4)]})
+    presence = DrainPresence(backlog.store, "_state/", "this-run", clock=clock)
+    seen: list[bool] = []
+    run(
+        backlog,
+        presence=presence,
+        during=lambda: seen.append(draining(backlog.store, "_state/", clock())),
+    )
+    assert seen and all(seen)  # the sensor would wake no other run meanwhile
+    assert not draining(backlog.store, "_state/", clock())
+
+
+def test_work_that_arrives_as_a_run_leaves_is_not_stranded() -> None:
+    """The sensor saw the run present and sent no event: the leaving run must take it."""
+    clock = Clock()
+    backlog = Backlog(clock)
+    presence = DrainPresence(backlog.store, "_state/", "this-run", clock=clock)
+    late = ref(1, 9)
+    leave = presence.leave
+    landed: list[UploadRef] = []
+
+    def leave_as_an_upload_lands() -> None:
+        leave()
+        if not landed:  # announced without a change of token or an event, once
+            landed.append(late)
+            backlog.work[1] = [late]
+
+    presence.leave = leave_as_an_upload_lands  # type: ignore[method-assign]
+    processor = Processor(backlog)
+    run(backlog, processor=processor, presence=presence)
+    assert processor.batches == [[late.key]]
+    assert not draining(backlog.store, "_state/", clock())
+
+
+def test_work_another_present_run_will_see_is_left_to_it() -> None:
+    clock = Clock()
+    backlog = Backlog(clock)
+    other = DrainPresence(backlog.store, "_state/", "other-run", clock=clock)
+    other.beat()
+    leases.acquire(backlog.store, "shard-1", "other-run", timedelta(minutes=5))
+    backlog.work[1] = [ref(1, 1)]  # on the other run's shard
+    presence = DrainPresence(backlog.store, "_state/", "this-run", clock=clock)
+    started = clock()
+    run(backlog, presence=presence)
+    assert clock() - started < POLICY.idle_seconds + 5  # ended after one idle period

@@ -118,3 +118,37 @@ def test_the_refresher_brings_the_roll_up_up_to_date_from_the_ledger(
     assert {COMMUNES[0].code, COMMUNES[1].code, "01"} <= set(rollup["unit_code"].to_list())
     assert refresher.refresh({Q1.code}) == {}  # nothing stale: nothing rewritten
     assert rollup.equals(tables.read_rollup(Q1.code))
+
+
+def test_with_the_change_feed_a_run_reads_announcements_and_never_lists_incoming(
+    bucket: MemoryBucket, tables: MemoryTables
+) -> None:
+    from dvkn_pipeline.storage.announced import ANNOUNCED, announce
+
+    refs = [
+        bucket.upload(incoming_key(COMMUNES[i].code, Q1.code, "r.csv"), report(i)) for i in range(3)
+    ]
+    state = SETTINGS.state_prefix
+    announce(bucket, state, refs[:2])
+    announce(bucket, state, refs[1:])  # announced twice: judged once
+    feed = IntakeService(
+        bucket,
+        tables,
+        CAT,
+        HS,
+        load_rules(),
+        SETTINGS.model_copy(update={"event_source": "seaweedfs-feed"}),
+    )
+    bucket.calls.clear()
+    work = feed.pending_by_shard()
+    assert sorted(r.key for refs in work.values() for r in refs) == sorted(r.key for r in refs)
+    assert bucket.calls.get("list_uploads", 0) == 1  # the announcements' prefix, not incoming/
+    feed.process([r for refs in work.values() for r in refs])
+    assert feed.pending_by_shard() == {}
+    # Every announcement whose uploads are recorded is gone; the sweep still lists incoming/.
+    assert not [k for k in bucket.objects if k.startswith(state + ANNOUNCED)]
+    bucket.upload(incoming_key(COMMUNES[3].code, Q1.code, "r.csv"), report(3))  # never announced
+    assert feed.pending_by_shard() == {}
+    assert [r.key for refs in feed.pending_by_shard(sweep=True).values() for r in refs] == [
+        incoming_key(COMMUNES[3].code, Q1.code, "r.csv")
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from datetime import UTC, datetime
 
-from dvkn_pipeline.events.upload_events import upload_event
+from dvkn_pipeline.events.upload_events import upload_batch_events, upload_event
 from schemas.records import EVENT_UPLOADED, UploadRef
 
 REF = UploadRef(
@@ -39,3 +39,17 @@ def test_the_same_upload_gets_the_same_event_id_and_a_new_version_a_new_one() ->
     assert upload_event(changed)["id"] != upload_event(REF)["id"]
     other_bucket = REF.model_copy(update={"bucket": "other"})
     assert upload_event(other_bucket)["id"] != upload_event(REF)["id"]
+
+
+def test_a_poll_that_finds_many_uploads_announces_them_in_few_events() -> None:
+    refs = [
+        REF.model_copy(update={"key": f"incoming/00004/2025-Q1/f{n}.csv", "etag": f"e{n}"})
+        for n in range(2500)
+    ]
+    specs = upload_batch_events(refs)
+    assert [s["payload"]["count"] for s in specs] == [1000, 1000, 500]
+    assert sum(len(s["payload"]["keys"]) for s in specs) == 2500
+    # Still under the intake trigger's pattern, and the same uploads make the same event.
+    assert all(s["resource"]["prefect.resource.id"].startswith("dvkn.upload.dvkn/") for s in specs)
+    assert [s["id"] for s in upload_batch_events(refs)] == [s["id"] for s in specs]
+    assert upload_batch_events(refs[:10])[0]["id"] != specs[0]["id"]
