@@ -165,7 +165,8 @@ def _submit(
         console.print(f"Prefect UI: [bold]{url}[/]")
         if wait:
             _print_rows(rows)
-    if wait and state != "Completed":
+    # A run that rejected files completes under a name of its own ("Completed (1 rejected)").
+    if wait and not (run.state and run.state.is_completed()):
         raise typer.Exit(1)
 
 

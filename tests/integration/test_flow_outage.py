@@ -117,7 +117,9 @@ def _runs_and_tasks(settings: Settings) -> list[dict[str, Any]]:
             out.append(
                 {
                     "deployment": deployments[run.deployment_id],
-                    "state": run.state_name,
+                    # The state's type: a run that rejected files completes under a
+                    # name of its own ("Completed (2 rejected)").
+                    "state": run.state_type.value.title() if run.state_type else None,
                     "tasks": sorted(
                         (t.name.rsplit("-", 1)[0], t.state_name, t.run_count) for t in tasks
                     ),

@@ -82,7 +82,7 @@ def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
         message = listener.get(timeout=max(1.0, deadline - time.monotonic()))
         if key in message.get("subject", ""):
             break
-    assert "report rejected" in message["subject"]
+    assert "report(s) rejected" in message["subject"]
     assert COMMUNE.code in message["body"] and "resolved > received" in message["body"]
 
 
@@ -154,7 +154,7 @@ def test_dvkn_reject_records_who_and_why_through_the_deployment(
     )
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
-    assert payload["state"] == "Completed"
+    assert payload["state"] == "Completed (1 rejected)"  # the run says it rejected the file
     [row] = payload["uploads"]
     assert (row["status"], row["override"], row["override_by"]) == (
         "rejected",
