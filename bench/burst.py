@@ -307,7 +307,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.naive > 0:
             # First, on the quiet stack: the burst must not slow the baseline it is compared with.
             print(f"naive baseline: one flow run per file, {args.naive} files ...")
-            naive = settings.model_copy(update={"bucket": "bench-naive"})
+            naive = settings.model_copy(update={"bucket": "bench-naive", "event_per_upload": True})
             local_stack.ensure_bucket(naive)
             register_naive(naive, concurrency=args.workers)
             processes.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)

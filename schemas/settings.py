@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # embedded default: nothing listed, runs read its announcements), or by listing
     # incoming/ ("poll", any S3 store). MinIO in production: "webhook" (no sensor).
     event_source: Literal["seaweedfs-feed", "poll", "webhook"] = "seaweedfs-feed"
+    # One Prefect event per upload instead of per batch: only for the naive baseline of
+    # bench/burst.py (one flow run per event); Prefect's SQLite stalls on it in a burst.
+    event_per_upload: bool = False
     reconcile_interval_seconds: int = Field(default=300, ge=10)
 
     # What an uploaded file may hold before it is refused unread (see InputLimits).

@@ -38,7 +38,12 @@ from prefect.events import emit_event
 
 from dvkn_pipeline.events.seaweed_feed import FeedDecoder, event_time_ns, uploads_in
 from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
-from dvkn_pipeline.events.upload_events import upload_batch_events, upload_event_resource
+from dvkn_pipeline.events.upload_events import (
+    UploadEventSpec,
+    upload_batch_events,
+    upload_event,
+    upload_event_resource,
+)
 from dvkn_pipeline.storage.announced import announce, draining
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.markers import FEED_CURSOR, SENSOR_CURSOR
@@ -51,10 +56,18 @@ CURSOR_NAME = SENSOR_CURSOR
 __all__ = ["poll_once", "upload_event_resource"]
 
 
+def announcements(refs: list[UploadRef], settings: Settings) -> list[UploadEventSpec]:
+    """Events per batch; one per upload only for the benchmark's naive baseline, whose
+    deployment starts one flow run per event and reads the key from it."""
+    if settings.event_per_upload:
+        return [upload_event(r) for r in refs]
+    return upload_batch_events(refs)
+
+
 def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
     if new and not draining(bucket, settings.state_prefix):
-        for spec in upload_batch_events(new):
+        for spec in announcements(new, settings):
             emit_event(**spec)
     if new:
         bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
@@ -153,7 +166,7 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
                 # run draining now will find it without one (see DrainPresence).
                 announce(bucket, settings.state_prefix, refs)
                 if not draining(bucket, settings.state_prefix):
-                    for spec in upload_batch_events(refs):
+                    for spec in announcements(refs, settings):
                         emit_event(**spec)
                 bucket.put_json(
                     cursor_key,
