@@ -64,6 +64,8 @@ class RssSampler(threading.Thread):
         self.settings = settings
         self.peak = 0
         self.bench_peak = 0
+        #: Largest RSS each kind of process reached (summed over its processes at that moment).
+        self.peak_by_service: dict[str, int] = {}
         self.stop = threading.Event()
         #: (service, pid) -> CPU seconds last seen: where the machine's time went.
         self.cpu: dict[tuple[str, int], float] = {}
@@ -84,15 +86,21 @@ class RssSampler(threading.Thread):
                     except psutil.NoSuchProcess:
                         continue
             total = 0
+            now: dict[str, int] = {}
             for name, p in {p.pid: (n, p) for n, p in procs}.values():
                 try:
                     with p.oneshot():
-                        total += p.memory_info().rss
+                        rss = p.memory_info().rss
+                        total += rss
+                        kind = "worker" if name.startswith("worker") else name
+                        now[kind] = now.get(kind, 0) + rss
                         t = p.cpu_times()
                     self.cpu[(name, p.pid)] = t.user + t.system
                 except psutil.NoSuchProcess:
                     continue
             self.peak = max(self.peak, total)
+            for kind, rss in now.items():
+                self.peak_by_service[kind] = max(self.peak_by_service.get(kind, 0), rss)
             time.sleep(0.5)
 
     def cpu_by_service(self, since: dict[tuple[str, int], float] | None = None) -> dict[str, float]:
@@ -385,12 +393,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sampler.stop.set()
         results["peak_rss_mib"] = round(sampler.peak / 2**20)
         results["benchmark_rss_mib"] = round(sampler.bench_peak / 2**20)
+        results["peak_rss_mib_by_process"] = {
+            k: round(v / 2**20) for k, v in sorted(sampler.peak_by_service.items())
+        }
         results["cpu_seconds_by_process"] = sampler.cpu_by_service()
         local_stack.down(settings)
     print(
         f"peak memory (RSS) of the pipeline's processes: {results['peak_rss_mib']} MiB "
         f"(the benchmark itself: {results['benchmark_rss_mib']} MiB)"
     )
+    print(f"peak RSS by process (MiB): {results['peak_rss_mib_by_process']}")
     print(f"CPU seconds by process: {results['cpu_seconds_by_process']}")
     return results
 
