@@ -41,27 +41,27 @@ class ValueType(StrEnum):
 
 
 class Label(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
     sheet: str = Field(max_length=31, pattern=r"^[^\[\]:*?/\\]+$")
 
 
 class Dimension(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
     values: dict[str, Label]
 
 
 class Indicator(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     section: str
     vi: str
@@ -119,7 +119,7 @@ class Indicator(BaseModel):
 
 
 class CatalogueModel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     version: str
     dimensions: dict[str, Dimension]
     reporter_dimension: str = "level"

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 import schemas
 from dvkn_pipeline.judging.refusals import Deadline, Refused
@@ -27,6 +26,7 @@ from dvkn_pipeline.reference.cells import clean_text, label_key
 from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
 from schemas.settings import InputLimits
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "report_format.yaml"
 CSV_SHEET = "csv"
@@ -91,7 +91,7 @@ def _aliases(specs: dict[str, tuple[str, str]]) -> dict[str, str]:
 
 @lru_cache(maxsize=2)
 def load_format(path: Path = DEFAULT_PATH) -> ReportFormat:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_strict_file(path)
     return ReportFormat(header_fields=raw["header_fields"], columns=raw["columns"])
 
 

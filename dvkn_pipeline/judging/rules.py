@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 import schemas
 from dvkn_pipeline.judging.report_format import load_format
@@ -22,6 +21,7 @@ from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
 from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "rules.yaml"
 
@@ -38,7 +38,7 @@ _NEGATED = {"<=": ">", "<": ">=", "==": "≠", "!=": "=", ">=": "<", ">": "<="}
 
 @lru_cache(maxsize=4)
 def load_rules(path: Path = DEFAULT_PATH) -> RuleSet:
-    return RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return RuleSet.model_validate(load_strict_file(path))
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import get_args
 
-import yaml
-
 import schemas
 from schemas.messages import Message, MessageKey, MessagesModel
 from schemas.records import Problem, Severity
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "messages.yaml"
 MESSAGE_KEYS: tuple[str, ...] = get_args(MessageKey)
@@ -74,7 +73,7 @@ def load_messages(path: Path | None = None) -> dict[str, Message]:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> dict[str, Message]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_strict_file(path)
     return dict(MessagesModel.model_validate(raw).root)
 
 

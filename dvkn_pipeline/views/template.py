@@ -24,6 +24,10 @@ from dvkn_pipeline.reference.periods import Period
 from schemas.catalogue import Aggregation, Indicator
 
 COVER_SHEET = "Thông tin"
+#: The visible sheet holding each drop-down's choices. Excel's inline list source is
+#: one comma-separated string, so a label with a comma ("Không áp dụng (phường, thị
+#: trấn)") would be offered in pieces; a drop-down reads its choices from cells here.
+LISTS_SHEET = "Danh mục"
 TABLE_COLUMNS = ("indicator", "indicator_name", "field", "holder", CATEGORY_COLUMN, "value", "unit")
 _INPUT = {"bg_color": "#FFF2CC", "border": 1, "locked": False}
 
@@ -124,6 +128,7 @@ def write_template(
             )
         ws.freeze_panes(4, 0)
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+    _write_lists(wb, catalogue, label, fixed)
     wb.close()
     return buf.getvalue()
 
@@ -161,9 +166,7 @@ def _write_indicator(
 
     if ind.aggregation is Aggregation.COUNT_BY_CATEGORY:
         put_row(row, {}, fixed)
-        choices = [
-            v.vi for v in catalogue.model.dimensions[ind.category_dimension or ""].values.values()
-        ]
+        choices = _choice_range(catalogue, ind.category_dimension or "")
         answer = values.get((ind.code,))
         if answer is not None:
             answer = catalogue.model.dimensions[ind.category_dimension or ""].values[answer].vi
@@ -223,6 +226,31 @@ def _write_indicator(
         sum(v for _, v in group_totals),
     )
     return row + 1
+
+
+def _choice_range(catalogue: Catalogue, dimension: str) -> str:
+    """The absolute range of ``dimension``'s choices on the lists sheet (see ``_write_lists``)."""
+    col = list(_category_dimensions(catalogue)).index(dimension)
+    n = len(catalogue.model.dimensions[dimension].values)
+    first = xl_rowcol_to_cell(1, col, row_abs=True, col_abs=True)
+    last = xl_rowcol_to_cell(n, col, row_abs=True, col_abs=True)
+    return f"='{LISTS_SHEET}'!{first}:{last}"
+
+
+def _category_dimensions(catalogue: Catalogue) -> dict[str, None]:
+    return {i.category_dimension: None for i in catalogue.indicators if i.category_dimension}
+
+
+def _write_lists(wb: Any, catalogue: Catalogue, head: Any, cell: Any) -> None:
+    """One column per categorical dimension: its heading, then its Vietnamese labels."""
+    ws = wb.add_worksheet(LISTS_SHEET)
+    for col, dim in enumerate(_category_dimensions(catalogue)):
+        spec = catalogue.model.dimensions[dim]
+        ws.write(0, col, f"{spec.vi} / {spec.en}", head)
+        for r, label in enumerate(spec.values.values(), 1):
+            ws.write(r, col, label.vi, cell)
+        ws.set_column(col, col, max(len(v.vi) for v in spec.values.values()) + 6)
+    ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
 def _sum(rows: list[int], col: int) -> str:
