@@ -48,6 +48,8 @@ MessageKey = Literal[
     "value_is_number",
     "value_is_integer",
     "value_present",
+    "value_present.blank_cells",
+    "value_not_reported.blank_cells",
     "indicator_present",
     "schema_check",
     "indicator_for_level",

@@ -41,6 +41,9 @@ class Problem(BaseModel):
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    #: The cell(s) the clerk typed, Excel-style ("F10", or "F10, F11" for a rule over
+    #: several cells; a CSV as Excel opens it); None for a problem of the whole file.
+    cell: str | None = None
     message_vi: str
     message_en: str
     hint_vi: str = ""

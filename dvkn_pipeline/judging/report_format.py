@@ -21,7 +21,7 @@ import polars as pl
 
 import schemas
 from dvkn_pipeline.judging.refusals import Deadline, Refused
-from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.reference.cells import clean_text, label_key
 from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
@@ -37,6 +37,8 @@ class HeaderCell:
     value: str | None
     sheet: str
     row: int
+    #: 1-based column of the value cell (None when the label has no value beside it).
+    col: int | None = None
 
 
 @dataclass
@@ -273,8 +275,13 @@ def scan_grid(
         first_j, first = non_empty[0]
         name = resolve_label(first, header_aliases)
         if name and name not in header:
-            value = next((c for j, c in non_empty if j > first_j), None)
-            header[name] = HeaderCell(value=value, sheet=sheet, row=i + 1)
+            at = next(((j, c) for j, c in non_empty if j > first_j), None)
+            header[name] = HeaderCell(
+                value=at[1] if at else None,
+                sheet=sheet,
+                row=i + 1,
+                col=at[0] + 1 if at else first_j + 2,
+            )
     rows: list[dict[str, Any]] = []
     if table_start is not None:
         for i in range(table_start + 1, len(grid)):
@@ -286,6 +293,8 @@ def scan_grid(
             record: dict[str, Any] = {"sheet": sheet, "row": i + 1}
             for j, name in columns.items():
                 record[name] = cells[j] if j < len(cells) else None
+                # Where each value was typed, so a problem names the clerk's cell.
+                record[f"{name}_col"] = j + 1
             if record.get("indicator") is None and record.get("value") is None:
                 continue
             rows.append(record)
@@ -314,6 +323,7 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
     schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
     schema |= {d: pl.Utf8 for d in dims}
     schema["value_text"] = pl.Utf8
+    schema |= {"value_col": pl.Int64, "category_col": pl.Int64}
     frame = pl.DataFrame(
         [
             {
@@ -322,6 +332,8 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
                 "indicator": r.get("indicator"),
                 **{d: r.get(d) for d in dims},
                 "value_text": r.get("value"),
+                "value_col": r.get("value_col"),
+                "category_col": r.get(f"{CATEGORY_COLUMN}_col"),
             }
             for scan in scans
             for r in scan.rows

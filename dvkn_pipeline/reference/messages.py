@@ -48,6 +48,7 @@ class Text:
         row: int | None = None,
         column: str | None = None,
         value: str | None = None,
+        cell: str | None = None,
         hint_vi: str | None = None,
         hint_en: str | None = None,
     ) -> Problem:
@@ -60,11 +61,24 @@ class Text:
             row=row,
             column=column,
             value=value,
+            cell=cell,
             message_vi=self.vi,
             message_en=self.en,
             hint_vi=hint_vi if hint_vi is not None else self.hint_vi or "",
             hint_en=hint_en if hint_en is not None else self.hint_en or "",
         )
+
+
+def number(value: float) -> Both:
+    """A figure as each language writes it: vi ``2.852`` / ``76,5``, en ``2,852`` / ``76.5``.
+
+    Passed as a message field, so the English half of a receipt never reads
+    "a total of 2.852" (two point eight) where a clerk wrote two thousand.
+    """
+    whole = float(value).is_integer()
+    en = f"{int(value):,}" if whole else f"{value:,.2f}".rstrip("0").rstrip(".")
+    vi = en.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return Both(vi, en)
 
 
 def load_messages(path: Path | None = None) -> dict[str, Message]:

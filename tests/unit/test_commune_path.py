@@ -1,0 +1,90 @@
+"""The commune's path (issue 11): blanks, pointers, numbers, hidden sheets, receipts."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import polars as pl
+
+from dvkn_pipeline.judging.judge import Judgement, judge_upload
+from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from schemas.catalogue import BlankPolicy
+from schemas.records import Severity, Status, UploadRef
+from schemas.settings import Settings
+from tests.corpus import CAT, UNIT, _table_columns, base, filled_template
+
+HS = load_hierarchies()
+
+
+def _judge(content: bytes, catalogue: Catalogue = CAT, name: str = "bc.xlsx") -> Judgement:
+    ref = UploadRef(bucket="b", key=f"incoming/{UNIT.code}/2025-Q1/{name}", etag="e")
+    return judge_upload(ref, content, catalogue=catalogue, hierarchies=HS, settings=Settings())
+
+
+def _edit(content: bytes, sheet: str, fn: object) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    fn(wb[sheet])  # type: ignore[operator]
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _input_cells(ws: object) -> list[str]:
+    """The value cells a clerk types into (not the formula totals)."""
+    found = _table_columns(ws)
+    assert found is not None
+    header_row, at = found
+    out = []
+    for row in ws.iter_rows(min_row=header_row + 1):  # type: ignore[attr-defined]
+        cell = row[at["value"]]
+        if cell.protection.locked is False and not str(cell.value or "").startswith("="):
+            out.append(cell.coordinate)
+    return out
+
+
+def test_blank_cells_are_one_grouped_problem_per_sheet() -> None:
+    filled = filled_template(base())
+    wb = openpyxl.load_workbook(io.BytesIO(filled))
+    blanks = _input_cells(wb["Mô hình"])[:14]
+
+    def clear(ws: object) -> None:
+        for c in blanks:
+            ws[c] = None  # type: ignore[index]
+
+    j = _judge(_edit(filled, "Mô hình", clear))
+    assert j.receipt.status is Status.REJECTED
+    [p] = [p for p in j.receipt.problems if p.rule == "value_present"]
+    assert p.sheet == "Mô hình" and p.cell == ", ".join(blanks)
+    assert p.message_vi == f"14 ô để trống: {', '.join(blanks)} – ghi 0 nếu không có."
+    assert p.message_en.startswith("14 empty cell(s): ")
+
+
+def test_a_blank_may_be_accepted_as_not_reported_and_never_becomes_zero() -> None:
+    inds = tuple(
+        i.model_copy(update={"blank": BlankPolicy.NOT_REPORTED}) if i.code == "QUA_TANG" else i
+        for i in CAT.model.indicators
+    )
+    cat = Catalogue(CAT.model.model_copy(update={"indicators": inds}))
+    filled = filled_template(base())
+    wb = openpyxl.load_workbook(io.BytesIO(filled))
+    ws = wb["Đóng góp"]
+    found = _table_columns(ws)
+    assert found is not None
+    header_row, at = found
+    [cell] = [
+        r[at["value"]].coordinate
+        for r in ws.iter_rows(min_row=header_row + 1)
+        if r[at["indicator"]].value == "QUA_TANG"
+    ]
+
+    def clear(ws: object) -> None:
+        ws[cell] = None  # type: ignore[index]
+
+    j = _judge(_edit(filled, "Đóng góp", clear), catalogue=cat)
+    assert j.receipt.status is Status.ACCEPTED, j.receipt.problems
+    [w] = [p for p in j.receipt.problems if p.rule == "value_not_reported"]
+    assert w.severity is Severity.WARNING and w.cell == cell
+    assert j.facts is not None
+    assert j.facts.filter(pl.col("indicator") == "QUA_TANG").is_empty()
