@@ -59,6 +59,9 @@ MessageKey = Literal[
     "rule.compare",
     "rule.declared_totals",
     "rule.history_outlier",
+    "rule.history_outlier.no_spread",
+    "rule.history_outlier.z_score",
+    "rule.history_outlier.range",
     "rule.late_report",
 ]
 

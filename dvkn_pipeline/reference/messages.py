@@ -81,6 +81,15 @@ def number(value: float) -> Both:
     return Both(vi, en)
 
 
+def _both(value: object) -> Both:
+    """A field in each language; a number is written each language's way (see ``number``)."""
+    if isinstance(value, Both):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
+    return Both(value, value)
+
+
 def load_messages(path: Path | None = None) -> dict[str, Message]:
     return _load(path or DEFAULT_PATH)
 
@@ -94,11 +103,15 @@ def _load(path: Path) -> dict[str, Message]:
 def render(key: MessageKey, **fields: object) -> Text:
     """The message ``key`` with its ``{placeholders}`` filled (``str.format``, as an f-string would).
 
+    A number field (int or float) is written as each language writes numbers,
+    so callers pass figures as numbers, never pre-formatted text.
+
     Hints are fixed text, never formatted, so a brace in one is safe.
     """
     msg = load_messages()[key]
-    vi = {k: v.vi if isinstance(v, Both) else v for k, v in fields.items()}
-    en = {k: v.en if isinstance(v, Both) else v for k, v in fields.items()}
+    both = {k: _both(v) for k, v in fields.items()}
+    vi = {k: v.vi for k, v in both.items()}
+    en = {k: v.en for k, v in both.items()}
     return Text(
         vi=msg.vi.format(**vi),
         en=msg.en.format(**en),

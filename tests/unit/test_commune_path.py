@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 import polars as pl
@@ -88,3 +89,44 @@ def test_a_blank_may_be_accepted_as_not_reported_and_never_becomes_zero() -> Non
     assert w.severity is Severity.WARNING and w.cell == cell
     assert j.facts is not None
     assert j.facts.filter(pl.col("indicator") == "QUA_TANG").is_empty()
+
+
+def _value_cell_of(content: bytes, sheet: str, code: str) -> str:
+    ws = openpyxl.load_workbook(io.BytesIO(content))[sheet]
+    found = _table_columns(ws)
+    assert found is not None
+    header_row, at = found
+    return next(
+        r[at["value"]].coordinate
+        for r in ws.iter_rows(min_row=header_row + 1)
+        if r[at["indicator"]].value == code
+    )
+
+
+def test_a_category_error_names_the_value_cell_the_clerk_typed_in() -> None:
+    filled = filled_template(base())
+    cell = _value_cell_of(filled, "Nông thôn mới", "NTM_MUC_DAT")
+
+    def typo(ws: object) -> None:
+        ws[cell] = "Đạt chuẩn lắm"  # type: ignore[index]
+
+    j = _judge(_edit(filled, "Nông thôn mới", typo))
+    [p] = [p for p in j.receipt.problems if p.rule == "category_known"]
+    assert p.column == "Giá trị / Value" and p.cell == cell
+    assert p.row == int(re.sub(r"\D", "", cell))
+
+
+def test_english_halves_write_english_numbers() -> None:
+    filled = filled_template(base())
+    received = _value_cell_of(filled, "Đối thoại", "Y_KIEN_TIEP_NHAN")
+    resolved = _value_cell_of(filled, "Đối thoại", "Y_KIEN_GIAI_QUYET")
+
+    def big(ws: object) -> None:
+        ws[received] = 2852  # type: ignore[index]
+        ws[resolved] = 2962  # type: ignore[index]
+
+    j = _judge(_edit(filled, "Đối thoại", big))
+    [p] = [p for p in j.receipt.problems if p.rule == "resolved_le_received"]
+    assert "2.962" in p.message_vi and "2.852" in p.message_vi
+    assert "2,962" in p.message_en and "2,852" in p.message_en and "2.9" not in p.message_en
+    assert p.cell == f"{resolved}, {received}"
