@@ -31,6 +31,8 @@ MessageKey = Literal[
     "file_format_supported",
     "file_readable",
     "key_layout",
+    "sheet_hidden",
+    "sheet_hidden.unused",
     "header_field_present",
     "table_present",
     "period_valid",

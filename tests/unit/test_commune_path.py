@@ -130,3 +130,34 @@ def test_english_halves_write_english_numbers() -> None:
     assert "2.962" in p.message_vi and "2.852" in p.message_vi
     assert "2,962" in p.message_en and "2,852" in p.message_en and "2.9" not in p.message_en
     assert p.cell == f"{resolved}, {received}"
+
+
+def _hide(content: bytes, sheet: str, state: str) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    wb[sheet].sheet_state = state
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_a_hidden_sheet_with_figures_rejects_naming_it() -> None:
+    filled = filled_template(base())
+    for state in ("hidden", "veryHidden"):
+        j = _judge(_hide(filled, "Đóng góp", state))
+        assert j.receipt.status is Status.REJECTED
+        [p] = [p for p in j.receipt.problems if p.rule == "sheet_hidden"]
+        assert p.severity is Severity.ERROR and p.sheet == "Đóng góp"
+        assert "Đóng góp" in p.message_vi and "Đóng góp" in p.message_en
+
+
+def test_a_hidden_sheet_holding_nothing_read_is_a_warning_naming_it() -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(filled_template(base())))
+    extra = wb.create_sheet("Nháp")
+    extra["A1"] = "ghi chú riêng"
+    extra.sheet_state = "hidden"
+    out = io.BytesIO()
+    wb.save(out)
+    j = _judge(out.getvalue())
+    assert j.receipt.status is Status.ACCEPTED, j.receipt.problems
+    [p] = [p for p in j.receipt.problems if p.rule == "sheet_hidden"]
+    assert p.severity is Severity.WARNING and p.sheet == "Nháp"
