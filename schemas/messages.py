@@ -65,6 +65,16 @@ MessageKey = Literal[
     "rule.history_outlier.z_score",
     "rule.history_outlier.range",
     "rule.late_report",
+    "template.title",
+    "template.instructions",
+    "template.total",
+    "template.unit_column",
+    "template.number_error_title",
+    "template.number_error",
+    "template.whole_number",
+    "template.date_error",
+    "template.choice_error",
+    "template.lists_title",
 ]
 
 

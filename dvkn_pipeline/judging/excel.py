@@ -81,7 +81,8 @@ def parse_xlsx(
                     limit=f"{limits.max_rows} x {limits.max_columns}",
                 )
             grid = sheet.to_python(skip_empty_area=False)
-            scan = scan_grid(grid, catalogue, sheet=name, deadline=deadline)
+            merged = list(sheet.merged_cell_ranges or [])
+            scan = scan_grid(grid, catalogue, sheet=name, deadline=deadline, merged=merged)
             how = _hidden_how(visibility.get(name))
             if how is None:
                 scans.append(scan)

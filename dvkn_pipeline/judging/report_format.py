@@ -244,8 +244,28 @@ def cell_text(value: Any) -> str | None:
     return clean_text(value)
 
 
+#: A merged area of a sheet: ((first row, first column), (last row, last column)), 0-based.
+MergedRange = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _merged_values(grid: list[list[Any]], merged: list[MergedRange]) -> dict[tuple[int, int], Any]:
+    """Each cell covered by a merged area, with the value Excel shows there (its top-left's)."""
+    out: dict[tuple[int, int], Any] = {}
+    for (r0, c0), (r1, c1) in merged:
+        top = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                out[(r, c)] = top
+    return out
+
+
 def scan_grid(
-    grid: list[list[Any]], catalogue: Catalogue, *, sheet: str, deadline: Deadline | None = None
+    grid: list[list[Any]],
+    catalogue: Catalogue,
+    *,
+    sheet: str,
+    deadline: Deadline | None = None,
+    merged: list[MergedRange] | None = None,
 ) -> SheetScan:
     """Find the header block and the table in a grid of cells.
 
@@ -253,7 +273,12 @@ def scan_grid(
     the first row naming both the ``indicator`` and ``value`` columns starts the
     table. Titles, merged banners and blank rows above it are skipped; below it,
     blank rows and label-only rows (section titles) are skipped.
+
+    A merged cell in a label column (the template names an indicator once per
+    block) counts for every row it spans, as a person reads it; a merged value
+    cell does not (one number typed once is not one number per row).
     """
+    spans = _merged_values(grid, merged or [])
     fmt = load_format()
     header_aliases = fmt.header_aliases()
     column_aliases = fmt.column_aliases(catalogue)
@@ -293,6 +318,8 @@ def scan_grid(
             record: dict[str, Any] = {"sheet": sheet, "row": i + 1}
             for j, name in columns.items():
                 record[name] = cells[j] if j < len(cells) else None
+                if record[name] is None and name != "value" and (i, j) in spans:
+                    record[name] = cell_text(spans[(i, j)])
                 # Where each value was typed, so a problem names the clerk's cell.
                 record[f"{name}_col"] = j + 1
             if record.get("indicator") is None and record.get("value") is None:
