@@ -65,6 +65,8 @@ MessageKey = Literal[
     "rule.history_outlier.z_score",
     "rule.history_outlier.range",
     "rule.late_report",
+    "receipt.rejected",
+    "receipt.replaces",
     "template.title",
     "template.instructions",
     "template.total",

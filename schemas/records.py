@@ -111,6 +111,37 @@ class ReprocessRequest(BaseModel):
         return self
 
 
+class ReadFigure(BaseModel):
+    """One figure as the pipeline read it, echoed on an accepted receipt.
+
+    An indicator broken down by field or holder is echoed as its total, so the
+    clerk can check the receipt against the totals of the sheet they filled.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    section: str
+    sheet: str
+    indicator: str
+    vi: str
+    en: str
+    value: float | None = None
+    #: A status indicator's answer (its label in each language), instead of a value.
+    category_vi: str | None = None
+    category_en: str | None = None
+    unit_vi: str = ""
+    unit_en: str = ""
+
+
+class ReplacedVersion(BaseModel):
+    """The accepted upload a new one replaces for the same unit and period."""
+
+    model_config = ConfigDict(frozen=True)
+    key: str
+    report_version: int | None = None
+    received_at: datetime | None = None
+    submission_id: str | None = None
+
+
 class Receipt(BaseModel):
     """What the uploader gets back, beside their file."""
 
@@ -142,6 +173,10 @@ class Receipt(BaseModel):
     override: Override | None = None
     #: Whether the steward's decision could be applied (see schemas/overrides.yaml).
     override_applied: bool | None = None
+    #: Accepted: what was read, per indicator (totals of breakdowns), in catalogue order.
+    figures: list[ReadFigure] = Field(default_factory=list)
+    #: Accepted: the earlier accepted upload of the same unit and period it replaces.
+    replaces: ReplacedVersion | None = None
 
 
 class FileOutcome(BaseModel):

@@ -161,3 +161,64 @@ def test_a_hidden_sheet_holding_nothing_read_is_a_warning_naming_it() -> None:
     assert j.receipt.status is Status.ACCEPTED, j.receipt.problems
     [p] = [p for p in j.receipt.problems if p.rule == "sheet_hidden"]
     assert p.severity is Severity.WARNING and p.sheet == "Nháp"
+
+
+def test_an_accepted_receipt_echoes_figures_and_what_it_replaces() -> None:
+    from datetime import UTC, datetime
+
+    from dvkn_pipeline.judging.judge import Upload, judge_uploads
+    from dvkn_pipeline.judging.receipt import render_markdown
+    from schemas.records import ReplacedVersion
+
+    report = base()
+    earlier = ReplacedVersion(
+        key=f"incoming/{UNIT.code}/2025-Q1/old.xlsx",
+        report_version=1,
+        received_at=datetime(2025, 3, 10, 2, 30, tzinfo=UTC),
+        submission_id="abc",
+    )
+    ref = UploadRef(
+        bucket="b",
+        key=f"incoming/{UNIT.code}/2025-Q1/bc.xlsx",
+        etag="e",
+        last_modified=datetime(2025, 3, 12, 3, 0, tzinfo=UTC),
+    )
+    [j] = judge_uploads(
+        [Upload(ref, filled_template(report))],
+        catalogue=CAT,
+        hierarchies=HS,
+        settings=Settings(),
+        live_versions={(UNIT.code, "2025-Q1"): earlier},
+    )
+    r = j.receipt
+    assert r.status is Status.ACCEPTED and r.replaces == earlier
+    assert "thay thế lần gửi 1" in r.summary_vi and "09:30 10/03/2025 (GMT+07:00)" in r.summary_vi
+    assert "replaces version 1" in r.summary_en
+    figures = {f.indicator: f for f in r.figures}
+    assert figures["MH_DANG_KY"].value == report.value("MH_DANG_KY")
+    assert figures["NTM_MUC_DAT"].category_vi is not None
+    md = render_markdown(r)
+    assert "Quý I/2025 (2025-Q1)" in md
+    assert "12/03/2025 10:00:00 (GMT+07:00)" in md
+    assert "## Số liệu đã đọc / Figures read" in md
+    assert "### Mô hình" in md
+
+
+def test_a_rejected_receipt_starts_with_the_count_and_the_first_thing_to_do() -> None:
+    from dvkn_pipeline.judging.receipt import render_markdown
+
+    filled = filled_template(base())
+    cell = _value_cell_of(filled, "Nông thôn mới", "NTM_MUC_DAT")
+
+    def typo(ws: object) -> None:
+        ws[cell] = "Đạt chuẩn lắm"  # type: ignore[index]
+
+    r = _judge(_edit(filled, "Nông thôn mới", typo)).receipt
+    assert r.summary_vi.startswith("Báo cáo bị từ chối: 1 lỗi. Việc cần làm trước tiên: ")
+    assert f"(Nông thôn mới, {cell})" in r.summary_vi
+    assert r.summary_en.startswith("Report rejected: 1 error(s). First thing to do: ")
+    md = render_markdown(r)
+    first_lines = [line for line in md.splitlines() if line][:2]
+    assert first_lines[1] == r.summary_vi
+    assert "category_known" not in md  # rule ids only in the machine receipt
+    assert "category_known" in r.model_dump_json()
