@@ -63,11 +63,25 @@ class UploadRef(BaseModel):
     #: Object version, where the bucket keeps versions (the bytes stay reachable
     #: even after the uploader overwrites the key).
     version_id: str | None = None
+    #: True for a later version of a key holding the same bytes as an earlier
+    #: version (the same file uploaded again under the same name): its ETag
+    #: equals the earlier one's, so its identity also names the version.
+    repeat: bool = False
+    #: An overwritten version found by the version sweep: fetch exactly
+    #: ``version_id``, not what the key holds now, and write its receipt beside
+    #: the newer one's (``...version-<id>.json``) rather than over it.
+    pinned: bool = False
 
     @property
     def upload_id(self) -> str:
-        """Identity of one upload: the same object version seen twice is the same upload."""
-        return f"{self.key}#{self.etag.strip(chr(34))}"
+        """Identity of one upload: the same object version seen twice is the same upload.
+
+        ``key#etag`` for the first version of a key with those bytes (what the
+        event sources and the listing have always named); a repeat adds its
+        version id, so an identical re-upload is an upload of its own.
+        """
+        base = f"{self.key}#{self.etag.strip(chr(34))}"
+        return f"{base}#{self.version_id}" if self.repeat and self.version_id else base
 
 
 class OverrideDecision(StrEnum):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -420,6 +421,10 @@ def _judge_one(
             }
         )
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
+    if ref.pinned and ref.version_id:
+        # An overwritten version: its receipt sits beside the newer version's, not over it.
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", ref.version_id)[:100]
+        r_key = r_key.removesuffix(".json") + f".version-{safe}.json"
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
     a_key = (

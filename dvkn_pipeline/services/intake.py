@@ -89,7 +89,24 @@ class IntakeService:
                 out.append(ref)
                 if limit is not None and len(out) >= limit:
                     break
-        return in_upload_order(out)
+        if limit is None or len(out) < limit:
+            out.extend(self.unrecorded_versions(seen | {r.upload_id for r in out}))
+        return in_upload_order(out[:limit] if limit is not None else out)
+
+    def unrecorded_versions(self, seen: set[str]) -> list[UploadRef]:
+        """Versions under ``incoming/`` the ledger lacks that the listing of keys cannot show.
+
+        A key overwritten before any event named its earlier version, and the
+        same bytes uploaded again under the same name (same ETag, so the same
+        ``key#etag`` as the first), are only visible in the bucket's version
+        listing; each gets its ledger row and receipt like any upload (the
+        repeat as a duplicate). Empty on a store that keeps no versions.
+        """
+        return [
+            ref
+            for ref in self.bucket.list_versions(self.settings.incoming_prefix)
+            if ref.upload_id not in seen
+        ]
 
     def pending_by_shard(self) -> dict[int, list[UploadRef]]:
         """Pending uploads grouped by shard: one listing serves a whole round of batches."""
@@ -125,7 +142,10 @@ class IntakeService:
         histories = self._histories(ledger, screened.values())
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             fetched = list(
-                pool.map(lambda r: self._fetch(r, screened[r.upload_id], histories), todo)
+                pool.map(
+                    lambda r: self._fetch(r, screened[r.upload_id], histories, exact=r.pinned),
+                    todo,
+                )
             )
         uploads = [u for u in fetched if u is not None]
         result.skipped = [r.key for r, u in zip(todo, fetched, strict=True) if u is None]
