@@ -589,8 +589,9 @@ def build_receipt(
     )
     who_vi = f"{unit.name} ({unit.code})" if unit else "đơn vị chưa xác định"
     who_en = f"{unit.name} ({unit.code})" if unit else "unknown unit"
-    when = f" kỳ {period}" if period else ""
-    when_en = f" for {period}" if period else ""
+    # The period as people write it, its code after: "Quý I/2025 (2025-Q1)".
+    when = f" kỳ {period.label_vi} ({period.code})" if period else ""
+    when_en = f" for {period.label_en} ({period.code})" if period else ""
     if status is Status.ACCEPTED:
         vi = f"Đã nhận báo cáo của {who_vi}{when} (lần gửi {report.report_version})."
         en = f"Report of {who_en}{when_en} accepted (version {report.report_version})."
