@@ -89,3 +89,46 @@ def test_every_version_gets_a_ledger_row_and_a_receipt(store: Settings) -> None:
     assert sorted(history["status"].to_list()) == ["accepted", "accepted", "accepted", "duplicate"]
     live = history.filter(pl.col("live"))
     assert live["key"].to_list() == [other] and live["report_version"].to_list() == [3]
+
+
+def test_dvkn_upload_waits_for_the_receipt_and_prints_it(
+    stack_settings: Settings, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real sensor, a real Prefect worker: `dvkn upload` returns with the receipt."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli.app import app
+    from dvkn_pipeline.ops import processes
+    from dvkn_pipeline.services.orchestration import register
+
+    settings = stack_settings.model_copy(
+        update={"bucket": "commune-wait", "batch_window_seconds": 2.0}
+    )
+    local_stack.ensure_bucket(settings)
+    monkeypatch.setenv("DVKN_BUCKET", settings.bucket)
+    register(settings)
+    processes.start_service(local_stack.worker_spec(settings, 0), settings)
+    processes.start_service(local_stack.sensor_spec(settings), settings)
+    try:
+        path = Path(str(tmp_path)) / "bao-cao.xlsx"
+        path.write_bytes(filled_template(generate_report(UNIT, Q1, CAT, seed=31)))
+        runner = CliRunner()
+        args = ["upload", str(path), "--unit", UNIT.code, "--period", Q1.code, "--timeout", "180"]
+        done = runner.invoke(app, args)
+        assert done.exit_code == 0, done.output
+        assert "ĐÃ NHẬN / ACCEPTED" in done.output
+        assert "Quý I/2025 (2025-Q1)" in done.output
+
+        key = incoming_key(UNIT.code, Q1.code, "bao-cao.xlsx")
+        shown = runner.invoke(app, ["receipt", key, "--wait", "--timeout", "5"])
+        assert shown.exit_code == 0 and "ĐÃ NHẬN / ACCEPTED" in shown.output
+
+        missing = incoming_key(UNIT.code, Q1.code, "khong-co.xlsx")
+        late = runner.invoke(app, ["receipt", missing, "--wait", "--timeout", "2"])
+        assert late.exit_code == 1
+        assert "dvkn receipt" in late.output and "--wait" in late.output
+    finally:
+        processes.stop_service("sensor", settings)
+        processes.stop_service("worker-0", settings)
