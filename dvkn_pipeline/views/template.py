@@ -173,7 +173,8 @@ def write_template(
         ws.freeze_panes(HEADER_ROW + 1, 0)
         _print_setup(ws, repeat_to=HEADER_ROW)
         ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
-    _write_lists(wb, catalogue, f)
+    if any(i.category_dimension for i in catalogue.reported_by(unit.level)):
+        _write_lists(wb, catalogue, f)  # only where a drop-down reads from it
     wb.close()
     return buf.getvalue()
 
