@@ -21,7 +21,7 @@ import polars as pl
 
 import schemas
 from dvkn_pipeline.judging.refusals import Deadline, Refused
-from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
+from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.cells import clean_text, label_key
 from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
@@ -350,7 +350,8 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
     schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
     schema |= {d: pl.Utf8 for d in dims}
     schema["value_text"] = pl.Utf8
-    schema |= {"value_col": pl.Int64, "category_col": pl.Int64}
+    # Where each cell was typed (1-based column), so a problem names the clerk's cell.
+    schema |= {f"{c}_col": pl.Int64 for c in ("indicator", *dims, "value")}
     frame = pl.DataFrame(
         [
             {
@@ -359,8 +360,7 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
                 "indicator": r.get("indicator"),
                 **{d: r.get(d) for d in dims},
                 "value_text": r.get("value"),
-                "value_col": r.get("value_col"),
-                "category_col": r.get(f"{CATEGORY_COLUMN}_col"),
+                **{f"{c}_col": r.get(f"{c}_col") for c in ("indicator", *dims, "value")},
             }
             for scan in scans
             for r in scan.rows

@@ -346,8 +346,7 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
             "sheet": rec["sheet"],
             "row": rec["row"],
             "indicator": code,
-            "value_col": rec["value_col"],
-            "category_col": rec["category_col"],
+            **{c: rec[c] for c in rows.columns if c.endswith("_col")},
             "category_from": CATEGORY_COLUMN if clean_text(rec.get(CATEGORY_COLUMN)) else "value",
         }
         for dim in dim_cols:
@@ -378,8 +377,7 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
         "sheet": pl.Utf8,
         "row": pl.Int64,
         "indicator": pl.Utf8,
-        "value_col": pl.Int64,
-        "category_col": pl.Int64,
+        **{c: pl.Int64 for c in rows.columns if c.endswith("_col")},
         "category_from": pl.Utf8,
     }
     schema |= {d: pl.Utf8 for d in dim_cols}
@@ -484,8 +482,8 @@ def _failures_to_problems(
         if row and column == CATEGORY_COLUMN:
             column = row["category_from"]
             cell = cell_name(row["row"], row["category_col"])
-        elif row and column == "value":
-            cell = cell_name(row["row"], row["value_col"])
+        elif row and column:
+            cell = cell_name(row["row"], row.get(f"{column}_col"))
         label = fmt.column_label(column, catalogue) if column else None
         problems.append(
             (
@@ -514,7 +512,11 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
     dim_cols = [d for d in catalogue.file_dimension_columns if d != CATEGORY_COLUMN]
     for rec in known.iter_rows(named=True):
         ind = catalogue.indicator(rec["indicator"])
-        where = {"sheet": rec["sheet"], "row": rec["row"]}
+        where = {
+            "sheet": rec["sheet"],
+            "row": rec["row"],
+            "cell": cell_name(rec["row"], rec.get("indicator_col")),
+        }
         if ind.code not in expected_inds:
             problems.append(
                 _problem(
@@ -539,7 +541,7 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
                         },
                         column=fmt.column_label(dim, catalogue),
                         value=rec[dim],
-                        **where,
+                        **(where | {"cell": cell_name(rec["row"], rec.get(f"{dim}_col"))}),
                     )
                 )
         if rec["is_total"]:

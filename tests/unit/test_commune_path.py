@@ -222,3 +222,16 @@ def test_a_rejected_receipt_starts_with_the_count_and_the_first_thing_to_do() ->
     assert first_lines[1] == r.summary_vi
     assert "category_known" not in md  # rule ids only in the machine receipt
     assert "category_known" in r.model_dump_json()
+
+
+def test_an_unknown_indicator_points_at_the_code_cell() -> None:
+    filled = filled_template(base())
+    value_cell = _value_cell_of(filled, "Đóng góp", "QUA_TANG")
+    code_cell = "A" + re.sub(r"\D", "", value_cell)
+
+    def typo(ws: object) -> None:
+        ws[code_cell] = "QUA_TANGG"  # type: ignore[index]
+
+    j = _judge(_edit(filled, "Đóng góp", typo))
+    [p] = [p for p in j.receipt.problems if p.rule == "indicator_known"]
+    assert (p.sheet, p.cell) == ("Đóng góp", code_cell)
