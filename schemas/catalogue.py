@@ -34,6 +34,19 @@ class Temporal(StrEnum):
     LAST = "last"
 
 
+class BlankPolicy(StrEnum):
+    """What an empty input cell of an indicator means.
+
+    ``reject``: the clerk forgot it; the file is rejected with one grouped
+    problem per sheet listing the cells ("ghi 0 nếu không có"). ``not_reported``:
+    the figure may honestly be unknown; the file is accepted, the cell is left
+    out of the data (never read as 0) and the receipt lists it as a warning.
+    """
+
+    REJECT = "reject"
+    NOT_REPORTED = "not_reported"
+
+
 class ValueType(StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
@@ -41,27 +54,27 @@ class ValueType(StrEnum):
 
 
 class Label(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
     sheet: str = Field(max_length=31, pattern=r"^[^\[\]:*?/\\]+$")
 
 
 class Dimension(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     vi: str
     en: str
     values: dict[str, Label]
 
 
 class Indicator(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     section: str
     vi: str
@@ -81,6 +94,8 @@ class Indicator(BaseModel):
     #: Set: a headline figure, shown as a column when a roll-up is printed one line
     #: per unit (and checked first in rehearsals); the label is its short heading.
     headline: Label | None = None
+    #: An empty input cell: reject the file (default) or accept it as not reported.
+    blank: BlankPolicy = BlankPolicy.REJECT
 
     @model_validator(mode="after")
     def _kind_fields_agree(self) -> Self:
@@ -119,7 +134,7 @@ class Indicator(BaseModel):
 
 
 class CatalogueModel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
     version: str
     dimensions: dict[str, Dimension]
     reporter_dimension: str = "level"

@@ -41,6 +41,9 @@ class Problem(BaseModel):
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    #: The cell(s) the clerk typed, Excel-style ("F10", or "F10, F11" for a rule over
+    #: several cells; a CSV as Excel opens it); None for a problem of the whole file.
+    cell: str | None = None
     message_vi: str
     message_en: str
     hint_vi: str = ""
@@ -60,11 +63,25 @@ class UploadRef(BaseModel):
     #: Object version, where the bucket keeps versions (the bytes stay reachable
     #: even after the uploader overwrites the key).
     version_id: str | None = None
+    #: True for a later version of a key holding the same bytes as an earlier
+    #: version (the same file uploaded again under the same name): its ETag
+    #: equals the earlier one's, so its identity also names the version.
+    repeat: bool = False
+    #: An overwritten version found by the version sweep: fetch exactly
+    #: ``version_id``, not what the key holds now, and write its receipt beside
+    #: the newer one's (``...version-<id>.json``) rather than over it.
+    pinned: bool = False
 
     @property
     def upload_id(self) -> str:
-        """Identity of one upload: the same object version seen twice is the same upload."""
-        return f"{self.key}#{self.etag.strip(chr(34))}"
+        """Identity of one upload: the same object version seen twice is the same upload.
+
+        ``key#etag`` for the first version of a key with those bytes (what the
+        event sources and the listing have always named); a repeat adds its
+        version id, so an identical re-upload is an upload of its own.
+        """
+        base = f"{self.key}#{self.etag.strip(chr(34))}"
+        return f"{base}#{self.version_id}" if self.repeat and self.version_id else base
 
 
 class OverrideDecision(StrEnum):
@@ -108,6 +125,37 @@ class ReprocessRequest(BaseModel):
         return self
 
 
+class ReadFigure(BaseModel):
+    """One figure as the pipeline read it, echoed on an accepted receipt.
+
+    An indicator broken down by field or holder is echoed as its total, so the
+    clerk can check the receipt against the totals of the sheet they filled.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    section: str
+    sheet: str
+    indicator: str
+    vi: str
+    en: str
+    value: float | None = None
+    #: A status indicator's answer (its label in each language), instead of a value.
+    category_vi: str | None = None
+    category_en: str | None = None
+    unit_vi: str = ""
+    unit_en: str = ""
+
+
+class ReplacedVersion(BaseModel):
+    """The accepted upload a new one replaces for the same unit and period."""
+
+    model_config = ConfigDict(frozen=True)
+    key: str
+    report_version: int | None = None
+    received_at: datetime | None = None
+    submission_id: str | None = None
+
+
 class Receipt(BaseModel):
     """What the uploader gets back, beside their file."""
 
@@ -139,6 +187,10 @@ class Receipt(BaseModel):
     override: Override | None = None
     #: Whether the steward's decision could be applied (see schemas/overrides.yaml).
     override_applied: bool | None = None
+    #: Accepted: what was read, per indicator (totals of breakdowns), in catalogue order.
+    figures: list[ReadFigure] = Field(default_factory=list)
+    #: Accepted: the earlier accepted upload of the same unit and period it replaces.
+    replaces: ReplacedVersion | None = None
 
 
 class FileOutcome(BaseModel):

@@ -96,23 +96,47 @@ def filled_template(report: SyntheticReport) -> bytes:
         for code in spec.values
     }
     for ws in wb.worksheets[1:]:
-        for row in ws.iter_rows(min_row=5):
-            code = row[0].value
+        cols = _table_columns(ws)
+        if cols is None:
+            continue
+        header_row, at = cols
+        code = None
+        for row in ws.iter_rows(min_row=header_row + 1):
+            code = row[at["indicator"]].value or code  # a block may name its code once
             if not code:
                 continue
             dims = tuple(
-                labels[(d, row[i].value)] for d, i in (("field", 2), ("holder", 3)) if row[i].value
+                labels[(d, row[at[d]].value)]
+                for d in ("field", "holder")
+                if d in at and row[at[d]].value
             )
             key = (code, *dims)
-            if key in values and not str(row[5].value or "").startswith("="):
+            cell = row[at["value"]]
+            if key in values and not str(cell.value or "").startswith("="):
                 v = values[key]
                 if CAT.indicator(code).value_type.value == "category":
                     v = CAT.model.dimensions["ntm_standard"].values[str(v)].vi
-                row[5].value = v
+                cell.value = v
     wb.worksheets[0]["B8"] = date(2025, 3, 15)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _table_columns(ws: Any) -> tuple[int, dict[str, int]] | None:
+    """The table's header row (1-based) and each named column's index, found by label."""
+    from dvkn_pipeline.judging.report_format import load_format, resolve_label
+
+    aliases = load_format().column_aliases(CAT)
+    for row in ws.iter_rows(max_row=12):
+        names = {
+            resolve_label(str(c.value), aliases): i
+            for i, c in enumerate(row)
+            if c.value is not None
+        }
+        if "indicator" in names and "value" in names:
+            return row[0].row, {k: v for k, v in names.items() if k}
+    return None
 
 
 def messy_workbook(report: SyntheticReport) -> bytes:
@@ -385,3 +409,40 @@ def cases() -> list[Case]:
             rules=("header_field_present",),
         ),
     ]
+
+
+# -- the template's drop-downs, as Excel offers them ----------------------------------
+
+
+def dropdowns(content: bytes) -> list[tuple[str, str, list[str]]]:
+    """Every list validation of a workbook: (sheet, cell, the choices Excel offers).
+
+    An inline source is split at commas as Excel splits it; a range source is read
+    from its cells, so the test sees exactly the drop-down a clerk sees.
+    """
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    out: list[tuple[str, str, list[str]]] = []
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            if dv.type != "list":
+                continue
+            source = str(dv.formula1)
+            if source.startswith('"'):
+                choices = source.strip('"').split(",")
+            else:
+                sheet, _, ref = source.lstrip("=").rpartition("!")
+                cells = wb[sheet.strip("'")][ref.replace("$", "")]
+                choices = [str(c.value) for (c,) in cells if c.value is not None]
+            for rng in dv.sqref.ranges:
+                for (cell,) in ws[rng.coord] if ":" in rng.coord else [(ws[rng.coord],)]:
+                    out.append((ws.title, cell.coordinate, choices))
+    return out
+
+
+def with_cell(content: bytes, sheet: str, cell: str, value: object) -> bytes:
+    """The workbook with one cell typed over, as a clerk picks a value."""
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    wb[sheet][cell] = value
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -73,6 +73,11 @@ class MemoryBucket:
             if ref is not None:
                 yield ref.model_copy(update={"uploader": None})  # a listing has no metadata
 
+    def list_versions(self, prefix: str) -> Iterator[UploadRef]:
+        """An unversioned store keeps no earlier versions: nothing for the version sweep."""
+        self._count("list_versions")
+        return iter(())
+
     def _ref(self, key: str) -> UploadRef | None:
         obj = self.objects.get(key)
         if obj is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markdown import Markdown
 
 from dvkn_pipeline.cli.common import (
     JsonOpt,
@@ -21,10 +21,15 @@ from dvkn_pipeline.cli.common import (
     parse_period,
     print_json,
 )
+from dvkn_pipeline.judging.receipt import render_markdown
 from dvkn_pipeline.reference.catalogue import load_catalogue
-from dvkn_pipeline.services.uploads import find_receipt, upload_report
+from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.messages import render
+from dvkn_pipeline.services.uploads import find_receipt, upload_report, wait_for_receipt
 from dvkn_pipeline.services.wiring import build_bucket
+from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import Receipt
+from schemas.settings import Settings
 
 
 def generate(
@@ -85,32 +90,86 @@ def template(
     console.print(f"wrote {target}: {found.name}, {p.label_vi}")
 
 
+WaitOpt = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Wait for the receipt, with a spinner.")
+]
+TimeoutOpt = Annotated[
+    float, typer.Option(help="Seconds to wait for the receipt before giving up.")
+]
+
+
 def upload(
     files: Annotated[
         list[Path], typer.Argument(help="Report files to upload.", exists=True, dir_okay=False)
     ],
     unit: Annotated[str, typer.Option(help="Your unit code (the upload folder).")],
     period: PeriodOpt,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = 120.0,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Upload report files to ``incoming/<unit>/<period>/`` as a commune does."""
+    """Upload report files to ``incoming/<unit>/<period>/`` and show each receipt when it comes."""
     settings = load_settings()
     p = parse_period(period)
     bucket = build_bucket(settings)
+    missing = 0
     for f in files:
+        key = incoming_key(unit, p.code, f.name, settings.incoming_prefix)
+        before = find_receipt(bucket, settings, key) if wait else None
         done = upload_report(bucket, settings, unit, p.code, f.name, f.read_bytes())
-        console.print(f"uploaded {done.key}; receipt will be at {done.receipt_key}")
+        if not wait:
+            console.print(f"uploaded {done.key}; receipt will be at {done.receipt_key}")
+            continue
+        data = _wait(bucket, settings, done.key, timeout, etag=done.etag, before=before)
+        missing += data is None
+        if data is not None:
+            _show(data, json_out)
+    if missing:
+        raise typer.Exit(1)
 
 
 def receipt(
     key: Annotated[str, typer.Argument(help="The uploaded object's key.")],
     json_out: JsonOpt = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait for the receipt, with a spinner.")
+    ] = False,
+    timeout: TimeoutOpt = 120.0,
 ) -> None:
-    """Show the receipt of an upload."""
+    """Show the receipt of an upload (``--wait``: wait for it to be written)."""
     settings = load_settings()
-    data = find_receipt(build_bucket(settings), settings, key)
+    bucket = build_bucket(settings)
+    if wait:
+        data = _wait(bucket, settings, key, timeout)
+    else:
+        data = find_receipt(bucket, settings, key)
+        if data is None:
+            text = render("receipt.not_yet", file=key)
+            err.print(f"{text.vi}\n{text.en}")
     if data is None:
-        err.print("no receipt yet: the file is still waiting to be processed, or the key is wrong")
         raise typer.Exit(1)
+    _show(data, json_out)
+
+
+def _wait(
+    bucket: Bucket,
+    settings: Settings,
+    key: str,
+    timeout: float,
+    etag: str | None = None,
+    before: object | None = None,
+) -> object | None:
+    """Poll for the receipt under a spinner; say clearly when it did not come in time."""
+    waiting = render("receipt.waiting", file=key, seconds=int(timeout))
+    with err.status(f"{waiting.vi} / {waiting.en}", spinner="dots"):
+        data = wait_for_receipt(bucket, settings, key, timeout=timeout, etag=etag, before=before)
+    if data is None:
+        text = render("receipt.timeout", file=key, seconds=int(timeout))
+        err.print(f"[yellow]{text.vi}[/]\n{text.en}")
+    return data
+
+
+def _show(data: object, json_out: bool) -> None:
     if json_out:
         print_json(data)
         return
@@ -118,30 +177,7 @@ def receipt(
 
 
 def _print_receipt(r: Receipt) -> None:
+    """The clerk's receipt (the markdown written beside the upload), rendered for a terminal."""
     colour = {"accepted": "green", "duplicate": "yellow", "rejected": "red"}[r.status.value]
     console.print(f"[bold {colour}]{r.status.value.upper()}[/] {r.key}")
-    console.print(r.summary_vi)
-    console.print(r.summary_en)
-    if r.problems:
-        table = Table(
-            "",
-            "sheet",
-            "row",
-            "column",
-            "value",
-            "rule",
-            "vấn đề / problem",
-            "cách sửa / what to do",
-        )
-        for p in r.problems:
-            table.add_row(
-                "E" if p.severity.value == "error" else "W",
-                p.sheet or "",
-                str(p.row or ""),
-                p.column or "",
-                p.value or "",
-                p.rule,
-                f"{p.message_vi}\n{p.message_en}",
-                f"{p.hint_vi}\n{p.hint_en}",
-            )
-        console.print(table)
+    console.print(Markdown(render_markdown(r)))

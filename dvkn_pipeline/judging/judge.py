@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +35,8 @@ from dvkn_pipeline.reference.keys import (
     receipt_key,
     unsafe_key_reason,
 )
-from dvkn_pipeline.reference.messages import render
-from dvkn_pipeline.reference.periods import local_date
+from dvkn_pipeline.reference.messages import Both, render
+from dvkn_pipeline.reference.periods import load_calendar, local_date
 from schemas.catalogue import Aggregation
 from schemas.records import (
     FileOutcome,
@@ -43,7 +44,9 @@ from schemas.records import (
     Override,
     OverrideDecision,
     Problem,
+    ReadFigure,
     Receipt,
+    ReplacedVersion,
     Status,
     UploadRef,
 )
@@ -249,6 +252,7 @@ def judge_uploads(
     now: datetime | None = None,
     flow_run_id: str | None = None,
     one_copy_per_batch: bool = False,
+    live_versions: Mapping[tuple[str, str], ReplacedVersion] | None = None,
 ) -> list[Judgement]:
     """Judge a batch of uploads; files are validated together, judged one by one.
 
@@ -257,6 +261,8 @@ def judge_uploads(
     the uploads are judged oldest first, and of identical bytes accepted twice
     in the batch only the first counts, the rest are duplicates, so one batch
     never writes the same submission's facts twice.
+    ``live_versions``: (unit, period) -> the accepted upload in force, so an
+    accepted receipt can say which earlier version it replaces.
     """
     processed_at = now or datetime.now(UTC)
     if one_copy_per_batch:
@@ -290,6 +296,7 @@ def judge_uploads(
                 processed_at,
                 flow_run_id,
                 in_batch,
+                live_versions,
             )
         except Exception:
             judged = _judge_one(
@@ -359,6 +366,7 @@ def _judge_one(
     processed_at: datetime,
     flow_run_id: str | None,
     in_batch: set[str] | None = None,
+    live_versions: Mapping[tuple[str, str], ReplacedVersion] | None = None,
 ) -> Judgement:
     """``in_batch``: contents already accepted from earlier uploads of this batch."""
     ref, content = up.ref, up.content
@@ -388,7 +396,22 @@ def _judge_one(
             facts = to_facts(report, sub_id, catalogue, check=False)
     else:
         status = Status.REJECTED
-    receipt = build_receipt(ref, report, sha, size, status, duplicate_of, processed_at)
+    replaces = None
+    if status is Status.ACCEPTED and report.unit and report.period and live_versions:
+        earlier = live_versions.get((report.unit.code, report.period.code))
+        if earlier is not None and earlier.submission_id != sub_id:
+            replaces = earlier
+    receipt = build_receipt(
+        ref,
+        report,
+        sha,
+        size,
+        status,
+        duplicate_of,
+        processed_at,
+        figures=read_figures(report, catalogue) if status is Status.ACCEPTED else [],
+        replaces=replaces,
+    )
     receipt = _with_steering(receipt, up, applied, sub_id)
     if copy_in_batch:
         # Said after the steering note on purpose: the batch copy's text replaces it all.
@@ -399,6 +422,10 @@ def _judge_one(
             }
         )
     r_key = receipt_key(ref.key, settings.incoming_prefix, settings.receipts_prefix)
+    if ref.pinned and ref.version_id:
+        # An overwritten version: its receipt sits beside the newer version's, not over it.
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", ref.version_id)[:100]
+        r_key = r_key.removesuffix(".json") + f".version-{safe}.json"
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
     a_key = (
@@ -503,6 +530,45 @@ def _warnings(
     return out
 
 
+def read_figures(report: ValidatedReport, catalogue: Catalogue) -> list[ReadFigure]:
+    """What was read, one line per indicator: the total of its breakdown, or its answer.
+
+    Echoed on an accepted receipt so the clerk can check it against the sheet's
+    totals: a figure read wrongly is caught by the person who typed it.
+    """
+    out: list[ReadFigure] = []
+    details = report.details
+    if details.is_empty():
+        return out
+    for ind in catalogue.reported:
+        rows = details.filter(pl.col("indicator") == ind.code)
+        if rows.is_empty():
+            continue
+        section = catalogue.model.sections[ind.section]
+        common = {
+            "section": ind.section,
+            "sheet": section.sheet,
+            "indicator": ind.code,
+            "vi": ind.vi,
+            "en": ind.en,
+            "unit_vi": ind.unit.vi,
+            "unit_en": ind.unit.en,
+        }
+        if ind.aggregation is Aggregation.COUNT_BY_CATEGORY:
+            code = rows["category"][0]
+            label = catalogue.model.dimensions[ind.category_dimension or ""].values.get(code)
+            out.append(
+                ReadFigure(
+                    **common,
+                    category_vi=label.vi if label else code,
+                    category_en=label.en if label else code,
+                )
+            )
+        else:
+            out.append(ReadFigure(**common, value=float(rows["value"].sum())))
+    return out
+
+
 def build_receipt(
     ref: UploadRef,
     report: ValidatedReport,
@@ -511,6 +577,8 @@ def build_receipt(
     status: Status,
     duplicate_of: str | None,
     processed_at: datetime,
+    figures: list[ReadFigure] | None = None,
+    replaces: ReplacedVersion | None = None,
 ) -> Receipt:
     unit, period = report.unit, report.period
     received_at = ref.last_modified
@@ -522,17 +590,34 @@ def build_receipt(
     )
     who_vi = f"{unit.name} ({unit.code})" if unit else "đơn vị chưa xác định"
     who_en = f"{unit.name} ({unit.code})" if unit else "unknown unit"
-    when = f" kỳ {period}" if period else ""
-    when_en = f" for {period}" if period else ""
+    # The period as people write it, its code after: "Quý I/2025 (2025-Q1)".
+    when = f" kỳ {period.label_vi} ({period.code})" if period else ""
+    when_en = f" for {period.label_en} ({period.code})" if period else ""
     if status is Status.ACCEPTED:
         vi = f"Đã nhận báo cáo của {who_vi}{when} (lần gửi {report.report_version})."
         en = f"Report of {who_en}{when_en} accepted (version {report.report_version})."
+        if replaces is not None:
+            text = render(
+                "receipt.replaces",
+                version=replaces.report_version or "?",
+                file=replaces.key,
+                at=Both(*_local_time(replaces.received_at)),
+            )
+            vi, en = f"{vi} {text.vi}", f"{en} {text.en}"
     elif status is Status.DUPLICATE:
         vi = f"Tệp giống hệt báo cáo đã nhận trước đó của {who_vi}{when}; không có gì thay đổi."
         en = f"Identical to a report of {who_en}{when_en} already received; nothing changed."
     else:
-        vi = f"Báo cáo bị từ chối: {len(report.errors)} lỗi. Sửa các lỗi dưới đây rồi gửi lại."
-        en = f"Report rejected: {len(report.errors)} error(s). Fix the problems below and upload again."
+        first = report.errors[0] if report.errors else None
+        text = render(
+            "receipt.rejected",
+            count=len(report.errors),
+            first=Both(
+                _first_step(first, "vi") if first else "",
+                _first_step(first, "en") if first else "",
+            ),
+        )
+        vi, en = text.vi, text.en
     if report.warnings:
         vi += f" Có {len(report.warnings)} cảnh báo cần xem lại."
         en += f" {len(report.warnings)} warning(s) to review."
@@ -557,4 +642,30 @@ def build_receipt(
         problems=report.problems,
         summary_vi=vi,
         summary_en=en,
+        figures=figures or [],
+        replaces=replaces,
     )
+
+
+def _first_step(p: Problem, lang: str) -> str:
+    """The first thing to do: the first error's hint, and where (sheet, cell or row)."""
+    hint = (p.hint_vi if lang == "vi" else p.hint_en) or (
+        p.message_vi if lang == "vi" else p.message_en
+    )
+    where = [p.sheet or ""]
+    if p.cell:
+        where.append(p.cell.split(", ")[0])
+    elif p.row:
+        where.append(f"{'dòng' if lang == 'vi' else 'row'} {p.row}")
+    place = ", ".join(w for w in where if w)
+    return f"{hint.rstrip('.')} ({place})." if place else hint
+
+
+def _local_time(moment: datetime | None) -> tuple[str, str]:
+    """A moment as people there read it: Hanoi time with its offset, in each language's way."""
+    if moment is None:
+        return "?", "?"
+    local = moment.astimezone(load_calendar().time_zone)
+    offset = local.strftime("%z")
+    zone = f"{offset[:3]}:{offset[3:]}"
+    return f"{local:%H:%M %d/%m/%Y} (GMT{zone})", f"{local:%Y-%m-%d %H:%M} (UTC{zone})"

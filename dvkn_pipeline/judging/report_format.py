@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 import schemas
 from dvkn_pipeline.judging.refusals import Deadline, Refused
@@ -27,6 +26,7 @@ from dvkn_pipeline.reference.cells import clean_text, label_key
 from dvkn_pipeline.reference.messages import Both, render
 from schemas.records import Problem
 from schemas.settings import InputLimits
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "report_format.yaml"
 CSV_SHEET = "csv"
@@ -37,6 +37,8 @@ class HeaderCell:
     value: str | None
     sheet: str
     row: int
+    #: 1-based column of the value cell (None when the label has no value beside it).
+    col: int | None = None
 
 
 @dataclass
@@ -91,7 +93,7 @@ def _aliases(specs: dict[str, tuple[str, str]]) -> dict[str, str]:
 
 @lru_cache(maxsize=2)
 def load_format(path: Path = DEFAULT_PATH) -> ReportFormat:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_strict_file(path)
     return ReportFormat(header_fields=raw["header_fields"], columns=raw["columns"])
 
 
@@ -242,8 +244,28 @@ def cell_text(value: Any) -> str | None:
     return clean_text(value)
 
 
+#: A merged area of a sheet: ((first row, first column), (last row, last column)), 0-based.
+MergedRange = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _merged_values(grid: list[list[Any]], merged: list[MergedRange]) -> dict[tuple[int, int], Any]:
+    """Each cell covered by a merged area, with the value Excel shows there (its top-left's)."""
+    out: dict[tuple[int, int], Any] = {}
+    for (r0, c0), (r1, c1) in merged:
+        top = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else None
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                out[(r, c)] = top
+    return out
+
+
 def scan_grid(
-    grid: list[list[Any]], catalogue: Catalogue, *, sheet: str, deadline: Deadline | None = None
+    grid: list[list[Any]],
+    catalogue: Catalogue,
+    *,
+    sheet: str,
+    deadline: Deadline | None = None,
+    merged: list[MergedRange] | None = None,
 ) -> SheetScan:
     """Find the header block and the table in a grid of cells.
 
@@ -251,7 +273,12 @@ def scan_grid(
     the first row naming both the ``indicator`` and ``value`` columns starts the
     table. Titles, merged banners and blank rows above it are skipped; below it,
     blank rows and label-only rows (section titles) are skipped.
+
+    A merged cell in a label column (the template names an indicator once per
+    block) counts for every row it spans, as a person reads it; a merged value
+    cell does not (one number typed once is not one number per row).
     """
+    spans = _merged_values(grid, merged or [])
     fmt = load_format()
     header_aliases = fmt.header_aliases()
     column_aliases = fmt.column_aliases(catalogue)
@@ -273,8 +300,13 @@ def scan_grid(
         first_j, first = non_empty[0]
         name = resolve_label(first, header_aliases)
         if name and name not in header:
-            value = next((c for j, c in non_empty if j > first_j), None)
-            header[name] = HeaderCell(value=value, sheet=sheet, row=i + 1)
+            at = next(((j, c) for j, c in non_empty if j > first_j), None)
+            header[name] = HeaderCell(
+                value=at[1] if at else None,
+                sheet=sheet,
+                row=i + 1,
+                col=at[0] + 1 if at else first_j + 2,
+            )
     rows: list[dict[str, Any]] = []
     if table_start is not None:
         for i in range(table_start + 1, len(grid)):
@@ -286,6 +318,10 @@ def scan_grid(
             record: dict[str, Any] = {"sheet": sheet, "row": i + 1}
             for j, name in columns.items():
                 record[name] = cells[j] if j < len(cells) else None
+                if record[name] is None and name != "value" and (i, j) in spans:
+                    record[name] = cell_text(spans[(i, j)])
+                # Where each value was typed, so a problem names the clerk's cell.
+                record[f"{name}_col"] = j + 1
             if record.get("indicator") is None and record.get("value") is None:
                 continue
             rows.append(record)
@@ -314,6 +350,8 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
     schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
     schema |= {d: pl.Utf8 for d in dims}
     schema["value_text"] = pl.Utf8
+    # Where each cell was typed (1-based column), so a problem names the clerk's cell.
+    schema |= {f"{c}_col": pl.Int64 for c in ("indicator", *dims, "value")}
     frame = pl.DataFrame(
         [
             {
@@ -322,6 +360,7 @@ def assemble(scans: list[SheetScan], catalogue: Catalogue, *, file_format: str) 
                 "indicator": r.get("indicator"),
                 **{d: r.get(d) for d in dims},
                 "value_text": r.get("value"),
+                **{f"{c}_col": r.get(f"{c}_col") for c in ("indicator", *dims, "value")},
             }
             for scan in scans
             for r in scan.rows

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 import schemas
 from dvkn_pipeline.judging.report_format import load_format
 from dvkn_pipeline.reference.catalogue import Catalogue
-from dvkn_pipeline.reference.messages import Both, render
+from dvkn_pipeline.reference.cells import cell_name
+from dvkn_pipeline.reference.messages import Both, number, render
+from schemas.messages import MessageKey
 from schemas.records import Problem
 from schemas.rules import MissingValueStrategy, Rule, RuleSet, Term
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "rules.yaml"
 
@@ -38,7 +40,7 @@ _NEGATED = {"<=": ">", "<": ">=", "==": "≠", "!=": "=", ">=": "<", ">": "<="}
 
 @lru_cache(maxsize=4)
 def load_rules(path: Path = DEFAULT_PATH) -> RuleSet:
-    return RuleSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return RuleSet.model_validate(load_strict_file(path))
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,27 @@ class Side:
     sheet: str | None
     #: A cell of this side has no usable value (blank or not a number).
     missing: bool = False
+    #: (sheet, cell name) of each detail cell summed, and its value.
+    cells: tuple[tuple[str, str | None], ...] = ()
+    values: tuple[float | None, ...] = ()
+
+
+def _cell_of(rec: dict[str, Any]) -> str | None:
+    return cell_name(int(rec["row"]), rec.get("value_col"))
+
+
+def _cells_text(cells: list[tuple[str, str | None]], sheet: str | None) -> str | None:
+    """``F10, F11``; a cell of another sheet than the problem's is named with its sheet."""
+    names = [c if s == sheet else f"'{s}'!{c}" for s, c in cells if c]
+    return ", ".join(names) or None
+
+
+def _sum_text(values: tuple[float | None, ...], total: float) -> str:
+    """What the cells hold: ``3`` for one cell, ``3 + 2 = 5`` for several."""
+    known = [v for v in values if v is not None]
+    if len(known) <= 1:
+        return _num(total)
+    return " + ".join(_num(v) for v in known) + f" = {_num(total)}"
 
 
 def evaluate_rules(
@@ -94,13 +117,13 @@ def history_problems(
             if verdict is None:
                 continue
             ind = catalogue.indicator(code)
-            shown = ", ".join(_num(v) for v in past)
+            shown = ", ".join(str(number(v).vi) for v in past)
             text = render(
                 "rule.history_outlier",
                 rule=Both(rule.vi, rule.en),
                 indicator=Both(ind.vi, ind.en),
-                value=_num(value),
-                past=shown,
+                value=value,
+                past=Both(shown, ", ".join(str(number(v).en) for v in past)),
                 verdict=verdict,
             )
             out.append(
@@ -116,19 +139,31 @@ def history_problems(
     return out
 
 
-def _outlier(value: float, past: list[float], rule: Rule) -> str | None:
+def _outlier(value: float, past: list[float], rule: Rule) -> Both | None:
+    """Why a value is an outlier, in both languages; None when it is not one."""
     if len(past) >= rule.min_history:
         ordered = sorted(past)
         median = _median(ordered)
         mad = _median(sorted(abs(v - median) for v in ordered))
         if mad == 0:
-            return None if value == median else f"median {_num(median)}, no spread"
+            return (
+                None if value == median else _both("rule.history_outlier.no_spread", median=median)
+            )
         z = 0.6745 * (value - median) / mad
-        return f"modified z = {z:.1f}" if abs(z) > rule.z_threshold else None
+        return (
+            _both("rule.history_outlier.z_score", z=round(z, 1))
+            if abs(z) > rule.z_threshold
+            else None
+        )
     low, high = min(past) / rule.range_factor, max(past) * rule.range_factor
     if low <= value <= high or (max(past) == 0 and value <= rule.range_factor):
         return None
-    return f"range {_num(low)}-{_num(high)}"
+    return _both("rule.history_outlier.range", low=round(low, 2), high=round(high, 2))
+
+
+def _both(key: MessageKey, **fields: object) -> Both:
+    text = render(key, **fields)
+    return Both(text.vi, text.en)
 
 
 def _median(ordered: list[float]) -> float:
@@ -171,7 +206,10 @@ def _compare(rule: Rule, details: list[dict[str, Any]], catalogue: Catalogue) ->
         where = _group_label(rule.by, group, catalogue)
         where_vi = f" ({where[0]})" if where[0] else ""
         where_en = f" ({where[1]})" if where[1] else ""
-        shown = f"{_num(lv)} {_NEGATED[rule.operator]} {_num(rv)}"
+        sign = _NEGATED[rule.operator]
+        shown = Both(
+            f"{number(lv).vi} {sign} {number(rv).vi}", f"{number(lv).en} {sign} {number(rv).en}"
+        )
         lname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.left)
         rname = " + ".join(catalogue.indicator(t.indicator).vi for t in rule.right)
         lname_en = " + ".join(catalogue.indicator(t.indicator).en for t in rule.left)
@@ -183,17 +221,21 @@ def _compare(rule: Rule, details: list[dict[str, Any]], catalogue: Catalogue) ->
             where=Both(where_vi, where_en),
             left=Both(lname, lname_en),
             right=Both(rname, rname_en),
-            left_value=_num(lv),
-            right_value=_num(rv),
+            left_value=lv,
+            right_value=rv,
             shown=shown,
         )
+        # Point at the cells the clerk typed (the left side's details, then the right's),
+        # never at a subtotal row: a subtotal holds no number the clerk can correct.
+        cells = [*(lhs.cells if lhs else ()), *(rhs.cells if rhs else ())]
         yield text.problem(
             rule.id,
             severity=rule.severity,
             sheet=anchor.sheet if anchor else None,
             row=anchor.rows[0] if anchor and anchor.rows else None,
             column=load_format().column_label("value", catalogue),
-            value=_num(lv),
+            value=_sum_text(lhs.values if lhs else (), lv),
+            cell=_cells_text(cells, anchor.sheet if anchor else None),
             hint_vi=rule.hint_vi,
             hint_en=rule.hint_en,
         )
@@ -215,6 +257,8 @@ def _side(
             out[group] = Side(
                 total=(prev.total if prev else 0.0) + (float(value) if value is not None else 0.0),
                 rows=(*(prev.rows if prev else ()), int(rec["row"])),
+                cells=(*(prev.cells if prev else ()), (rec["sheet"], _cell_of(rec))),
+                values=(*(prev.values if prev else ()), value),
                 sheet=prev.sheet if prev else rec["sheet"],
                 missing=(prev.missing if prev else False) or value is None,
             )
@@ -229,11 +273,12 @@ def _declared_totals(
             continue
         ind = catalogue.indicator(rec["indicator"])
         given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
-        parts = [
-            p["value"]
+        part_recs = [
+            p
             for p in details
             if p["indicator"] == ind.code and all(p[d] == v for d, v in given.items())
         ]
+        parts = [p["value"] for p in part_recs]
         if not parts or any(v is None for v in parts):
             continue  # a blank or unreadable part is reported by its own rule
         total = float(sum(parts))
@@ -248,16 +293,18 @@ def _declared_totals(
             rule=Both(rule.vi, rule.en),
             indicator=Both(ind.vi, ind.en),
             scope=Both(scope_vi, scope_en),
-            declared=_num(declared_value),
-            total=_num(total),
+            declared=declared_value,
+            total=total,
         )
         yield text.problem(
             rule.id,
             severity=rule.severity,
-            sheet=rec["sheet"],
-            row=int(rec["row"]),
+            # The parts the clerk typed, not the total (in the template, a formula).
+            sheet=part_recs[0]["sheet"],
+            row=int(part_recs[0]["row"]),
             column=load_format().column_label("value", catalogue),
-            value=_num(declared_value),
+            value=_sum_text(tuple(parts), total),
+            cell=_cells_text([(p["sheet"], _cell_of(p)) for p in part_recs], part_recs[0]["sheet"]),
             hint_vi=rule.hint_vi,
             hint_en=rule.hint_en,
         )

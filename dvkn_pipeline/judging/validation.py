@@ -17,7 +17,7 @@ from pandera.errors import SchemaErrors
 from dvkn_pipeline.judging.report_format import ParsedReport, load_format
 from dvkn_pipeline.judging.rules import evaluate_rules
 from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
-from dvkn_pipeline.reference.cells import clean_text, label_key, parse_number
+from dvkn_pipeline.reference.cells import cell_name, clean_text, label_key, parse_number
 from dvkn_pipeline.reference.hierarchy import (
     COUNTRY,
     Hierarchy,
@@ -28,7 +28,7 @@ from dvkn_pipeline.reference.hierarchy import (
 from dvkn_pipeline.reference.keys import IncomingKey
 from dvkn_pipeline.reference.messages import Both, render
 from dvkn_pipeline.reference.periods import Period, PeriodError
-from schemas.catalogue import REPORTER_DIMENSION, Aggregation
+from schemas.catalogue import REPORTER_DIMENSION, Aggregation, BlankPolicy
 from schemas.messages import MessageKey
 from schemas.records import Problem, Severity
 from schemas.tables import report_rows_schema
@@ -100,6 +100,7 @@ def _validate_one(
     problems = list(parsed.problems)
     unit, period, version, hierarchy = _validate_header(parsed, ctx, problems)
     problems.extend(schema_problems)
+    problems.extend(_blank_problems(typed, ctx.catalogue))
     details = typed.filter(~pl.col("is_total"))
     declared = typed.filter(pl.col("is_total"))
     if unit is not None:
@@ -125,6 +126,43 @@ def _validate_one(
     return ValidatedReport(unit, period, version, hierarchy, details, _ordered(problems))
 
 
+def _blank_problems(typed: pl.DataFrame, catalogue: Catalogue) -> list[Problem]:
+    """Empty input cells: one problem per sheet and policy, listing the cells.
+
+    A clerk who left 14 cells empty reads one line naming them (not 14 lines),
+    and whether that rejects is the indicator's ``blank`` setting in the
+    catalogue. A blank is never turned into 0: its row has no value and is left
+    out of the facts.
+    """
+    blanks = typed.filter(pl.col("value_text").is_null() & ~pl.col("is_total"))
+    groups: dict[tuple[str, BlankPolicy], list[dict[str, Any]]] = {}
+    for rec in blanks.iter_rows(named=True):
+        ind = catalogue.by_code.get(rec["indicator"] or "")
+        policy = ind.blank if ind is not None else BlankPolicy.REJECT
+        groups.setdefault((rec["sheet"], policy), []).append(rec)
+    fmt = load_format()
+    out: list[Problem] = []
+    for (sheet, policy), recs in groups.items():
+        cells = ", ".join(cell_name(r["row"], r["value_col"]) or f"#{r['row']}" for r in recs)
+        reject = policy is BlankPolicy.REJECT
+        key: MessageKey = (
+            "value_present.blank_cells" if reject else "value_not_reported.blank_cells"
+        )
+        out.append(
+            _problem(
+                key,
+                "value_present" if reject else "value_not_reported",
+                {"count": len(recs), "cells": cells},
+                severity=Severity.ERROR if reject else Severity.WARNING,
+                sheet=sheet,
+                row=recs[0]["row"],
+                column=fmt.column_label("value", catalogue),
+                cell=cells,
+            )
+        )
+    return out
+
+
 def _ordered(problems: list[Problem]) -> list[Problem]:
     """Errors first, then by sheet and row, so a receipt reads top to bottom."""
     return sorted(
@@ -143,6 +181,7 @@ def _validate_header(
         return {
             "sheet": cell.sheet if cell else None,
             "row": cell.row if cell else None,
+            "cell": cell_name(cell.row, cell.col) if cell else None,
             "column": fmt.header_label(name),
             "value": cell.value if cell else None,
         }
@@ -303,7 +342,13 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
         raw_ind = rec["indicator"]
         code = indicator_aliases.get(label_key(raw_ind), raw_ind) if raw_ind else None
         ind = catalogue.by_code.get(code) if code else None
-        typed: dict[str, Any] = {"sheet": rec["sheet"], "row": rec["row"], "indicator": code}
+        typed: dict[str, Any] = {
+            "sheet": rec["sheet"],
+            "row": rec["row"],
+            "indicator": code,
+            **{c: rec[c] for c in rows.columns if c.endswith("_col")},
+            "category_from": CATEGORY_COLUMN if clean_text(rec.get(CATEGORY_COLUMN)) else "value",
+        }
         for dim in dim_cols:
             raw = rec.get(dim)
             typed[dim] = dim_aliases[dim].get(label_key(raw), raw) if raw else None
@@ -314,6 +359,8 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
             answer = category or value_text
             aliases = dim_aliases[ind.category_dimension or ""]
             category = aliases.get(label_key(answer), answer) if answer else None
+            if typed["category_from"] == "value":  # typed in the value cell (the template's)
+                typed["category_col"] = typed["value_col"]
             value = 1.0 if category else None
             value_text = category
         else:
@@ -326,7 +373,13 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
             ind is not None and any(typed.get(d) is None for d in ind.reported_dimensions)
         )
         out.append(typed)
-    schema: dict[str, Any] = {"sheet": pl.Utf8, "row": pl.Int64, "indicator": pl.Utf8}
+    schema: dict[str, Any] = {
+        "sheet": pl.Utf8,
+        "row": pl.Int64,
+        "indicator": pl.Utf8,
+        **{c: pl.Int64 for c in rows.columns if c.endswith("_col")},
+        "category_from": pl.Utf8,
+    }
     schema |= {d: pl.Utf8 for d in dim_cols}
     schema |= {
         CATEGORY_COLUMN: pl.Utf8,
@@ -397,6 +450,8 @@ def _failures_to_problems(
             name = {"indicator": "known_indicator", CATEGORY_COLUMN: "known_category"}.get(
                 column or "", "known"
             )
+        if check == "value_present":
+            continue  # blanks are grouped per sheet by _blank_problems
         message: MessageKey
         rule: str
         if check == "not_nullable" and column == "indicator":
@@ -422,6 +477,13 @@ def _failures_to_problems(
         if key in seen:
             continue
         seen.add(key)
+        # The cell the clerk typed: a category answer usually sits in the value cell.
+        cell = None
+        if row and column == CATEGORY_COLUMN:
+            column = row["category_from"]
+            cell = cell_name(row["row"], row["category_col"])
+        elif row and column:
+            cell = cell_name(row["row"], row.get(f"{column}_col"))
         label = fmt.column_label(column, catalogue) if column else None
         problems.append(
             (
@@ -432,6 +494,7 @@ def _failures_to_problems(
                     row=row["row"] if row else None,
                     column=label,
                     value=None if shown is None else str(shown),
+                    cell=cell,
                 ),
             )
         )
@@ -449,7 +512,11 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
     dim_cols = [d for d in catalogue.file_dimension_columns if d != CATEGORY_COLUMN]
     for rec in known.iter_rows(named=True):
         ind = catalogue.indicator(rec["indicator"])
-        where = {"sheet": rec["sheet"], "row": rec["row"]}
+        where = {
+            "sheet": rec["sheet"],
+            "row": rec["row"],
+            "cell": cell_name(rec["row"], rec.get("indicator_col")),
+        }
         if ind.code not in expected_inds:
             problems.append(
                 _problem(
@@ -474,7 +541,7 @@ def _structure_problems(typed: pl.DataFrame, unit: Unit, catalogue: Catalogue) -
                         },
                         column=fmt.column_label(dim, catalogue),
                         value=rec[dim],
-                        **where,
+                        **(where | {"cell": cell_name(rec["row"], rec.get(f"{dim}_col"))}),
                     )
                 )
         if rec["is_total"]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import yaml
-
 import schemas
 from schemas.catalogue import Aggregation, CatalogueModel, Indicator
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "catalogue.yaml"
 
@@ -90,6 +89,6 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 @lru_cache(maxsize=8)
 def _load(path: Path) -> Catalogue:
-    with path.open(encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+    # Strict: a label cut at a comma (or turned into a key) fails here, by line.
+    raw = load_strict_file(path)
     return Catalogue(CatalogueModel.model_validate(raw))

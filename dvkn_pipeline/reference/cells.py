@@ -21,6 +21,20 @@ _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
+def column_letter(index: int) -> str:
+    """Excel's name of a 1-based column: 1 -> A, 6 -> F, 27 -> AA."""
+    out = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        out = chr(ord("A") + rest) + out
+    return out
+
+
+def cell_name(row: int | None, col: int | None) -> str | None:
+    """``F10`` for row 10, column 6; None when either is unknown."""
+    return f"{column_letter(col)}{row}" if row and col else None
+
+
 def clean_text(value: object) -> str | None:
     """NFC, trimmed, inner whitespace collapsed; empty becomes None."""
     if value is None:

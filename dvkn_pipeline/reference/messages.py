@@ -13,11 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import get_args
 
-import yaml
-
 import schemas
 from schemas.messages import Message, MessageKey, MessagesModel
 from schemas.records import Problem, Severity
+from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(schemas.__file__).parent / "messages.yaml"
 MESSAGE_KEYS: tuple[str, ...] = get_args(MessageKey)
@@ -49,6 +48,7 @@ class Text:
         row: int | None = None,
         column: str | None = None,
         value: str | None = None,
+        cell: str | None = None,
         hint_vi: str | None = None,
         hint_en: str | None = None,
     ) -> Problem:
@@ -61,11 +61,33 @@ class Text:
             row=row,
             column=column,
             value=value,
+            cell=cell,
             message_vi=self.vi,
             message_en=self.en,
             hint_vi=hint_vi if hint_vi is not None else self.hint_vi or "",
             hint_en=hint_en if hint_en is not None else self.hint_en or "",
         )
+
+
+def number(value: float) -> Both:
+    """A figure as each language writes it: vi ``2.852`` / ``76,5``, en ``2,852`` / ``76.5``.
+
+    Passed as a message field, so the English half of a receipt never reads
+    "a total of 2.852" (two point eight) where a clerk wrote two thousand.
+    """
+    whole = float(value).is_integer()
+    en = f"{int(value):,}" if whole else f"{value:,.2f}".rstrip("0").rstrip(".")
+    vi = en.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return Both(vi, en)
+
+
+def _both(value: object) -> Both:
+    """A field in each language; a number is written each language's way (see ``number``)."""
+    if isinstance(value, Both):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
+    return Both(value, value)
 
 
 def load_messages(path: Path | None = None) -> dict[str, Message]:
@@ -74,18 +96,22 @@ def load_messages(path: Path | None = None) -> dict[str, Message]:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> dict[str, Message]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_strict_file(path)
     return dict(MessagesModel.model_validate(raw).root)
 
 
 def render(key: MessageKey, **fields: object) -> Text:
     """The message ``key`` with its ``{placeholders}`` filled (``str.format``, as an f-string would).
 
+    A number field (int or float) is written as each language writes numbers,
+    so callers pass figures as numbers, never pre-formatted text.
+
     Hints are fixed text, never formatted, so a brace in one is safe.
     """
     msg = load_messages()[key]
-    vi = {k: v.vi if isinstance(v, Both) else v for k, v in fields.items()}
-    en = {k: v.en if isinstance(v, Both) else v for k, v in fields.items()}
+    both = {k: _both(v) for k, v in fields.items()}
+    vi = {k: v.vi for k, v in both.items()}
+    en = {k: v.en for k, v in both.items()}
     return Text(
         vi=msg.vi.format(**vi),
         en=msg.en.format(**en),

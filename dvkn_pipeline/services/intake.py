@@ -41,7 +41,7 @@ from dvkn_pipeline.storage.leases import Lease, by_shard, in_upload_order
 from dvkn_pipeline.storage.tables import Tables
 from dvkn_pipeline.storage.uploader_records import recorded_uploader
 from schemas.catalogue import Aggregation
-from schemas.records import FileOutcome, ReprocessRequest, Status, UploadRef
+from schemas.records import FileOutcome, ReplacedVersion, ReprocessRequest, Status, UploadRef
 from schemas.rules import RuleSet
 from schemas.settings import Settings
 from schemas.tables import facts_schema
@@ -90,7 +90,24 @@ class IntakeService:
                 out.append(ref)
                 if limit is not None and len(out) >= limit:
                     break
-        return in_upload_order(out)
+        if limit is None or len(out) < limit:
+            out.extend(self.unrecorded_versions(seen | {r.upload_id for r in out}))
+        return in_upload_order(out[:limit] if limit is not None else out)
+
+    def unrecorded_versions(self, seen: set[str]) -> list[UploadRef]:
+        """Versions under ``incoming/`` the ledger lacks that the listing of keys cannot show.
+
+        A key overwritten before any event named its earlier version, and the
+        same bytes uploaded again under the same name (same ETag, so the same
+        ``key#etag`` as the first), are only visible in the bucket's version
+        listing; each gets its ledger row and receipt like any upload (the
+        repeat as a duplicate). Empty on a store that keeps no versions.
+        """
+        return [
+            ref
+            for ref in self.bucket.list_versions(self.settings.incoming_prefix)
+            if ref.upload_id not in seen
+        ]
 
     def pending_announced(self) -> list[UploadRef]:
         """Uploads the change-feed sensor announced that the ledger has not recorded.
@@ -149,11 +166,16 @@ class IntakeService:
         histories = self._histories(ledger, screened.values())
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             fetched = list(
-                pool.map(lambda r: self._fetch(r, screened[r.upload_id], histories), todo)
+                pool.map(
+                    lambda r: self._fetch(r, screened[r.upload_id], histories, exact=r.pinned),
+                    todo,
+                )
             )
         uploads = [u for u in fetched if u is not None]
         result.skipped = [r.key for r, u in zip(todo, fetched, strict=True) if u is None]
-        self._judge_and_commit(uploads, _first_accepted(ledger), flow_run_id, result)
+        self._judge_and_commit(
+            uploads, _first_accepted(ledger), flow_run_id, result, _live_versions(ledger)
+        )
         return result
 
     def rejudge(self, request: ReprocessRequest, flow_run_id: str | None = None) -> BatchResult:
@@ -196,7 +218,8 @@ class IntakeService:
         result.skipped = [r.key for r, u in zip(refs, fetched, strict=True) if u is None]
         # The uploads judged again must not count as their own earlier copies.
         others = _first_accepted(ledger.filter(~pl.col("upload_id").is_in(sorted(targets))))
-        self._judge_and_commit(uploads, others, flow_run_id, result)
+        kept = ledger.filter(~pl.col("upload_id").is_in(sorted(targets)))
+        self._judge_and_commit(uploads, others, flow_run_id, result, _live_versions(kept))
         for row in rows:  # where they were recorded before also changes
             if row["period"] is not None and row["unit_code"] is not None:
                 result.changed.setdefault(str(row["period"]), set()).add(str(row["unit_code"]))
@@ -208,6 +231,7 @@ class IntakeService:
         accepted: dict[str, tuple[datetime, str]],
         flow_run_id: str | None,
         result: BatchResult,
+        live: dict[tuple[str, str], ReplacedVersion] | None = None,
     ) -> None:
         judgements = judge_uploads(
             uploads,
@@ -217,6 +241,7 @@ class IntakeService:
             accepted_submissions=accepted,
             flow_run_id=flow_run_id,
             one_copy_per_batch=True,
+            live_versions=live,
         )
         with ThreadPoolExecutor(max_workers=self.settings.file_concurrency) as pool:
             list(pool.map(self._write_receipts, judgements))
@@ -421,3 +446,26 @@ def _first_accepted(ledger: pl.DataFrame) -> dict[str, tuple[datetime, str]]:
         .first()
     )
     return {r["sha256"]: (r["received_at"], r["key"]) for r in first.iter_rows(named=True)}
+
+
+def _live_versions(ledger: pl.DataFrame) -> dict[tuple[str, str], ReplacedVersion]:
+    """(unit, period) -> the accepted upload in force, for "replaces version N" on a receipt.
+
+    The same order as ``rollup.spatial.live_submissions``: highest report
+    version, then the latest upload.
+    """
+    live = (
+        ledger.filter(pl.col("status") == "accepted")
+        .sort(["unit_code", "period", "report_version", "received_at", "key"])
+        .group_by(["unit_code", "period"], maintain_order=True)
+        .last()
+    )
+    return {
+        (r["unit_code"], r["period"]): ReplacedVersion(
+            key=r["key"],
+            report_version=r["report_version"],
+            received_at=r["received_at"],
+            submission_id=r["submission_id"],
+        )
+        for r in live.iter_rows(named=True)
+    }

@@ -187,6 +187,34 @@ class Bucket:
                     last_modified=obj.get("LastModified"),
                 )
 
+    def list_versions(self, prefix: str) -> Iterator[UploadRef]:
+        """Every stored version under ``prefix`` (overwritten ones too), oldest first per key.
+
+        Delete markers are not uploads and are left out. ``repeat`` marks a
+        version whose bytes (ETag) an earlier version of the same key already had.
+        """
+        paginator = self.client.get_paginator("list_object_versions")
+        by_key: dict[str, list[Any]] = {}
+        for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
+            for v in page.get("Versions", []):
+                if not v["Key"].endswith("/"):
+                    by_key.setdefault(v["Key"], []).append(v)
+        for key, versions in by_key.items():
+            seen: set[str] = set()
+            for v in sorted(versions, key=lambda x: (x.get("LastModified"), x.get("VersionId"))):
+                etag = str(v.get("ETag", "")).strip('"')
+                yield UploadRef(
+                    bucket=self.name,
+                    key=key,
+                    etag=etag,
+                    size=v.get("Size"),
+                    last_modified=v.get("LastModified"),
+                    version_id=v.get("VersionId"),
+                    repeat=etag in seen,
+                    pinned=not v.get("IsLatest", False),
+                )
+                seen.add(etag)
+
     def head(self, key: str) -> UploadRef | None:
         try:
             h = self.client.head_object(Bucket=self.name, Key=key)

@@ -230,3 +230,38 @@ def test_dvkn_health_passes_on_the_running_pipeline_and_names_a_stuck_upload(
     (backlog,) = [c for c in json.loads(result.output)["checks"] if c["name"] == "backlog"]
     assert backlog["verdict"] == "fail"
     assert incoming_key(report.unit.code, Q1.code, "cho.csv") in backlog["detail"]
+
+
+def test_dvkn_upload_waits_for_the_receipt_and_prints_it(
+    pipeline: Settings, tmp_path: object
+) -> None:
+    """Issue 11: `dvkn upload` returns with the receipt (through this module's sensor and
+    worker); `dvkn receipt --wait` shows it, or says clearly that it did not come.
+
+    Last in the module: its upload adds to the district the tests above count.
+    """
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli.app import app
+    from tests.corpus import UNIT, filled_template
+
+    env = local_env.dvkn_env(pipeline)
+    path = Path(str(tmp_path)) / "bao-cao.xlsx"
+    path.write_bytes(filled_template(generate_report(UNIT, Q1, CAT, seed=31)))
+    runner = CliRunner()
+    args = ["upload", str(path), "--unit", UNIT.code, "--period", Q1.code, "--timeout", "180"]
+    done = runner.invoke(app, args, env=env)
+    assert done.exit_code == 0, done.output
+    assert "ĐÃ NHẬN / ACCEPTED" in done.output
+    assert "Quý I/2025 (2025-Q1)" in done.output
+
+    key = incoming_key(UNIT.code, Q1.code, "bao-cao.xlsx")
+    shown = runner.invoke(app, ["receipt", key, "--wait", "--timeout", "5"], env=env)
+    assert shown.exit_code == 0 and "ĐÃ NHẬN / ACCEPTED" in shown.output
+
+    missing = incoming_key(UNIT.code, Q1.code, "khong-co.xlsx")
+    late = runner.invoke(app, ["receipt", missing, "--wait", "--timeout", "2"], env=env)
+    assert late.exit_code == 1
+    assert "dvkn receipt" in late.output and "--wait" in late.output

@@ -64,7 +64,14 @@ def test_problems_in_excel_name_the_sheet_and_row() -> None:
         )
         for i in CAT.reported_by("commune")
     )
-    assert len(missing) == n_cells
+    # Issue 11: one grouped problem per sheet, naming every empty cell (was one per cell).
+    assert len(missing) == 5
+    assert sum(len((p.cell or "").split(", ")) for p in missing) == n_cells
+    assert all(
+        p.message_vi.startswith(f"{len(p.cell.split(', '))} ô để trống: ")
+        for p in missing
+        if p.cell
+    )
 
 
 def test_a_damaged_xlsx_is_rejected_as_unreadable() -> None:

@@ -40,8 +40,12 @@ def test_nghe_an_declared_total_fails_naming_both_numbers() -> None:
     problems = by_rule(evaluate_rules(details, declared, CAT), "declared_total_matches_parts")
     assert len(problems) == 1
     assert "2.852" in problems[0].message_vi and "2.962" in problems[0].message_vi
-    assert "2.852" in problems[0].message_en and "2.962" in problems[0].message_en
+    # Issue 11: the English half writes English numbers (was "2.852" in both halves),
+    # and the problem points at the detail cells the clerk typed, not at the total row.
+    assert "2,852" in problems[0].message_en and "2,962" in problems[0].message_en
+    assert "2.852" not in problems[0].message_en
     assert problems[0].row == 10
+    assert problems[0].value == "1.210 + 565 + 482 + 705 = 2.962"
 
 
 def test_a_correct_declared_total_passes() -> None:
@@ -162,3 +166,16 @@ def test_a_report_long_after_its_deadline_warns_but_a_slightly_late_one_does_not
     [warning] = lateness_problems(40)
     assert warning.severity.value == "warning" and "40" in warning.message_en
     assert lateness_problems(3) == []
+
+
+def test_a_compare_rule_points_at_the_detail_cells_not_the_subtotal() -> None:
+    """Row 10 holds 3 and row 11 holds 2: the problem names both cells and says 3 + 2 = 5."""
+    details = cells(
+        [
+            {"indicator": "MH_CONG_NHAN", "field": "KT", "holder": "TT", "value": 3},
+            {"indicator": "MH_CONG_NHAN", "field": "KT", "holder": "CN", "value": 2},
+            {"indicator": "MH_DANG_KY", "field": "KT", "value": 4},
+        ]
+    ).with_columns(pl.lit(6, dtype=pl.Int64).alias("value_col"))
+    [p] = by_rule(evaluate_rules(details, cells([]), CAT), "recognized_le_registered")
+    assert (p.row, p.cell, p.value) == (10, "F10, F11, F12", "3 + 2 = 5")
