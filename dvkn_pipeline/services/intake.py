@@ -114,17 +114,48 @@ class IntakeService:
 
         A few small announcement objects instead of a listing of ``incoming/``;
         announcements whose uploads are all recorded are removed on the way.
+        An announced version whose ``key#etag`` is already recorded is either the
+        same upload announced again or the same bytes uploaded again under the
+        same name; only that key's version listing tells, so it is read for those
+        keys alone (a repeat then counts as an upload of its own, a duplicate).
         Oldest first, like ``pending``.
         """
         queued = announced(self.bucket, self.settings.state_prefix)
         if not queued:
             return []
         recorded = set(self.tables.read_ledger()["upload_id"].to_list())
-        settle(self.bucket, queued, recorded)
+        repeats = self._repeats(
+            {
+                r.key
+                for refs in queued.values()
+                for r in refs
+                if r.upload_id in recorded and r.version_id
+            },
+            recorded,
+        )
+        resolved = {
+            key: [repeats.get((r.key, r.version_id), r) for r in refs]
+            for key, refs in queued.items()
+        }
+        settle(self.bucket, resolved, recorded)
         fresh = {
-            r.upload_id: r for refs in queued.values() for r in refs if r.upload_id not in recorded
+            r.upload_id: r
+            for refs in resolved.values()
+            for r in refs
+            if r.upload_id not in recorded
         }
         return in_upload_order(list(fresh.values()))
+
+    def _repeats(
+        self, keys: set[str], recorded: set[str]
+    ) -> dict[tuple[str, str | None], UploadRef]:
+        """Unrecorded repeat versions of ``keys`` (same bytes again), by key and version."""
+        out: dict[tuple[str, str | None], UploadRef] = {}
+        for key in sorted(keys):
+            for v in self.bucket.list_versions(key):
+                if v.key == key and v.repeat and v.upload_id not in recorded:
+                    out[(key, v.version_id)] = v
+        return out
 
     def pending_by_shard(self, sweep: bool = False) -> dict[int, list[UploadRef]]:
         """Pending uploads grouped by shard: one read serves a whole round of batches.

@@ -265,3 +265,12 @@ def test_dvkn_upload_waits_for_the_receipt_and_prints_it(
     late = runner.invoke(app, ["receipt", missing, "--wait", "--timeout", "2"], env=env)
     assert late.exit_code == 1
     assert "dvkn receipt" in late.output and "--wait" in late.output
+
+    # The same bytes again under the same name: a version of its own, recorded as a
+    # duplicate through the change feed (not left for the reconcile sweep).
+    again = runner.invoke(app, [*args[:-1], "90"], env=env)
+    assert again.exit_code == 0, again.output
+    from dvkn_pipeline.services.wiring import build_intake
+
+    rows = build_intake(pipeline).tables.read_ledger().filter(pl.col("key") == key)
+    assert sorted(rows["status"].to_list()) == ["accepted", "duplicate"]
