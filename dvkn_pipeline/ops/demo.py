@@ -300,7 +300,7 @@ def run_demo(
         upload_ids = upload_all(intake.bucket, uploads, on_done=one_sent)
         took = time.perf_counter() - started
         say(
-            f"      uploaded in {took:.1f}s; the sensor announces each as a dvkn.report.uploaded event"
+            f"      uploaded in {took:.1f}s; the sensor announces them in batches (dvkn.report.uploaded events)"
         )
         say("[bold]3/5[/] waiting for the event-triggered deployment to process them ...")
         ledger = wait_for_ledger(
