@@ -349,6 +349,14 @@ class IntakeService:
             got = None if data is None else (data, ref.version_id)
         else:
             got = self.bucket.get_version(ref.key, ref.etag or None, max_bytes=limit)
+            if got is None and ref.version_id:
+                # Announced by its version (change feed, webhook) and overwritten since:
+                # judge that version, its receipt beside the newer one's. Skipping it would
+                # leave it pending for good, and its announcement with it.
+                data = self.bucket.get_object_version(ref.key, ref.version_id)
+                if data is not None:
+                    got = (data, ref.version_id)
+                    ref = ref.model_copy(update={"pinned": True})
         if got is None:
             # Replaced or deleted since listed: its newer version has an event of its own.
             log.warning("skipping %s: object changed or gone since it was listed", ref.key)

@@ -270,7 +270,29 @@ def test_dvkn_upload_waits_for_the_receipt_and_prints_it(
     # duplicate through the change feed (not left for the reconcile sweep).
     again = runner.invoke(app, [*args[:-1], "90"], env=env)
     assert again.exit_code == 0, again.output
-    from dvkn_pipeline.services.wiring import build_intake
-
     rows = build_intake(pipeline).tables.read_ledger().filter(pl.col("key") == key)
     assert sorted(rows["status"].to_list()) == ["accepted", "duplicate"]
+
+
+def test_a_version_overwritten_before_it_was_judged_gets_its_own_row_and_receipt(
+    pipeline: Settings,
+) -> None:
+    """Through the change feed: version 1 overwritten by version 2 at once; both are judged."""
+    intake = build_intake(pipeline)
+    unit = HANOI.units_at("commune")[5]
+    key = incoming_key(unit.code, Q1.code, "ghi-de.csv")
+    first = generate_report(unit, Q1, CAT, seed=41).to_csv(CAT)
+    second = generate_report(unit, Q1, CAT, seed=42, version=2).to_csv(CAT)
+    intake.bucket.put_bytes(key, first, "text/csv")
+    intake.bucket.put_bytes(key, second, "text/csv")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        rows = intake.tables.read_ledger().filter(pl.col("key") == key)
+        if rows.height == 2:
+            break
+        time.sleep(1.0)
+    assert rows.height == 2, rows
+    for row in rows.iter_rows(named=True):
+        receipt = intake.bucket.get_json(row["receipt_key"])
+        assert receipt is not None and receipt["sha256"] == row["sha256"]
+    assert len(set(rows["receipt_key"].to_list())) == 2
