@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 from dvkn_pipeline.cli.common import (
     JsonOpt,
     PeriodOpt,
+    bars,
     console,
     err,
     load_settings,
@@ -61,9 +62,11 @@ def generate(
         ]
     )
     out.mkdir(parents=True, exist_ok=True)
-    for u in units:
-        report = generate_report(u, p, catalogue, seed=seed)
-        (out / f"bao-cao-{u.code}-{p.code}.csv").write_bytes(report.to_csv(catalogue))
+    with bars() as update:
+        for n, u in enumerate(units, 1):
+            report = generate_report(u, p, catalogue, seed=seed)
+            (out / f"bao-cao-{u.code}-{p.code}.csv").write_bytes(report.to_csv(catalogue))
+            update("generate", n, len(units))
     console.print(f"wrote {len(units)} reports to {out}")
 
 
@@ -113,6 +116,14 @@ def upload(
     p = parse_period(period)
     bucket = build_bucket(settings)
     missing = 0
+    if not wait and len(files) > 1:
+        # Many files without waiting: one bar, then where the receipts will be.
+        with bars() as update:
+            for n, f in enumerate(files, 1):
+                done = upload_report(bucket, settings, unit, p.code, f.name, f.read_bytes())
+                update("upload", n, len(files))
+        console.print(f"uploaded {len(files)} files; receipts under {settings.receipts_prefix}")
+        return
     for f in files:
         key = incoming_key(unit, p.code, f.name, settings.incoming_prefix)
         before = find_receipt(bucket, settings, key) if wait else None
