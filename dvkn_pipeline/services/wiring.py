@@ -6,6 +6,7 @@ from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
@@ -26,4 +27,15 @@ def build_intake(settings: Settings) -> Intake:
         hierarchies=load_hierarchies(),
         rules=load_rules(),
         settings=settings,
+    )
+
+
+def build_steward(settings: Settings, intake: Intake | None = None) -> Steward:
+    """The steward's questions (console pages, ``dvkn status --state``, ``dvkn trend``).
+
+    Reuses an intake's tables and bucket when the caller already built one.
+    """
+    intake = intake or build_intake(settings)
+    return Steward.with_contacts(
+        intake.tables, intake.bucket, intake.catalogue, intake.hierarchies, settings
     )

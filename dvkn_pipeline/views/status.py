@@ -490,6 +490,7 @@ def submission_history(
             "n_warnings",
             "receipt_key",
             "submission_id",
+            "flow_run_id",
             "live",
         )
         # S3 times have one-second resolution: a correction uploaded in the same

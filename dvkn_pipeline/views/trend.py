@@ -128,6 +128,16 @@ def unit_trend(
 
 def trend_png(trend: Trend, title: str) -> bytes:
     """Completeness (% accepted, % on time) per period, with the indicator on a second axis."""
+    return trend_image(trend, title, "png")
+
+
+def trend_svg(trend: Trend, title: str) -> str:
+    """The same chart as SVG text, for a page to inline (sharp on a phone, no second request)."""
+    return trend_image(trend, title, "svg").decode("utf-8")
+
+
+def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
+    """The trend chart in matplotlib's ``fmt`` ("png", "svg")."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -170,7 +180,7 @@ def trend_png(trend: Trend, title: str) -> bytes:
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        fig.savefig(buf, format=fmt)
         return buf.getvalue()
     finally:
         plt.close(fig)

@@ -1,0 +1,308 @@
+"""What a district or city steward (and a reader) asks of a period, for the console and the CLI.
+
+Each question reads the tables (and, where a reason is shown, the receipts)
+once and hands the frames to a pure view: the overview
+(:mod:`dvkn_pipeline.views.overview`), the follow-up lists
+(:mod:`dvkn_pipeline.views.lists` over ``views.status.unit_list``), the unit
+page (:mod:`dvkn_pipeline.views.unit_page`), the trend (``views.trend``) and
+the export (``services.exports``). ``dvkn status --state`` and ``dvkn trend``
+call the same functions, so a page and the terminal print one computation.
+
+Every question takes the asker's ``scope``: the unit they are responsible for
+(a district steward's district, the city). A unit outside it raises
+:class:`OutOfScopeError`, which the console turns into 403 — the console checks
+too, this is the second lock on the same door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import polars as pl
+from pydantic import ValidationError
+
+from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.errors import DvknError
+from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
+from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.compare import compare, compare_periods
+from dvkn_pipeline.rollup.spatial import live_submissions, rollup
+from dvkn_pipeline.services.exports import ExportFiles, export_report
+from dvkn_pipeline.views.lists import OutlierLine, StateList, outlier_lines, with_contacts
+from dvkn_pipeline.views.overview import Overview, period_overview
+from dvkn_pipeline.views.status import (
+    StatusError,
+    submission_history,
+    unit_list,
+    unit_states,
+)
+from dvkn_pipeline.views.trend import Trend, period_range, unit_trend
+from dvkn_pipeline.views.unit_page import Changes, UnitPage, changes, unit_page
+from schemas.contacts import Contact, load_contacts
+from schemas.records import Receipt
+from schemas.settings import LOCAL_PORTS, Settings
+
+
+class OutOfScopeError(DvknError, PermissionError):
+    """A unit the asker is not responsible for (the console answers 403)."""
+
+
+class StewardTables(Protocol):
+    """What the steward's questions read (:class:`dvkn_pipeline.storage.tables.Tables`)."""
+
+    def read_ledger(
+        self, period: str | None = None, all_attempts: bool = False
+    ) -> pl.DataFrame: ...
+
+    def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame: ...
+
+    def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame: ...
+
+    def read_completeness(self, period: str) -> pl.DataFrame: ...
+
+    def rollup_periods(self) -> list[str]: ...
+
+
+class ReceiptStore(Protocol):
+    """Where receipts are read (:class:`dvkn_pipeline.storage.bucket.Bucket`)."""
+
+    def get_json(self, key: str) -> Any | None: ...
+
+
+def prefect_ui_base(settings: Settings) -> str:
+    """Where the Prefect UI is: set, or the API URL without ``/api``, or the embedded server's."""
+    if settings.prefect_ui_url:
+        return settings.prefect_ui_url.rstrip("/")
+    if settings.prefect_api_url:
+        return settings.prefect_api_url.rstrip("/").removesuffix("/api")
+    return f"http://127.0.0.1:{settings.base_port + LOCAL_PORTS['prefect']}"
+
+
+def read_receipts(store: ReceiptStore, keys: list[str]) -> dict[str, Receipt]:
+    """The receipts at ``keys`` that can be read; one unreadable receipt hides only itself."""
+    out: dict[str, Receipt] = {}
+    for key in keys:
+        try:
+            raw = store.get_json(key)
+            if raw is not None:
+                out[key] = Receipt.model_validate(raw)
+        except (ValidationError, ValueError, OSError):
+            continue
+    return out
+
+
+def rejection_reasons(store: ReceiptStore, keys: list[str]) -> dict[str, str]:
+    """The first problem of each receipt, "vi / en": why a unit was rejected."""
+    return {
+        key: f"{r.problems[0].message_vi} / {r.problems[0].message_en}"
+        for key, r in read_receipts(store, keys).items()
+        if r.problems
+    }
+
+
+@dataclass
+class Steward:
+    """The steward's questions over one installation's tables, receipts and reference data."""
+
+    tables: StewardTables
+    store: ReceiptStore
+    catalogue: Catalogue
+    hierarchies: HierarchyCatalog
+    settings: Settings
+    contacts: dict[str, Contact] = field(default_factory=dict)
+
+    @classmethod
+    def with_contacts(
+        cls,
+        tables: StewardTables,
+        store: ReceiptStore,
+        catalogue: Catalogue,
+        hierarchies: HierarchyCatalog,
+        settings: Settings,
+    ) -> Steward:
+        """A steward with the contact list the settings name (``DVKN_CONTACTS_FILE``)."""
+        contacts = load_contacts(settings.contacts_file)
+        return cls(tables, store, catalogue, hierarchies, settings, contacts)
+
+    # -- scope -------------------------------------------------------------------------
+
+    def hierarchy(self, period: Period) -> Hierarchy:
+        """The installation's hierarchy in force for ``period``."""
+        return self.hierarchies.for_date(period.reference_date).scope(self.settings.root_unit)
+
+    def check_scope(self, hierarchy: Hierarchy, scope: str, unit: str) -> None:
+        """Raise :class:`OutOfScopeError` unless ``unit`` is ``scope`` or below it."""
+        if scope not in hierarchy or unit not in hierarchy:
+            raise OutOfScopeError(f"unit {unit} is not within {scope} in {hierarchy.version_id}")
+        if unit != scope and scope not in {a.code for a in hierarchy.ancestors(unit)}:
+            raise OutOfScopeError(f"unit {unit} is not within {scope}")
+
+    # -- questions -----------------------------------------------------------------------
+
+    def overview(self, period: Period, scope: str, unit: str | None = None) -> Overview:
+        """``unit`` (default: the scope) and the units just below it, for ``period``."""
+        h = self.hierarchy(period)
+        unit = unit or scope
+        self.check_scope(h, scope, unit)
+        ledger = self.tables.read_ledger(period.code)
+        return period_overview(
+            ledger, h, self.catalogue, period, unit, self.settings.incoming_prefix
+        )
+
+    def state_list(
+        self, period: Period, state: str, scope: str, district: str | None = None
+    ) -> StateList:
+        """Units in ``state`` within ``district`` (default: the scope), with reasons and contacts."""
+        h = self.hierarchy(period)
+        where = district or scope
+        self.check_scope(h, scope, where)
+        ledger = self.tables.read_ledger()  # a file nobody could read is placed by its folder
+        where_arg = None if where == self.settings.root_unit else where  # None: city-wide
+        listed = unit_list(ledger, h, self.catalogue, period, state, where_arg)
+        keys = [u.rejected_receipt_key for u in listed.units if u.rejected_receipt_key]
+        if keys:
+            listed = unit_list(
+                ledger,
+                h,
+                self.catalogue,
+                period,
+                state,
+                where_arg,
+                reasons=rejection_reasons(self.store, keys),
+            )
+        return with_contacts(listed, self.contacts)
+
+    def outliers(
+        self, period: Period, scope: str, district: str | None = None
+    ) -> tuple[OutlierLine, ...]:
+        """Live reports within ``district`` (default: the scope) flagged far from their history."""
+        h = self.hierarchy(period)
+        where = district or scope
+        self.check_scope(h, scope, where)
+        below = {where, *(u.code for u in h.descendants(where))}
+        ledger = self.tables.read_ledger(period.code)
+        on = ["key", "received_at", "submission_id"]
+        live = (
+            live_submissions(ledger, period.code)
+            .filter(pl.col("unit_code").is_in(sorted(below)))
+            .join(ledger.select(*on, "n_warnings", "receipt_key"), on=on, how="inner")
+            .filter(pl.col("n_warnings") > 0)
+        )
+        receipts = read_receipts(self.store, live["receipt_key"].to_list())
+        return outlier_lines(live, receipts, h, self.contacts)
+
+    def unit_page(self, period: Period, unit: str, scope: str) -> UnitPage:
+        """A unit's uploads with receipts and run links, its figures, and what changed."""
+        h = self.hierarchy(period)
+        self.check_scope(h, scope, unit)
+        ledger = self.tables.read_ledger()
+        prefix = self.settings.incoming_prefix
+        history = submission_history(ledger, period, unit, prefix)
+        states = unit_states(ledger, h, self.catalogue, period, prefix).filter(
+            pl.col("unit_code") == unit
+        )
+        return unit_page(
+            period=period,
+            unit=h.unit(unit),
+            state_row=states.row(0, named=True) if states.height else None,
+            history=history,
+            receipts=read_receipts(self.store, history["receipt_key"].to_list()),
+            rollup_table=self.tables.read_rollup(period.code),
+            catalogue=self.catalogue,
+            prefect_ui=prefect_ui_base(self.settings),
+            vs_previous=self._vs_previous(ledger, h, period, unit),
+            vs_last_year=self._vs_last_year(h, period, unit),
+        )
+
+    def _vs_previous(
+        self, ledger: pl.DataFrame, h: Hierarchy, period: Period, unit: str
+    ) -> Changes:
+        """The live version's own figures against the accepted version before it."""
+        mine = ledger.filter(
+            (pl.col("period") == period.code)
+            & (pl.col("unit_code") == unit)
+            & (pl.col("status") == "accepted")
+        )
+        live = live_submissions(mine, period.code)
+        earlier = mine.filter(~pl.col("submission_id").is_in(live["submission_id"].to_list())).sort(
+            "report_version", "received_at"
+        )
+        against = "previous_version"
+        if live.is_empty() or earlier.is_empty():
+            return changes(None, self.catalogue, against, "no_previous_version")
+        now_id, before_id = live["submission_id"][0], earlier["submission_id"][-1]
+        facts = self.tables.read_facts(period.code, [now_id, before_id])
+        own = h.subtree(unit)
+
+        def rolled(sub: str) -> pl.DataFrame:
+            return rollup(facts.filter(pl.col("submission_id") == sub), own, self.catalogue, period)
+
+        made = compare(
+            rolled(before_id),
+            rolled(now_id),
+            _same_units([unit]),
+            self.catalogue,
+            old=own,
+            new=own,
+            level=own.unit(unit).level,
+            units=[unit],
+        )
+        return changes(made, self.catalogue, f"v{earlier['report_version'][-1]}", None)
+
+    def _vs_last_year(self, h: Hierarchy, period: Period, unit: str) -> Changes:
+        """The period's stored figures against the same period a year before (across a reform)."""
+        last_year = Period(period.year - 1, period.type_id, period.index)
+        try:
+            made = compare_periods(
+                self.tables,
+                self.hierarchies,
+                last_year,
+                period,
+                self.catalogue,
+                level=h.unit(unit).level,
+                root_unit=self.settings.root_unit,
+                units=[unit],
+            )
+        except (ValueError, DvknError):
+            # The unit's level did not exist then (no districts after 2025), or no hierarchy.
+            return changes(None, self.catalogue, last_year.code, "not_comparable")
+        if made.rows.filter(pl.col("from_value").is_not_null()).is_empty():
+            return changes(None, self.catalogue, last_year.code, "no_figures_last_year")
+        return changes(made, self.catalogue, last_year.code, None)
+
+    def trend(
+        self,
+        unit: str,
+        start: Period,
+        end: Period,
+        scope: str,
+        indicator: str | None = None,
+        reporter_level: str | None = None,
+    ) -> Trend:
+        """Completeness of ``unit``'s reporters and one indicator per period, ``start`` to ``end``."""
+        periods = period_range(start, end)
+        self.check_scope(self.hierarchy(end), scope, unit)
+        comp = {p.code: self.tables.read_completeness(p.code) for p in periods}
+        rollups = {p.code: self.tables.read_rollup(p.code) for p in periods} if indicator else {}
+        return unit_trend(unit, periods, comp, rollups, self.catalogue, indicator, reporter_level)
+
+    def export(self, period: Period, level: str, scope: str) -> ExportFiles:
+        """The official export of ``level`` for ``period``, limited to the units within ``scope``."""
+        h = self.hierarchy(period)
+        self.check_scope(h, scope, scope)
+        units = None
+        if scope != self.settings.root_unit:
+            units = [u.code for u in [h.unit(scope), *h.descendants(scope)] if u.level == level]
+            if not units:
+                raise StatusError(f"no {level} within {scope} in {h.version_id}")
+        return export_report(self.tables, h, self.catalogue, period, level, units)
+
+
+def _same_units(codes: list[str]) -> pl.DataFrame:
+    from dvkn_pipeline.reference.reform import PAIRS_SCHEMA
+
+    return pl.DataFrame(
+        {"old_code": codes, "new_code": codes, "whole": [True] * len(codes)}, schema=PAIRS_SCHEMA
+    )
