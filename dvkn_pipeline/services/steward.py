@@ -16,6 +16,9 @@ too, this is the second lock on the same door.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +46,11 @@ from dvkn_pipeline.views.unit_page import Changes, UnitPage, changes, unit_page
 from schemas.contacts import Contact, load_contacts
 from schemas.records import Receipt
 from schemas.settings import LOCAL_PORTS, Settings
+
+#: Threads for reads that wait on the object store (receipts, one table per period).
+READ_THREADS = 8
+#: Receipts kept in memory before the cache starts over (a city's periods fit).
+RECEIPT_CACHE = 50_000
 
 
 class OutOfScopeError(DvknError, PermissionError):
@@ -80,17 +88,36 @@ def prefect_ui_base(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.base_port + LOCAL_PORTS['prefect']}"
 
 
-def read_receipts(store: ReceiptStore, keys: list[str]) -> dict[str, Receipt]:
-    """The receipts at ``keys`` that can be read; one unreadable receipt hides only itself."""
-    out: dict[str, Receipt] = {}
-    for key in keys:
-        try:
-            raw = store.get_json(key)
-            if raw is not None:
-                out[key] = Receipt.model_validate(raw)
-        except (ValidationError, ValueError, OSError):
-            continue
-    return out
+def _read_receipt(store: ReceiptStore, key: str) -> Receipt | None:
+    try:
+        raw = store.get_json(key)
+        # The figures read from the file are the largest part and no page here shows them.
+        return None if raw is None else Receipt.model_validate(raw | {"figures": []})
+    except (ValidationError, ValueError, TypeError, OSError):
+        return None
+
+
+def read_receipts(
+    store: ReceiptStore, keys: list[str], workers: int = READ_THREADS
+) -> dict[str, Receipt]:
+    """The receipts at ``keys`` that can be read; one unreadable receipt hides only itself.
+
+    Many receipts (a city's outliers) are fetched on a few threads: each is a
+    small object-store GET, so the wait, not the CPU, is what adds up.
+    """
+    keys = list(dict.fromkeys(keys))
+    if len(keys) <= 2 or workers <= 1:
+        found = [_read_receipt(store, k) for k in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            found = list(pool.map(functools.partial(_read_receipt, store), keys))
+    return {k: r for k, r in zip(keys, found, strict=True) if r is not None}
+
+
+def in_parallel(read: Callable[[str], pl.DataFrame], periods: list[str]) -> dict[str, pl.DataFrame]:
+    """``read`` of each period on a few threads (Delta reads wait on the store, not the GIL)."""
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, max(1, len(periods)))) as pool:
+        return dict(zip(periods, pool.map(read, periods), strict=True))
 
 
 def rejection_reasons(store: ReceiptStore, keys: list[str]) -> dict[str, str]:
@@ -112,6 +139,9 @@ class Steward:
     hierarchies: HierarchyCatalog
     settings: Settings
     contacts: dict[str, Contact] = field(default_factory=dict)
+    #: Receipts already read, by (receipt key, when it was judged): a receipt is
+    #: rewritten only by a new judgement, which is a new ledger row, so a hit is never stale.
+    _receipts: dict[tuple[str, str], Receipt | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def with_contacts(
@@ -138,6 +168,22 @@ class Steward:
             raise OutOfScopeError(f"unit {unit} is not within {scope} in {hierarchy.version_id}")
         if unit != scope and scope not in {a.code for a in hierarchy.ancestors(unit)}:
             raise OutOfScopeError(f"unit {unit} is not within {scope}")
+
+    def receipts(self, rows: pl.DataFrame) -> dict[str, Receipt]:
+        """The receipts of ledger ``rows`` (``receipt_key``, ``processed_at``), read once each."""
+        wanted = [
+            (k, str(at)) for k, at in zip(rows["receipt_key"], rows["processed_at"], strict=True)
+        ]
+        new = {k for k, at in wanted if (k, at) not in self._receipts}
+        if new:
+            found = read_receipts(self.store, sorted(new))
+            if len(self._receipts) > RECEIPT_CACHE:
+                self._receipts.clear()
+            for k, at in wanted:
+                if k in new:
+                    self._receipts[(k, at)] = found.get(k)
+        out = {k: self._receipts.get((k, at)) for k, at in wanted}
+        return {k: r for k, r in out.items() if r is not None}
 
     # -- questions -----------------------------------------------------------------------
 
@@ -187,10 +233,12 @@ class Steward:
         live = (
             live_submissions(ledger, period.code)
             .filter(pl.col("unit_code").is_in(sorted(below)))
-            .join(ledger.select(*on, "n_warnings", "receipt_key"), on=on, how="inner")
+            .join(
+                ledger.select(*on, "n_warnings", "receipt_key", "processed_at"), on=on, how="inner"
+            )
             .filter(pl.col("n_warnings") > 0)
         )
-        receipts = read_receipts(self.store, live["receipt_key"].to_list())
+        receipts = self.receipts(live)
         return outlier_lines(live, receipts, h, self.contacts)
 
     def unit_page(self, period: Period, unit: str, scope: str) -> UnitPage:
@@ -208,7 +256,7 @@ class Steward:
             unit=h.unit(unit),
             state_row=states.row(0, named=True) if states.height else None,
             history=history,
-            receipts=read_receipts(self.store, history["receipt_key"].to_list()),
+            receipts=self.receipts(history),
             rollup_table=self.tables.read_rollup(period.code),
             catalogue=self.catalogue,
             prefect_ui=prefect_ui_base(self.settings),
@@ -284,8 +332,9 @@ class Steward:
         """Completeness of ``unit``'s reporters and one indicator per period, ``start`` to ``end``."""
         periods = period_range(start, end)
         self.check_scope(self.hierarchy(end), scope, unit)
-        comp = {p.code: self.tables.read_completeness(p.code) for p in periods}
-        rollups = {p.code: self.tables.read_rollup(p.code) for p in periods} if indicator else {}
+        codes = [p.code for p in periods]
+        comp = in_parallel(self.tables.read_completeness, codes)
+        rollups = in_parallel(self.tables.read_rollup, codes) if indicator else {}
         return unit_trend(unit, periods, comp, rollups, self.catalogue, indicator, reporter_level)
 
     def export(self, period: Period, level: str, scope: str) -> ExportFiles:

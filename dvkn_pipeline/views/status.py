@@ -491,6 +491,7 @@ def submission_history(
             "receipt_key",
             "submission_id",
             "flow_run_id",
+            "processed_at",
             "live",
         )
         # S3 times have one-second resolution: a correction uploaded in the same
