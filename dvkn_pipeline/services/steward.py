@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import polars as pl
@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
-from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
+from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog, Unit
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.compare import compare, compare_periods
 from dvkn_pipeline.rollup.spatial import live_submissions, rollup
@@ -37,6 +37,7 @@ from dvkn_pipeline.views.lists import OutlierLine, StateList, outlier_lines, wit
 from dvkn_pipeline.views.overview import Overview, period_overview
 from dvkn_pipeline.views.status import (
     StatusError,
+    default_group_level,
     submission_history,
     unit_list,
     unit_states,
@@ -184,6 +185,29 @@ class Steward:
                     self._receipts[(k, at)] = found.get(k)
         out = {k: self._receipts.get((k, at)) for k, at in wanted}
         return {k: r for k, r in out.items() if r is not None}
+
+    # -- what a page offers to choose from -----------------------------------------------
+
+    def latest_period(self, today: date) -> Period:
+        """The latest period with a stored roll-up, else the quarter ``today`` is in."""
+        stored = [Period.parse(c) for c in self.tables.rollup_periods()]
+        if stored:
+            return max(stored, key=lambda q: (q.reference_date, -len(q.months)))
+        return Period.parse(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+
+    def export_levels(self, period: Period) -> list[str]:
+        return list(self.hierarchy(period).levels)
+
+    def reporter_levels(self, period: Period) -> list[str]:
+        return [lvl for lvl in self.hierarchy(period).levels if self.catalogue.reported_by(lvl)]
+
+    def districts(self, period: Period, scope: str) -> list[Unit]:
+        """The units a list can be narrowed to: those of the level above the leaves in ``scope``."""
+        h = self.hierarchy(period)
+        if scope not in h:
+            return []
+        group = default_group_level(h)
+        return [u for u in [h.unit(scope), *h.descendants(scope)] if u.level == group]
 
     # -- questions -----------------------------------------------------------------------
 
