@@ -23,6 +23,7 @@ from dvkn_pipeline.cli import (
     stack,
     status,
     steer,
+    users,
 )
 
 app = typer.Typer(
@@ -43,6 +44,7 @@ app.command()(stack.up)
 app.command()(stack.down)
 app.command()(stack.ps)
 app.command()(stack.deploy)
+app.add_typer(users.users_app, name="users")
 # Report files, uploads and receipts.
 app.command()(reports.generate)
 app.command()(reports.template)

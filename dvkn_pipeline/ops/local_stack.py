@@ -63,6 +63,7 @@ class StackInfo:
     s3_endpoint: str
     prefect_api_url: str
     prefect_ui_url: str
+    console_url: str = ""
 
 
 def weed_binary() -> str:
@@ -291,6 +292,55 @@ def sensor_spec(settings: Settings, name: str = "sensor") -> ServiceSpec:
     )
 
 
+def console_spec(settings: Settings, name: str = "console") -> ServiceSpec:
+    """The web console (``python -m dvkn_pipeline.console``) on loopback, supervised."""
+    port = settings.console_bind_port()
+    return ServiceSpec(
+        name,
+        supervised_argv(
+            name,
+            supervisor_file(state_dir(settings), name),
+            [sys.executable, "-m", "dvkn_pipeline.console"],
+        ),
+        dvkn_env(settings) | {"DVKN_CONSOLE_HOST": "127.0.0.1", "DVKN_CONSOLE_PORT": str(port)},
+        cwd=project_root(),
+        ready=http_ok(f"http://127.0.0.1:{port}/login"),
+        timeout=60,
+        ports=(port,),
+    )
+
+
+def allow_browser_uploads(settings: Settings) -> None:
+    """Let the console's pages post files to the bucket (a CORS rule for the console's origin).
+
+    SeaweedFS 4.48 keeps per-bucket CORS (``PutBucketCors``) and answers the
+    browser's preflight from it; only POST (the presigned policy) and PUT from
+    that one origin, exposing the ETag the page waits for. MinIO (production)
+    has no bucket CORS API: its ``MINIO_API_CORS_ALLOW_ORIGIN`` does this
+    (``infra/compose.yaml``).
+    """
+    make_s3_client(settings).put_bucket_cors(
+        Bucket=settings.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [settings.console_url()],
+                    "AllowedMethods": ["POST", "PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag", "x-amz-version-id"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+
+
+def start_console(settings: Settings) -> int:
+    """The console, with the bucket's CORS rule for its origin; returns its pid."""
+    allow_browser_uploads(settings)
+    return start_service(console_spec(settings), settings)
+
+
 def ensure_bucket(settings: Settings) -> None:
     """Create the bucket, versioned, so an overwritten upload keeps its earlier bytes."""
     client = make_s3_client(settings)
@@ -321,17 +371,22 @@ def start_sensor(settings: Settings) -> int:
     return start_service(sensor_spec(settings), settings)
 
 
-def up(settings: Settings, workers: int = 1, with_sensor: bool = True) -> StackInfo:
-    """Object store (+ bucket), Prefect server, worker(s), sensor; each waited for."""
+def up(
+    settings: Settings, workers: int = 1, with_sensor: bool = True, with_console: bool = True
+) -> StackInfo:
+    """Object store (+ bucket), Prefect server, worker(s), sensor, console; each waited for."""
     start_object_store(settings)
     start_prefect_server(settings)
     start_workers(settings, workers)
     if with_sensor:
         start_sensor(settings)
+    if with_console:
+        start_console(settings)
     return StackInfo(
         s3_endpoint=settings.s3_endpoint_url,
         prefect_api_url=prefect_api_url(settings),
         prefect_ui_url=prefect_ui_url(settings),
+        console_url=settings.console_url() if with_console else "",
     )
 
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from dvkn_pipeline.storage.leases import LeaseStore
 from schemas.records import LedgerRow, UploadRef
+from schemas.roles import AccountBook
 
 
 class ObjectStore(LeaseStore, Protocol):
@@ -97,3 +98,19 @@ class EventSink(Protocol):
     """Where batch-level events go (Prefect's event bus in a flow run)."""
 
     def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None: ...
+
+
+class AccountStore(Protocol):
+    """The console's account book, read with its version and written only if unchanged."""
+
+    def load(self) -> tuple[AccountBook, str | None]: ...
+
+    def save(self, book: AccountBook, etag: str | None) -> bool: ...
+
+
+class UploadSigner(Protocol):
+    """Signs a browser's upload of one exact key, straight to the object store."""
+
+    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """``{"url": ..., "fields": {...}}`` for an HTML form / ``FormData`` POST."""
+        ...

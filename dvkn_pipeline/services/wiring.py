@@ -6,8 +6,11 @@ from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.steward import Steward
+from dvkn_pipeline.storage.accounts import StoredAccounts
 from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.presign import PostSigner
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
@@ -28,6 +31,16 @@ def build_intake(settings: Settings) -> Intake:
         rules=load_rules(),
         settings=settings,
     )
+
+
+def build_accounts(settings: Settings) -> StoredAccounts:
+    """The console's account book on the report bucket (``_state/console/accounts.json``)."""
+    return StoredAccounts(build_bucket(settings), settings.state_prefix)
+
+
+def build_portal(settings: Settings) -> Portal:
+    """A commune's portal: the intake's tables and receipts, and a signer for browser uploads."""
+    return Portal(build_intake(settings), PostSigner(settings))
 
 
 def build_steward(settings: Settings, intake: Intake | None = None) -> Steward:

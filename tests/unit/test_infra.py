@@ -42,6 +42,8 @@ def test_compose_has_every_part_of_the_production_stack(compose: dict[str, Any])
         "minio-init",
         "deploy",
         "worker",
+        "console",
+        "caddy",
     }
 
 
@@ -113,9 +115,14 @@ def test_workers_can_be_scaled(compose: dict[str, Any]) -> None:
 
 
 def test_published_ports_are_loopback_only(compose: dict[str, Any]) -> None:
+    """Everything is on loopback but the TLS proxy's 80 and 443 (the console and uploads)."""
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
-            assert str(port).startswith("127.0.0.1:"), (name, port)
+            if name == "caddy":
+                assert str(port) in ("80:80", "443:443"), port
+            else:
+                assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert "ports" not in compose["services"]["console"]
 
 
 def test_every_compose_variable_is_documented_in_infra_env_example(

@@ -10,7 +10,6 @@ the overview, trends and exports but no list or unit page.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,7 +27,7 @@ from dvkn_pipeline.services.refresh import Refresher
 from dvkn_pipeline.views.status import status_report
 from schemas.contacts import SAMPLE_PATH, read_contacts
 from schemas.settings import Settings
-from tests.console_support import PASSWORD, make_console
+from tests.console_support import PASSWORD, log_in, make_console
 
 CAT = load_catalogue()
 HS = load_hierarchies()
@@ -45,7 +44,7 @@ SETTINGS = Settings(
 
 
 @pytest.fixture(scope="module")
-def console() -> Iterator[tuple[TestClient, ConsoleContext]]:
+def console() -> tuple[TestClient, ConsoleContext]:
     client, context, _ = make_console(SETTINGS)
     steward = context.steward
     versions = HS.versions
@@ -59,15 +58,19 @@ def console() -> Iterator[tuple[TestClient, ConsoleContext]]:
         steward.store.put_bytes(incoming_key(unit, Q1.code, "r.csv"), report.to_csv(CAT))  # type: ignore[attr-defined]
     result = intake.process(intake.pending(), flow_run_id="run-1")
     refresher.refresh(result.periods, result.changed)
-    yield client, context
+    return client, context
+
+
+_SESSIONS: dict[str, TestClient] = {}
 
 
 def as_user(client: TestClient, name: str) -> TestClient:
-    from tests.console_support import log_in
-
-    client.cookies.clear()
-    assert log_in(client, name).status_code == 303
-    return client
+    """A client of the same app logged in as ``name`` (once: logins are rate limited)."""
+    if name not in _SESSIONS:
+        session = TestClient(client.app)
+        assert log_in(session, name).status_code == 303
+        _SESSIONS[name] = session
+    return _SESSIONS[name]
 
 
 def rows(html: str) -> dict[str, dict[str, int]]:
@@ -186,8 +189,8 @@ def test_a_visitor_is_sent_to_log_in(console: tuple[TestClient, ConsoleContext])
 
 
 def test_pages_switch_to_english(console: tuple[TestClient, ConsoleContext]) -> None:
-    client, _ = console
-    as_user(client, "thanhpho")
+    client = TestClient(console[0].app)
+    assert log_in(client, "thanhpho").status_code == 303
     assert "Chưa nộp" in client.get(f"/steward/{Q1.code}/overview").text
     client.get("/lang/en")
     page = client.get(f"/steward/{Q1.code}/overview").text

@@ -13,7 +13,7 @@ the stewards' alone.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -63,7 +63,7 @@ def _checked(
     return hierarchies
 
 
-def _nav(account: Account, c: ConsoleContext, p: Period, page: str) -> dict[str, object]:
+def _nav(account: Account, c: ConsoleContext, p: Period, page: str) -> dict[str, Any]:
     """What every steward page's header needs: the period, the tabs the role may open."""
     return {
         "account": account,
@@ -151,7 +151,9 @@ def state_list(
 
 
 @router.get("/{period}/unit/{unit}")
-def unit_page(request: Request, period: str, unit: str, account: CurrentAccount, c: Ctx) -> Response:
+def unit_page(
+    request: Request, period: str, unit: str, account: CurrentAccount, c: Ctx
+) -> Response:
     p = _period(period)
     _checked(account, "units.read", unit, c.steward, p)
     try:
@@ -199,7 +201,9 @@ def trend(
         unit_name=h.unit(unit).name,
         first=first,
         svg=trend_svg(made, title),
-        indicators=[(i.code, i.vi if lang == "vi" else i.en) for i in c.steward.catalogue.indicators],
+        indicators=[
+            (i.code, i.vi if lang == "vi" else i.en) for i in c.steward.catalogue.indicators
+        ],
         chosen=indicator or "",
         reporter_levels=c.steward.reporter_levels(p),
         chosen_level=reporter or "",
