@@ -163,9 +163,57 @@ def service_calls(settings: Settings) -> dict[str, Callable[[], object]]:
     }
 
 
+BENCH_USER, BENCH_PASSWORD = "bench-city", "bench-password-1234"
+
+
 def page_calls(settings: Settings) -> dict[str, Callable[[], object]]:
     """Each steward page of the console, as a call that fails unless the page answers 200."""
-    return {}
+    from fastapi.testclient import TestClient
+
+    from dvkn_pipeline.console.serve import build_app
+    from dvkn_pipeline.services.accounts import add_account
+    from dvkn_pipeline.services.wiring import build_accounts
+
+    add_account(
+        build_accounts(settings),
+        load_hierarchies().versions,
+        username=BENCH_USER,
+        role="city_steward",
+        scope=settings.root_unit,
+        password=BENCH_PASSWORD,
+    )
+    client = TestClient(build_app(settings))
+    page = client.get("/login")
+    token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    client.post(
+        "/login",
+        data={"username": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": token},
+    )
+    q2 = "2025-Q2"
+    commune = load_hierarchies().for_date(Period.parse(q2).reference_date).children("001")[1]
+
+    def get(path: str) -> Callable[[], object]:
+        def call() -> object:
+            got = client.get(path, follow_redirects=False)
+            if got.status_code != 200:
+                raise RuntimeError(f"{path}: {got.status_code}")
+            return got
+
+        return call
+
+    return {
+        "page: overview city 2025-Q2": get(f"/steward/{q2}/overview"),
+        "page: overview district 001": get(f"/steward/{q2}/overview?unit=001"),
+        "page: list missing city": get(f"/steward/{q2}/list/missing"),
+        "page: list rejected city": get(f"/steward/{q2}/list/rejected"),
+        "page: list correction_rejected city": get(f"/steward/{q2}/list/correction_rejected"),
+        "page: list outliers city": get(f"/steward/{q2}/list/outliers"),
+        f"page: unit {commune.code}": get(f"/steward/{q2}/unit/{commune.code}"),
+        "page: trend city Q1-Q3 + indicator": get(
+            "/steward/2025-Q3/trend?from=2025-Q1&indicator=MH_DANG_KY"
+        ),
+        "page: export district level .xlsx": get(f"/steward/{q2}/export.xlsx?level=district"),
+    }
 
 
 if __name__ == "__main__":

@@ -28,7 +28,12 @@ from pydantic import ValidationError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
-from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog, Unit
+from dvkn_pipeline.reference.hierarchy import (
+    Hierarchy,
+    HierarchyCatalog,
+    NoHierarchyError,
+    Unit,
+)
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.compare import compare, compare_periods
 from dvkn_pipeline.rollup.spatial import live_submissions, rollup
@@ -337,8 +342,10 @@ class Steward:
                 root_unit=self.settings.root_unit,
                 units=[unit],
             )
+        except NoHierarchyError:
+            return changes(None, self.catalogue, last_year.code, "no_hierarchy_last_year")
         except (ValueError, DvknError):
-            # The unit's level did not exist then (no districts after 2025), or no hierarchy.
+            # The unit's level did not exist then (no districts after the 2025 reform).
             return changes(None, self.catalogue, last_year.code, "not_comparable")
         if made.rows.filter(pl.col("from_value").is_not_null()).is_empty():
             return changes(None, self.catalogue, last_year.code, "no_figures_last_year")

@@ -28,6 +28,10 @@ from dvkn_pipeline.views.chart import state_colours
 from dvkn_pipeline.views.status import ATTENTION_STATES, STATES, StatusError, unit_states
 from schemas.steward import load_steward_text
 
+#: The faintest tint of a state cell with at least one unit: one missing commune out of
+#: thirty must still show, not disappear into white.
+MIN_TINT = 0.25
+
 #: The counts of a row, in the order the table shows them (all from ``completeness``).
 COUNT_COLUMNS = ("expected", "received", "accepted", "rejected", "on_time", "late", "missing")
 
@@ -150,8 +154,8 @@ def period_overview(
                 s,
                 int(per_state[s]),
                 share := (per_state[s] / expected if expected else 0.0),
-                tint(colours[s], share),
-                "#ffffff" if share > 0.5 else "#1b1b1b",
+                tint(colours[s], MIN_TINT + (1 - MIN_TINT) * share if per_state[s] else 0.0),
+                "#ffffff" if share > 0.4 else "#1b1b1b",
             )
             for s in STATES
         )

@@ -91,6 +91,9 @@ def test_overview_counts_are_what_dvkn_status_prints(steward: Steward) -> None:
     for row in city.rows:
         for col in ("expected", "received", "accepted", "rejected", "missing", "on_time", "late"):
             assert getattr(row, col) == printed[row.unit_code][col], (row.unit_code, col)
+    hoan_kiem = next(r for r in city.rows if r.unit_code == HOAN_KIEM)
+    [on_time] = [c for c in hoan_kiem.cells if c.state == "on_time"]
+    assert on_time.count == 1 and on_time.share < 0.1 and on_time.background != "#ffffff"
     ba_dinh = next(r for r in city.rows if r.unit_code == BA_DINH)
     assert (ba_dinh.accepted, ba_dinh.rejected, ba_dinh.attention) == (3, 1, 2)
     assert sum(c.count for c in ba_dinh.cells) == ba_dinh.expected
@@ -106,6 +109,8 @@ def test_overview_of_a_district_lists_its_communes_with_their_state(steward: Ste
     missing = next(r for r in district.rows if r.unit_code == BD[4])
     cell = next(c for c in missing.cells if c.state == "missing")
     assert cell.share == 1.0 and cell.background == "#a50f15"
+    on_time = next(c for c in missing.cells if c.state == "on_time")
+    assert on_time.count == 0 and on_time.background == "#ffffff"
 
 
 def test_no_share_passes_100_percent(steward: Steward) -> None:
@@ -173,7 +178,7 @@ def test_unit_page_shows_history_receipts_run_links_and_changes(steward: Steward
     assert page.uploads[0].summary_en
     assert page.figures and {f["unit_code"] for f in page.figures} == {BD[1]}
     assert page.vs_previous.against == "v1" and page.vs_previous.lines
-    assert page.vs_last_year.note in {"no_figures_last_year", "not_comparable"}
+    assert page.vs_last_year.note == "no_hierarchy_last_year"  # no 2024 unit list shipped
     rejected = steward.unit_page(Q1, BD[2], "01")
     assert rejected.uploads[0].problems and rejected.vs_previous.note == "no_previous_version"
 

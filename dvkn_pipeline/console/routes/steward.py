@@ -24,6 +24,7 @@ from dvkn_pipeline.console.security import CurrentAccount, require
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
+from dvkn_pipeline.reference.messages import number
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from dvkn_pipeline.services.exports import CSV_TYPE, XLSX_TYPE, export_name
 from dvkn_pipeline.services.steward import OutOfScopeError, Steward
@@ -63,9 +64,14 @@ def _checked(
     return hierarchies
 
 
-def _nav(account: Account, c: ConsoleContext, p: Period, page: str) -> dict[str, Any]:
-    """What every steward page's header needs: the period, the tabs the role may open."""
+def _nav(
+    request: Request, account: Account, c: ConsoleContext, p: Period, page: str
+) -> dict[str, Any]:
+    """What every steward page's header needs: the period, the tabs the role may open,
+    and ``num`` writing a figure the visitor's way (vi ``2.852,5``, en ``2,852.5``)."""
+    vi = language(request) == "vi"
     return {
+        "num": lambda v: "–" if v is None else (number(v).vi if vi else number(v).en),
         "account": account,
         "period": p,
         "page": page,
@@ -110,7 +116,7 @@ def overview(
         "steward_overview.html",
         view=view,
         levels=c.steward.export_levels(p),
-        **_nav(account, c, p, "overview"),
+        **_nav(request, account, c, p, "overview"),
     )
 
 
@@ -146,7 +152,7 @@ def state_list(
         districts=c.steward.districts(p, scope),
         lines=lines,
         outliers=outliers,
-        **_nav(account, c, p, "lists"),
+        **_nav(request, account, c, p, "lists"),
     )
 
 
@@ -160,7 +166,7 @@ def unit_page(
         page = c.steward.unit_page(p, unit, scope_of(account, c))
     except OutOfScopeError as exc:
         raise HTTPException(status_code=403, detail="forbidden") from exc
-    return render(request, "steward_unit.html", view=page, **_nav(account, c, p, "unit"))
+    return render(request, "steward_unit.html", view=page, **_nav(request, account, c, p, "unit"))
 
 
 @router.get("/{period}/trend")
@@ -208,7 +214,7 @@ def trend(
         reporter_levels=c.steward.reporter_levels(p),
         chosen_level=reporter or "",
         children=h.children(unit),
-        **_nav(account, c, p, "trend"),
+        **_nav(request, account, c, p, "trend"),
     )
 
 
