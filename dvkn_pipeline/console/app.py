@@ -44,6 +44,7 @@ from dvkn_pipeline.console.context import ConsoleContext
 from dvkn_pipeline.console.pages import HERE, render
 from dvkn_pipeline.console.routes import auth, commune, home, steward
 from dvkn_pipeline.console.security import LoginRequiredError
+from dvkn_pipeline.services.steward import OutOfScopeError
 
 ROUTERS = (auth.router, home.router, commune.router, steward.router)
 SESSION_COOKIE = "dvkn_session"
@@ -79,6 +80,11 @@ def create_app(context: ConsoleContext, secret_key: str) -> FastAPI:
         if key is None:
             return HTMLResponse(str(exc.detail), status_code=exc.status_code)
         return render(request, "error.html", exc.status_code, message_key=key)
+
+    @app.exception_handler(OutOfScopeError)
+    async def _out_of_scope(request: Request, exc: OutOfScopeError) -> Response:
+        # The services' own scope check (behind the routes' ``require``): also a 403.
+        return render(request, "error.html", 403, message_key="error.forbidden")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -89,6 +89,8 @@ class Overview:
     reporter_level: str
     deadline: str
     crumbs: tuple[Crumb, ...]
+    #: The unit's own report state (a district reports too), None when it does not report.
+    own_state: str | None
     unit: OverviewRow
     rows: tuple[OverviewRow, ...]
 
@@ -128,9 +130,9 @@ def period_overview(
         .filter((pl.col("reporter_level") == leaf) & pl.col("unit_code").is_in(codes))
         .iter_rows(named=True)
     }
-    states = unit_states(ledger, hierarchy, catalogue, period, incoming_prefix).filter(
-        pl.col("reporter_level") == leaf
-    )
+    every = unit_states(ledger, hierarchy, catalogue, period, incoming_prefix)
+    mine = every.filter(pl.col("unit_code") == unit)["state"].to_list()
+    states = every.filter(pl.col("reporter_level") == leaf)
     own = dict(zip(states["unit_code"], states["state"], strict=True))
     closure = hierarchy.closure_frame().filter(pl.col("ancestor_code").is_in(codes))
     split = {
@@ -182,6 +184,7 @@ def period_overview(
         reporter_level=leaf,
         deadline=period.deadline(leaf).isoformat(),
         crumbs=crumbs,
+        own_state=mine[0] if mine and hierarchy.children(unit) else None,
         unit=row(unit),
         rows=tuple(row(u.code) for u in shown[1:]),
     )

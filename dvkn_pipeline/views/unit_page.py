@@ -14,7 +14,9 @@ reform's mapping when a reform lies between them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -26,12 +28,16 @@ from dvkn_pipeline.views.status import records, state_text_both
 from dvkn_pipeline.views.summaries import rollup_records
 from schemas.records import Problem, Receipt
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
 
 @dataclass(frozen=True)
 class UploadLine:
     key: str
     version_id: str | None
     received_at: str
+    #: When it arrived, as a clerk in Vietnam reads it: ``24/11/2026 14:47``.
+    received_local: str
     status: str
     claimed_unit: str | None
     report_version: int | None
@@ -94,6 +100,13 @@ def flow_run_url(prefect_ui: str | None, flow_run_id: str | None) -> str | None:
     return f"{prefect_ui.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
+def _local(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
 def upload_lines(
     history: pl.DataFrame, receipts: dict[str, Receipt], prefect_ui: str | None
 ) -> tuple[UploadLine, ...]:
@@ -106,6 +119,7 @@ def upload_lines(
                 key=r["key"],
                 version_id=r["version_id"],
                 received_at=r["received_at"],
+                received_local=_local(r["received_at"]),
                 status=r["status"],
                 claimed_unit=r["claimed_unit"],
                 report_version=r["report_version"],

@@ -195,3 +195,15 @@ def test_pages_switch_to_english(console: tuple[TestClient, ConsoleContext]) -> 
     client.get("/lang/en")
     page = client.get(f"/steward/{Q1.code}/overview").text
     assert "Missing" in page and "Needs attention" in page
+
+
+def test_start_opens_the_latest_period_with_figures(
+    console: tuple[TestClient, ConsoleContext],
+) -> None:
+    client = as_user(console[0], "thanhpho")
+    got = client.get("/steward", follow_redirects=False)
+    assert got.status_code == 303 and got.headers["location"] == f"/steward/{Q1.code}/overview"
+    typed = client.get("/steward/go?period=2025-q1&page=lists", follow_redirects=False)
+    assert typed.headers["location"] == f"/steward/{Q1.code}/list/missing"
+    assert client.get("/steward/2025-X9/overview").status_code == 404
+    assert client.get(f"/steward/{Q1.code}/list/nonsense").status_code == 404

@@ -19,13 +19,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dvkn_pipeline.console.context import ConsoleContext, ctx
-from dvkn_pipeline.console.pages import language, render
+from dvkn_pipeline.console.pages import language, period_or_404, render
 from dvkn_pipeline.console.security import CurrentAccount, require
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.messages import number
-from dvkn_pipeline.reference.periods import Period, PeriodError
+from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.exports import CSV_TYPE, XLSX_TYPE, export_name
 from dvkn_pipeline.services.steward import OutOfScopeError, Steward
 from dvkn_pipeline.views.access import permits, role_spec
@@ -42,13 +42,6 @@ Ctx = Annotated[ConsoleContext, Depends(ctx)]
 LISTS = (*STATE_FILTERS, "outliers")
 #: How many periods a trend shows by default, ending with the period looked at.
 TREND_PERIODS = 4
-
-
-def _period(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except PeriodError as exc:
-        raise HTTPException(status_code=404, detail="period") from exc
 
 
 def scope_of(account: Account, c: ConsoleContext) -> str:
@@ -94,7 +87,7 @@ def start(account: CurrentAccount, c: Ctx) -> Response:
 @router.get("/go")
 def go(account: CurrentAccount, period: str, page: str = "overview") -> Response:
     """The period form's target: the same page for the period typed."""
-    p = _period(period.strip().upper())
+    p = period_or_404(period.strip().upper())
     target = {"lists": "list/missing", "trend": "trend"}.get(page, "overview")
     return RedirectResponse(f"/steward/{p.code}/{target}", status_code=303)
 
@@ -103,14 +96,11 @@ def go(account: CurrentAccount, period: str, page: str = "overview") -> Response
 def overview(
     request: Request, period: str, account: CurrentAccount, c: Ctx, unit: str | None = None
 ) -> Response:
-    p = _period(period)
+    p = period_or_404(period)
     scope = scope_of(account, c)
     unit = unit or scope
     _checked(account, "overview.read", unit, c.steward, p)
-    try:
-        view = c.steward.overview(p, scope, unit)
-    except OutOfScopeError as exc:
-        raise HTTPException(status_code=403, detail="forbidden") from exc
+    view = c.steward.overview(p, scope, unit)
     return render(
         request,
         "steward_overview.html",
@@ -129,19 +119,16 @@ def state_list(
     c: Ctx,
     district: str | None = None,
 ) -> Response:
-    p = _period(period)
+    p = period_or_404(period)
     if state not in LISTS:
         raise HTTPException(status_code=404, detail="list")
     scope = scope_of(account, c)
     where = district or scope
     [h] = _checked(account, "units.read", where, c.steward, p)
-    try:
-        if state == "outliers":
-            lines, outliers = None, c.steward.outliers(p, scope, where)
-        else:
-            lines, outliers = c.steward.state_list(p, state, scope, where), None
-    except OutOfScopeError as exc:
-        raise HTTPException(status_code=403, detail="forbidden") from exc
+    if state == "outliers":
+        lines, outliers = None, c.steward.outliers(p, scope, where)
+    else:
+        lines, outliers = c.steward.state_list(p, state, scope, where), None
     return render(
         request,
         "steward_list.html",
@@ -160,12 +147,9 @@ def state_list(
 def unit_page(
     request: Request, period: str, unit: str, account: CurrentAccount, c: Ctx
 ) -> Response:
-    p = _period(period)
+    p = period_or_404(period)
     _checked(account, "units.read", unit, c.steward, p)
-    try:
-        page = c.steward.unit_page(p, unit, scope_of(account, c))
-    except OutOfScopeError as exc:
-        raise HTTPException(status_code=403, detail="forbidden") from exc
+    page = c.steward.unit_page(p, unit, scope_of(account, c))
     return render(request, "steward_unit.html", view=page, **_nav(request, account, c, p, "unit"))
 
 
@@ -180,8 +164,8 @@ def trend(
     indicator: str | None = None,
     level: str | None = None,
 ) -> Response:
-    p = _period(period)
-    first = _period(start) if start else p.previous(TREND_PERIODS - 1)[-1]
+    p = period_or_404(period)
+    first = period_or_404(start) if start else p.previous(TREND_PERIODS - 1)[-1]
     scope = scope_of(account, c)
     unit = unit or scope
     _checked(account, "trends.read", unit, c.steward, p)
@@ -191,8 +175,8 @@ def trend(
     try:
         reporter = canonical_level(level) if level else None
         made = c.steward.trend(unit, first, p, scope, indicator, reporter)
-    except OutOfScopeError as exc:
-        raise HTTPException(status_code=403, detail="forbidden") from exc
+    except OutOfScopeError:
+        raise
     except (DvknError, LevelError) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     h = c.steward.hierarchy(p)
@@ -222,7 +206,7 @@ def trend(
 def export(
     period: str, fmt: str, account: CurrentAccount, c: Ctx, level: str = "district"
 ) -> Response:
-    p = _period(period)
+    p = period_or_404(period)
     if fmt not in ("xlsx", "csv"):
         raise HTTPException(status_code=404, detail="format")
     scope = scope_of(account, c)
@@ -230,8 +214,8 @@ def export(
     try:
         lvl = canonical_level(level)
         files = c.steward.export(p, lvl, scope)
-    except OutOfScopeError as exc:
-        raise HTTPException(status_code=403, detail="forbidden") from exc
+    except OutOfScopeError:
+        raise
     except (DvknError, LevelError, ValueError) as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
     name = f"{export_name(p, lvl)}.{fmt}"
