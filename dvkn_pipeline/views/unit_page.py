@@ -59,6 +59,9 @@ class FigureChange:
     name_vi: str
     name_en: str
     category: str | None
+    #: The category's words (a status indicator's value, e.g. "Đạt chuẩn nông thôn mới").
+    category_vi: str | None
+    category_en: str | None
     now: float | None
     before: float | None
     #: now - before where the two are comparable (same unit, or only whole old units).
@@ -137,6 +140,16 @@ def upload_lines(
     return tuple(out)
 
 
+def category_words(
+    catalogue: Catalogue, indicator: str, code: str | None
+) -> tuple[str | None, str | None]:
+    """A category code's words from the catalogue (``KHONG_AP_DUNG`` → "Không áp dụng ...")."""
+    dim = catalogue.indicator(indicator).category_dimension
+    values = catalogue.model.dimensions[dim].values if dim else {}
+    found = values.get(code) if code else None
+    return (found.vi, found.en) if found is not None else (code, code)
+
+
 def changes(
     comparison: Comparison | None, catalogue: Catalogue, against: str, note: str | None
 ) -> Changes:
@@ -152,6 +165,8 @@ def changes(
                 name_vi=ind.vi,
                 name_en=ind.en,
                 category=r.get("category"),
+                category_vi=category_words(catalogue, r["indicator"], r.get("category"))[0],
+                category_en=category_words(catalogue, r["indicator"], r.get("category"))[1],
                 now=r["to_value"],
                 before=r["from_value"] if r["comparable"] == EXACT else r["from_value_with_parts"],
                 change=r["change"],
@@ -185,7 +200,17 @@ def unit_page(
         state=state_row["state"] if state_row else None,
         state_text=state_text_both(state_row) if state_row else None,
         uploads=upload_lines(history, receipts, prefect_ui),
-        figures=tuple(rollup_records(rollup_table, catalogue, [unit.code])),
+        figures=tuple(
+            f
+            | dict(
+                zip(
+                    ("category_vi", "category_en"),
+                    category_words(catalogue, f["indicator"], f["category"]),
+                    strict=True,
+                )
+            )
+            for f in rollup_records(rollup_table, catalogue, [unit.code])
+        ),
         vs_previous=vs_previous,
         vs_last_year=vs_last_year,
     )

@@ -177,6 +177,8 @@ def test_unit_page_shows_history_receipts_run_links_and_changes(steward: Steward
     )
     assert page.uploads[0].summary_en
     assert page.figures and {f["unit_code"] for f in page.figures} == {BD[1]}
+    status = [f for f in page.figures if f["category"]]
+    assert status and all(f["category_vi"] != f["category"] for f in status)  # words, not codes
     assert page.vs_previous.against == "v1" and page.vs_previous.lines
     assert page.vs_last_year.note == "no_hierarchy_last_year"  # no 2024 unit list shipped
     rejected = steward.unit_page(Q1, BD[2], "01")
