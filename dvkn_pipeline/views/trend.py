@@ -139,48 +139,48 @@ def trend_svg(trend: Trend, title: str) -> str:
 def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
     """The trend chart in matplotlib's ``fmt`` ("png", "svg")."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     words = load_steward_text().trend
     xs = [p.period for p in trend.points]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
-    try:
-        ax.plot(
+    # SVG text stays text (the page's own font, selectable, and several times faster
+    # than matplotlib's default of drawing every glyph as a path).
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    # A bare Figure, not pyplot: no global figure manager to create and close per request.
+    fig = Figure(figsize=(8, 4), dpi=110)
+    ax = fig.subplots()
+    ax.plot(
+        xs,
+        [float("nan") if p.pct_accepted is None else p.pct_accepted for p in trend.points],
+        "o-",
+        color="#2e7d32",
+        label=words.pct_accepted,
+    )
+    ax.plot(
+        xs,
+        [float("nan") if p.pct_on_time is None else p.pct_on_time for p in trend.points],
+        "s--",
+        color="#f9a825",
+        label=words.pct_on_time,
+    )
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("%")
+    if trend.indicator is not None:
+        ax2 = ax.twinx()
+        ax2.bar(
             xs,
-            [float("nan") if p.pct_accepted is None else p.pct_accepted for p in trend.points],
-            "o-",
-            color="#2e7d32",
-            label=words.pct_accepted,
+            [p.value or 0 for p in trend.points],
+            alpha=0.25,
+            color="#1565c0",
+            label=f"{trend.indicator_vi} / {trend.indicator_en}",
         )
-        ax.plot(
-            xs,
-            [float("nan") if p.pct_on_time is None else p.pct_on_time for p in trend.points],
-            "s--",
-            color="#f9a825",
-            label=words.pct_on_time,
-        )
-        ax.set_ylim(0, 105)
-        ax.set_ylabel("%")
-        if trend.indicator is not None:
-            ax2 = ax.twinx()
-            ax2.bar(
-                xs,
-                [p.value or 0 for p in trend.points],
-                alpha=0.25,
-                color="#1565c0",
-                label=f"{trend.indicator_vi} / {trend.indicator_en}",
-            )
-            ax2.set_ylabel(trend.indicator or "")
-            ax2.legend(loc="lower right", fontsize=7)
-            ax.set_zorder(ax2.get_zorder() + 1)  # the completeness lines above the bars
-            ax.patch.set_visible(False)
-        ax.legend(loc="lower left", fontsize=7)
-        ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt)
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+        ax2.set_ylabel(trend.indicator or "")
+        ax2.legend(loc="lower right", fontsize=7)
+        ax.set_zorder(ax2.get_zorder() + 1)  # the completeness lines above the bars
+        ax.patch.set_visible(False)
+    ax.legend(loc="lower left", fontsize=7)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt)
+    return buf.getvalue()
