@@ -69,7 +69,8 @@ def register(settings: Settings) -> list[str]:
         threshold=1,
         within=timedelta(seconds=settings.batch_window_seconds),
         parameters={
-            "key": "{{ event.resource['dvkn.key'] }}",
+            # "200 uploads from incoming/…" for a batch: the run drains them all.
+            "announced": "{{ event.resource['prefect.resource.name'] }}",
             "bucket": "{{ event.resource['dvkn.bucket'] }}",
         },
     )
