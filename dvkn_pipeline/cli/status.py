@@ -394,7 +394,7 @@ def trend(
     steward = build_steward(settings)
     try:
         periods = period_range(parse_period(start), parse_period(end))
-        made = steward.trend(unit, periods[0], periods[-1], settings.root_unit, indicator)
+        made = steward.trend(unit, periods[0], periods[-1], settings.root_unit, indicator).unit
     except (TrendError, OutOfScopeError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     hierarchy = steward.hierarchies.for_date(periods[-1].reference_date)

@@ -47,7 +47,7 @@ from dvkn_pipeline.views.status import (
     unit_list,
     unit_states,
 )
-from dvkn_pipeline.views.trend import Trend, period_range, unit_trend
+from dvkn_pipeline.views.trend import LevelTrend, Trend, level_trend, period_range, unit_trend
 from dvkn_pipeline.views.unit_page import Changes, UnitPage, changes, unit_page
 from schemas.contacts import Contact, load_contacts
 from schemas.records import Receipt
@@ -359,14 +359,24 @@ class Steward:
         scope: str,
         indicator: str | None = None,
         reporter_level: str | None = None,
-    ) -> Trend:
-        """Completeness of ``unit``'s reporters and one indicator per period, ``start`` to ``end``."""
+    ) -> UnitTrends:
+        """Completeness of ``unit``'s reporters and one indicator per period, ``start`` to
+        ``end``, and the same completeness for each unit just below it."""
         periods = period_range(start, end)
         self.check_scope(self.hierarchy(end), scope, unit)
         codes = [p.code for p in periods]
         comp = in_parallel(self.tables.read_completeness, codes)
         rollups = in_parallel(self.tables.read_rollup, codes) if indicator else {}
-        return unit_trend(unit, periods, comp, rollups, self.catalogue, indicator, reporter_level)
+        made = unit_trend(unit, periods, comp, rollups, self.catalogue, indicator, reporter_level)
+        h = self.hierarchy(end)
+        below = level_trend(
+            [(u.code, u.name) for u in h.children(unit)],
+            periods,
+            comp,
+            h.version_id,
+            made.reporter_level,
+        )
+        return UnitTrends(made, below)
 
     def export(self, period: Period, level: str, scope: str) -> ExportFiles:
         """The official export of ``level`` for ``period``, limited to the units within ``scope``."""
@@ -378,6 +388,14 @@ class Steward:
             if not units:
                 raise StatusError(f"no {level} within {scope} in {h.version_id}")
         return export_report(self.tables, h, self.catalogue, period, level, units)
+
+
+@dataclass(frozen=True)
+class UnitTrends:
+    """A unit's trend, and its children's % accepted over the same periods."""
+
+    unit: Trend
+    below: LevelTrend
 
 
 def _same_units(codes: list[str]) -> pl.DataFrame:

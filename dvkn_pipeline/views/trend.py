@@ -17,6 +17,8 @@ import polars as pl
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.views.chart import state_colours
+from dvkn_pipeline.views.overview import tint
 from schemas.steward import load_steward_text
 
 
@@ -123,6 +125,72 @@ def unit_trend(
         ind.vi if ind else None,
         ind.en if ind else None,
         tuple(points),
+    )
+
+
+@dataclass(frozen=True)
+class LevelTrendRow:
+    unit_code: str
+    name: str
+    #: % accepted per period of :attr:`LevelTrend.periods` (None: no unit expected, or the
+    #: period was rolled up with another hierarchy, where this code named another unit).
+    pct_accepted: tuple[float | None, ...]
+    #: Each cell's tint: the more units without an accepted report, the redder.
+    backgrounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LevelTrend:
+    """The units below one unit side by side across periods: which of them fall behind."""
+
+    periods: tuple[str, ...]
+    reporter_level: str | None
+    hierarchy_version: str
+    rows: tuple[LevelTrendRow, ...]
+
+
+def level_trend(
+    units: list[tuple[str, str]],
+    periods: list[Period],
+    completeness: Mapping[str, pl.DataFrame],
+    hierarchy_version: str,
+    reporter_level: str | None,
+) -> LevelTrend:
+    """% accepted of ``units`` (code, name) per period, from the stored completeness rows.
+
+    Only periods rolled up with ``hierarchy_version`` count: across the 2025 reform a
+    code names a different unit, so those cells stay empty rather than compare strangers.
+    """
+    codes = [c for c, _ in units]
+    pct: dict[tuple[str, str], float] = {}
+    for p in periods:
+        comp = completeness.get(p.code, pl.DataFrame())
+        if comp.is_empty() or reporter_level is None:
+            continue
+        rows = comp.filter(
+            pl.col("unit_code").is_in(codes)
+            & (pl.col("reporter_level") == reporter_level)
+            & (pl.col("hierarchy_version") == hierarchy_version)
+            & (pl.col("expected") > 0)
+        )
+        for r in rows.iter_rows(named=True):
+            pct[(r["unit_code"], p.code)] = round(100.0 * r["accepted"] / r["expected"], 1)
+    missing = state_colours()["missing"]
+
+    def row(code: str, name: str) -> LevelTrendRow:
+        values = tuple(pct.get((code, p.code)) for p in periods)
+        return LevelTrendRow(
+            code,
+            name,
+            values,
+            tuple("#ffffff" if v is None else tint(missing, (100 - v) / 100) for v in values),
+        )
+
+    return LevelTrend(
+        tuple(p.code for p in periods),
+        reporter_level,
+        hierarchy_version,
+        tuple(row(c, n) for c, n in units),
     )
 
 

@@ -131,6 +131,9 @@ def test_trend_page_draws_an_svg_chart(console: tuple[TestClient, ConsoleContext
         f"/steward/{Q1.code}/trend", params={"indicator": "MH_DANG_KY"}
     )
     assert page.status_code == 200 and "<svg" in page.text
+    city = as_user(client, "thanhpho").get(f"/steward/{Q1.code}/trend").text
+    below = set(re.findall(r'<tr data-unit="(\w+)"', city))
+    assert below == {u.code for u in H.children("01")}
 
 
 def test_export_downloads_the_scope_only(console: tuple[TestClient, ConsoleContext]) -> None:

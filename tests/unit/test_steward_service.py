@@ -197,7 +197,8 @@ def test_unit_page_vs_previous_version_says_what_changed(steward: Steward) -> No
 
 
 def test_trend_follows_completeness_per_period(steward: Steward) -> None:
-    made = steward.trend(BA_DINH, Q1, Q2, "01", indicator="MH_DANG_KY")
+    found = steward.trend(BA_DINH, Q1, Q2, "01", indicator="MH_DANG_KY")
+    made = found.unit
     by_period: dict[str, Any] = {p.period: p for p in made.points}
     assert by_period["2025-Q1"].accepted == 3 and by_period["2025-Q2"].accepted == 1
     assert by_period["2025-Q2"].value and by_period["2025-Q2"].value > 0
@@ -213,3 +214,13 @@ def test_prefect_ui_link_base_comes_from_settings() -> None:
     assert prefect_ui_base(SETTINGS) == "http://127.0.0.1:24010"
     set_ui = SETTINGS.model_copy(update={"prefect_ui_url": "https://runs.example.vn/"})
     assert prefect_ui_base(set_ui) == "https://runs.example.vn"
+
+
+def test_trend_compares_the_units_below_across_periods(steward: Steward) -> None:
+    below = steward.trend("01", Q1, Q2, "01").below
+    assert below.periods == ("2025-Q1", "2025-Q2") and below.reporter_level == "commune"
+    rows = {r.unit_code: r.pct_accepted for r in below.rows}
+    assert set(rows) == {u.code for u in H.children("01")}
+    expected = len(H.children(BA_DINH))
+    assert rows[BA_DINH] == (round(100.0 * 3 / expected, 1), round(100.0 / expected, 1))
+    assert rows[HOAN_KIEM][1] is None or rows[HOAN_KIEM][1] == 0.0

@@ -174,19 +174,21 @@ def trend(
         raise HTTPException(status_code=400, detail="indicator")
     try:
         reporter = canonical_level(level) if level else None
-        made = c.steward.trend(unit, first, p, scope, indicator, reporter)
+        found = c.steward.trend(unit, first, p, scope, indicator, reporter)
     except OutOfScopeError:
         raise
     except (DvknError, LevelError) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     h = c.steward.hierarchy(p)
     words = load_steward_text().trend
+    made = found.unit
     title = words.title.format(unit=unit, name=h.unit(unit).name, first=first, last=p)
     lang = language(request)
     return render(
         request,
         "steward_trend.html",
         trend=made,
+        below=found.below,
         unit=unit,
         unit_name=h.unit(unit).name,
         first=first,
