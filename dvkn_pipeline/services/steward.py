@@ -200,6 +200,17 @@ class Steward:
             return max(stored, key=lambda q: (q.reference_date, -len(q.months)))
         return Period.parse(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
 
+    def trend_start(self, end: Period, count: int) -> Period:
+        """The first of the ``count`` periods ending with ``end`` that a unit list covers
+        (none is shipped before 2025: a trend does not open on empty years)."""
+        for p in reversed([end, *end.previous(count - 1)]):
+            try:
+                self.hierarchies.for_date(p.reference_date)
+            except NoHierarchyError:
+                continue
+            return p
+        return end
+
     def export_levels(self, period: Period) -> list[str]:
         return list(self.hierarchy(period).levels)
 

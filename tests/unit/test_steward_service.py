@@ -224,3 +224,8 @@ def test_trend_compares_the_units_below_across_periods(steward: Steward) -> None
     expected = len(H.children(BA_DINH))
     assert rows[BA_DINH] == (round(100.0 * 3 / expected, 1), round(100.0 / expected, 1))
     assert rows[HOAN_KIEM][1] is None or rows[HOAN_KIEM][1] == 0.0
+
+
+def test_a_trend_opens_on_periods_a_unit_list_covers(steward: Steward) -> None:
+    assert steward.trend_start(Period.parse("2025-Q3"), 4) == Q1  # nothing shipped for 2024
+    assert steward.trend_start(Period.parse("2026-Q2"), 4) == Period.parse("2025-Q3")

@@ -165,7 +165,7 @@ def trend(
     level: str | None = None,
 ) -> Response:
     p = period_or_404(period)
-    first = period_or_404(start) if start else p.previous(TREND_PERIODS - 1)[-1]
+    first = period_or_404(start) if start else c.steward.trend_start(p, TREND_PERIODS)
     scope = scope_of(account, c)
     unit = unit or scope
     _checked(account, "trends.read", unit, c.steward, p)
