@@ -32,9 +32,9 @@ class RecordingSigner:
     def __init__(self) -> None:
         self.signed: list[str] = []
 
-    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+    def presigned_put(self, key: str, size: int, expires_in: int) -> str:
         self.signed.append(key)
-        return {"url": "http://store.invalid/dvkn", "fields": {"key": key, "policy": "p"}}
+        return f"http://store.invalid/dvkn/{key}?size={size}"
 
 
 def make_console(

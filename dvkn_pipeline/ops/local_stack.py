@@ -316,8 +316,10 @@ def allow_browser_uploads(settings: Settings) -> None:
     """Let the console's pages post files to the bucket (a CORS rule for the console's origin).
 
     SeaweedFS 4.48 keeps per-bucket CORS (``PutBucketCors``) and answers the
-    browser's preflight from it; only POST (the presigned policy) and PUT from
-    that one origin, exposing the ETag the page waits for. MinIO (production)
+    preflight of an object's path from it: only PUT (the presigned upload) from
+    that one origin, exposing the ETag the page waits for. (Its bucket-level path
+    answers ``*`` whatever the rule, which is why uploads are PUTs, not POST
+    policies: ``storage/presign.py``.) MinIO (production)
     has no bucket CORS API: its ``MINIO_API_CORS_ALLOW_ORIGIN`` does this
     (``infra/compose.yaml``).
     """
@@ -327,7 +329,7 @@ def allow_browser_uploads(settings: Settings) -> None:
             "CORSRules": [
                 {
                     "AllowedOrigins": [settings.console_url()],
-                    "AllowedMethods": ["POST", "PUT"],
+                    "AllowedMethods": ["PUT"],
                     "AllowedHeaders": ["*"],
                     "ExposeHeaders": ["ETag", "x-amz-version-id"],
                     "MaxAgeSeconds": 600,

@@ -13,7 +13,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
-from typing import Any
 
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy
@@ -45,12 +44,11 @@ class PortalError(DvknError, ValueError):
 
 @dataclass(frozen=True)
 class SignedUpload:
-    """What the browser needs to post one file to its own key, and where its receipt will be."""
+    """What the browser needs to PUT one file to its own key."""
 
     key: str
     url: str
-    fields: dict[str, Any]
-    max_bytes: int
+    size: int
     expires_in: int
 
 
@@ -71,8 +69,11 @@ class Portal:
         return [h.scope(self.settings.root_unit) for h in self.intake.hierarchies.versions]
 
     def unit_name(self, unit: str, day: date) -> str:
-        """The unit's name in the hierarchy valid on ``day`` (its code when it has none)."""
+        """The unit's name on ``day``, else in the newest hierarchy that has it (a commune
+        merged away in 2025 keeps its name on its pages), else its code."""
         found = self.intake.hierarchies.for_date(day).get(unit)
+        for h in reversed(self.intake.hierarchies.versions):
+            found = found or h.get(unit)
         return found.name if found is not None else unit
 
     def periods(self, unit: str, today: date) -> list[PeriodLine]:
@@ -104,12 +105,12 @@ class Portal:
             raise PortalError(f"unit {unit} is not in the hierarchy valid for {period}")
         return write_template(found, period, self.intake.catalogue)
 
-    def sign_upload(self, unit: str, period: Period, filename: str) -> SignedUpload:
-        """A presigned POST for exactly ``incoming/<unit>/<period>/<filename>``.
+    def sign_upload(self, unit: str, period: Period, filename: str, size: int) -> SignedUpload:
+        """A presigned PUT of exactly ``size`` bytes to exactly ``incoming/<unit>/<period>/<filename>``.
 
         The name is the file's own base name (NFC); a name the intake would
-        refuse (``..``, hidden, control characters, too long) is refused here
-        before anything is signed.
+        refuse (``..``, hidden, control characters, too long), an empty file or
+        one over the intake's size limit is refused here before anything is signed.
         """
         name = unicodedata.normalize("NFC", PurePosixPath(filename.replace("\\", "/")).name)
         key = incoming_key(unit, period.code, name, self.settings.incoming_prefix)
@@ -118,9 +119,10 @@ class Portal:
         if not name or parsed is None or parsed.unit_code != unit or reason is not None:
             raise PortalError(f"file name {filename!r} cannot be used: {reason or 'not a name'}")
         max_bytes = self.settings.limits.max_file_bytes
+        if not 0 < size <= max_bytes:
+            raise PortalError(f"file size {size} bytes: it must be 1 to {max_bytes} bytes")
         expires = self.settings.console_upload_expires_seconds
-        signed = self.signer.presigned_post(key, max_bytes, expires)
-        return SignedUpload(key, signed["url"], signed["fields"], max_bytes, expires)
+        return SignedUpload(key, self.signer.presigned_put(key, size, expires), size, expires)
 
     def owns_key(self, unit: str, period: Period, key: str) -> bool:
         """``key`` is an upload of ``unit`` for ``period`` (its folder), never another's."""

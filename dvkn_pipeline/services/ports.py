@@ -109,8 +109,8 @@ class AccountStore(Protocol):
 
 
 class UploadSigner(Protocol):
-    """Signs a browser's upload of one exact key, straight to the object store."""
+    """Signs a browser's upload of one exact key and size, straight to the object store."""
 
-    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        """``{"url": ..., "fields": {...}}`` for an HTML form / ``FormData`` POST."""
+    def presigned_put(self, key: str, size: int, expires_in: int) -> str:
+        """A URL the browser PUTs exactly ``size`` bytes to, at exactly ``key``."""
         ...

@@ -10,7 +10,7 @@ from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
 from dvkn_pipeline.storage.bucket import Bucket
-from dvkn_pipeline.storage.presign import PostSigner
+from dvkn_pipeline.storage.presign import PutSigner
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
@@ -40,7 +40,7 @@ def build_accounts(settings: Settings) -> StoredAccounts:
 
 def build_portal(settings: Settings) -> Portal:
     """A commune's portal: the intake's tables and receipts, and a signer for browser uploads."""
-    return Portal(build_intake(settings), PostSigner(settings))
+    return Portal(build_intake(settings), PutSigner(settings))
 
 
 def build_steward(settings: Settings, intake: Intake | None = None) -> Steward:

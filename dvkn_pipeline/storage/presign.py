@@ -1,17 +1,22 @@
-"""Presigned POST policies: a browser uploads one exact key to the store, without credentials.
+"""Presigned PUTs: a browser uploads one exact key and size to the store, without credentials.
 
-The console never handles a report's bytes: it signs a policy whose conditions
-are the exact key (``incoming/<unit>/<period>/<file>``, chosen and checked by
-the server) and a size range, and the browser posts the file to the store
-itself. The store refuses any other key or a larger file (SeaweedFS 4.48 and
-MinIO both check POST policies). Signed with SigV4 against the endpoint the
-*browser* reaches (``DVKN_S3_PUBLIC_URL``), which in production differs from
-the one the pipeline uses inside its network.
+The console never handles a report's bytes: it signs a PUT of the exact key
+(``incoming/<unit>/<period>/<file>``, chosen and checked by the server) with
+the file's size among the signed headers, and the browser sends the file to
+the store itself. The store refuses any other key, any other length, or an
+expired URL (SigV4; SeaweedFS 4.48 and MinIO both check the signed
+``Content-Length``).
+
+Why a PUT and not a POST policy: on SeaweedFS 4.48 a POST goes to the bucket's
+path, whose CORS preflight answers ``*`` whatever the bucket's CORS rule says;
+a PUT goes to the object's path, where the rule (only the console's origin) is
+enforced. Signed for the endpoint the *browser* reaches (``DVKN_S3_PUBLIC_URL``),
+which in production differs from the one the pipeline uses inside its network.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-class PostSigner:
+class PutSigner:
     def __init__(self, settings: Settings) -> None:
         self.bucket = settings.bucket
         self.client: S3Client = boto3.client(
@@ -34,11 +39,11 @@ class PostSigner:
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
 
-    def presigned_post(self, key: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
-        signed = self.client.generate_presigned_post(
-            self.bucket,
-            key,
-            Conditions=[{"key": key}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=expires_in,
+    def presigned_put(self, key: str, size: int, expires_in: int) -> str:
+        return str(
+            self.client.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": self.bucket, "Key": key, "ContentLength": size},
+                ExpiresIn=expires_in,
+            )
         )
-        return {"url": str(signed["url"]), "fields": dict(signed["fields"])}

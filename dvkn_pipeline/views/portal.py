@@ -102,7 +102,7 @@ def reporting_periods(
     for type_id in type_ids:
         started = [
             p
-            for year in (today.year - 2, today.year - 1, today.year)
+            for year in range(today.year - 2, today.year + 2)
             for p in periods_of_year(year, type_id)
             if p.window[0] <= today
         ]

@@ -72,13 +72,17 @@ def test_login_without_the_csrf_token_is_refused(console: TestClient) -> None:
 def test_posts_of_a_logged_in_commune_need_the_session_token(console: TestClient) -> None:
     log_in(console, "xa1")
     url = f"/commune/{COMMUNE}/{PERIOD}/upload"
-    assert console.post(url, json={"filename": "a.xlsx"}).status_code == 403
+    assert console.post(url, json={"filename": "a.xlsx", "size": 100}).status_code == 403
     assert (
-        console.post(url, json={"filename": "a.xlsx"}, headers={"X-CSRF-Token": "x" * 43})
+        console.post(
+            url, json={"filename": "a.xlsx", "size": 100}, headers={"X-CSRF-Token": "x" * 43}
+        )
     ).status_code == 403
     assert console.post("/logout", follow_redirects=False).status_code == 403
     token = csrf_of(console, f"/commune/{COMMUNE}")
-    ok = console.post(url, json={"filename": "a.xlsx"}, headers={"X-CSRF-Token": token})
+    ok = console.post(
+        url, json={"filename": "a.xlsx", "size": 100}, headers={"X-CSRF-Token": token}
+    )
     assert ok.status_code == 200, ok.text
 
 
@@ -148,7 +152,7 @@ def test_every_page_of_another_unit_is_forbidden_to_a_commune(
         assert "Bạn không có quyền" in r.text
     r = console.post(
         f"/commune/{unit}/{PERIOD}/upload",
-        json={"filename": "bao-cao.xlsx"},
+        json={"filename": "bao-cao.xlsx", "size": 100},
         headers={"X-CSRF-Token": token},
     )
     assert r.status_code == 403
@@ -172,19 +176,26 @@ def test_a_signed_upload_is_for_the_communes_own_folder_only() -> None:
     log_in(console, "xa1")
     token = csrf_of(console, f"/commune/{COMMUNE}")
     url = f"/commune/{COMMUNE}/{PERIOD}/upload"
-    ok = console.post(url, json={"filename": "Báo cáo quý 1.xlsx"}, headers={"X-CSRF-Token": token})
+    ok = console.post(
+        url, json={"filename": "Báo cáo quý 1.xlsx", "size": 100}, headers={"X-CSRF-Token": token}
+    )
     assert ok.status_code == 200
     assert ok.json()["key"] == f"incoming/{COMMUNE}/{PERIOD}/Báo cáo quý 1.xlsx"
     # A path in the name is cut to its base name: it never leaves the folder.
     sneaky = console.post(
         url,
-        json={"filename": f"../../{OTHER_COMMUNE}/{PERIOD}/x.xlsx"},
+        json={"filename": f"../../{OTHER_COMMUNE}/{PERIOD}/x.xlsx", "size": 100},
         headers={"X-CSRF-Token": token},
     )
     assert sneaky.json()["key"] == f"incoming/{COMMUNE}/{PERIOD}/x.xlsx"
     for bad in (".hidden.xlsx", "a\u202eb.xlsx", "%2e%2e.xlsx"):
-        r = console.post(url, json={"filename": bad}, headers={"X-CSRF-Token": token})
+        r = console.post(url, json={"filename": bad, "size": 100}, headers={"X-CSRF-Token": token})
         assert r.status_code == 400, bad
+    for size in (0, -1, 10 * 1024 * 1024 + 1):  # empty, nonsense, over the intake's limit
+        r = console.post(
+            url, json={"filename": "a.xlsx", "size": size}, headers={"X-CSRF-Token": token}
+        )
+        assert r.status_code == 400, size
     assert all(k.startswith(f"incoming/{COMMUNE}/{PERIOD}/") for k in signer.signed)
 
 

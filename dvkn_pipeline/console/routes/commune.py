@@ -92,22 +92,22 @@ def sign_upload(
     unit: str,
     period: str,
     filename: Annotated[str, Body(embed=True, max_length=400)],
+    size: Annotated[int, Body(embed=True)],
     account: CurrentAccount,
     c: Ctx,
 ) -> Response:
-    """A presigned POST for ``incoming/<unit>/<period>/<filename>``: the browser sends the file."""
+    """A presigned PUT of ``size`` bytes to ``incoming/<unit>/<period>/<filename>``: the
+    browser sends the file to the store itself."""
     p = _period(period)
     require(account, "portal.upload", unit, c.portal.hierarchy(p))
     try:
-        signed = c.portal.sign_upload(unit, p, filename)
+        signed = c.portal.sign_upload(unit, p, filename, size)
     except PortalError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(
         {
             "key": signed.key,
             "url": signed.url,
-            "fields": signed.fields,
-            "max_bytes": signed.max_bytes,
             "receipt_page": f"/commune/{unit}/{p.code}/receipt",
         }
     )

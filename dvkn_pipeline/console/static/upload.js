@@ -1,5 +1,5 @@
-// Send a report straight to the object store: ask the console to sign a POST for this
-// file's own key, post the file to the store with it, then open the receipt page
+// Send a report straight to the object store: ask the console to sign a PUT of this
+// file's size to its own key, PUT the file to the store with it, then open the receipt page
 // (which reloads itself until the receipt is there). No framework, no build.
 (function () {
   "use strict";
@@ -27,17 +27,14 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ filename: file.name })
+      body: JSON.stringify({ filename: file.name, size: file.size })
     }).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || r.status);
         return body;
       });
     }).then(function (signed) {
-      var data = new FormData();
-      Object.keys(signed.fields).forEach(function (k) { data.append(k, signed.fields[k]); });
-      data.append("file", file);
-      return fetch(signed.url, { method: "POST", body: data, mode: "cors" }).then(function (r) {
+      return fetch(signed.url, { method: "PUT", body: file, mode: "cors" }).then(function (r) {
         if (!r.ok) throw new Error("HTTP " + r.status);
         var etag = (r.headers.get("ETag") || "").replace(/"/g, "");
         window.location.href = signed.receipt_page + "?key=" + encodeURIComponent(signed.key) +
