@@ -1,214 +1,169 @@
-"""A district steward in a real browser (Chromium via Playwright) over real Delta tables on SeaweedFS.
+"""A district steward in a real browser (Chromium via Playwright) over the real pipeline.
 
-The console runs under uvicorn on a loopback port, over a bucket on the
-session's S3 server; reports are judged and rolled up in process by the same
-intake and refresh services a worker runs. The steward sees a commune in the
-missing list, the commune uploads, and after its report is judged the
-steward's reload no longer lists it. The overview's numbers are compared with
-``dvkn status --json`` of the same bucket, and screenshots of the overview,
-lists, unit page and trend page are saved under ``docs/screenshots/``.
+The fixtures of ``tests/integration/conftest.py`` run the whole event path and
+the console (SeaweedFS change feed → Prefect → worker → receipt). The steward
+sees a commune in the missing list with whom to call; the commune logs in,
+fills its template and uploads it through its page; once the receipt says
+accepted, the steward's reload no longer lists it. The overview's numbers
+are compared with ``dvkn status --json`` of the same bucket, the unit page
+links the Prefect flow run that judged the upload, and a district steward,
+a reader and a commune each get 403 where they have no business. Screenshots
+of the overview, lists, unit page and trend go to ``docs/screenshots/``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
 from typer.testing import CliRunner
 
 from dvkn_pipeline.cli.app import app as cli
-from dvkn_pipeline.console.serve import build_app
-from dvkn_pipeline.ops import local_env, local_stack
+from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.ops.generator import generate_report
-from dvkn_pipeline.reference.catalogue import load_catalogue
-from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
-from dvkn_pipeline.reference.periods import Period
-from dvkn_pipeline.services.accounts import add_account
-from dvkn_pipeline.services.intake import Intake
-from dvkn_pipeline.services.wiring import build_accounts, build_intake
-from schemas.contacts import SAMPLE_PATH
-from schemas.settings import Settings
+from dvkn_pipeline.services.wiring import build_bucket, build_intake
+from dvkn_pipeline.views.status import status_report
+from schemas.contacts import SAMPLE_PATH, read_contacts
+from tests.corpus import CAT, HANOI, Q1, fill_workbook
+from tests.integration.conftest import ConsoleStack, log_in_page, screenshot
 
 pytestmark = pytest.mark.integration
 
-CAT = load_catalogue()
-Q1 = Period.parse("2025-Q1")
-H = load_hierarchies().for_date(Q1.reference_date).scope("01")
-BA_DINH = [u.code for u in H.children("001")]
-LATECOMER = BA_DINH[3]
-PASSWORD = "mat-khau-1234"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+BA_DINH = [u.code for u in HANOI.children("001")]
+LATECOMER, REFUSED = BA_DINH[3], BA_DINH[4]
+FOREIGN = HANOI.children("002")[0].code
+#: How long a receipt may take: sensor batch, triggered run, worker start, judging.
+RECEIPT_S = 240
 
 
-def _send(intake: Intake, unit: str, name: str, data: bytes) -> None:
-    """What a commune's upload and a worker's run do: the object, then judge and roll up."""
-    intake.bucket.put_bytes(incoming_key(unit, Q1.code, name), data)
-    result = intake.process(intake.pending(), flow_run_id="00000000-0000-4000-8000-000000000015")
-    intake.refresh(result.periods, result.changed)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def console(object_store: Settings) -> Iterator[tuple[str, Settings, Intake]]:
-    """The console over a fresh bucket holding Ba Đình's first reports; its base URL."""
-    settings = object_store.model_copy(
-        update={"bucket": "steward-browser", "contacts_file": SAMPLE_PATH}
+def _states(settings: Any) -> dict[str, str]:
+    payload = status_report(
+        build_intake(settings).tables.read_ledger(Q1.code), HANOI, CAT, Q1, "commune", "001"
     )
-    local_stack.ensure_bucket(settings)
-    intake = build_intake(settings)
-    for unit in BA_DINH[:3]:
-        _send(intake, unit, "bao-cao.csv", generate_report(H.unit(unit), Q1, CAT).to_csv(CAT))
-    bad = generate_report(H.unit(BA_DINH[4]), Q1, CAT)
-    bad.rows[:] = [r | {"value": 1} if r.get("total") else r for r in bad.rows]
-    _send(intake, BA_DINH[4], "bao-cao.csv", bad.to_csv(CAT))
-    accounts = build_accounts(settings)
-    for name, role, scope in (
-        ("huyen1", "district_steward", "001"),
-        ("xa", "commune", LATECOMER),
-    ):
-        add_account(
-            accounts,
-            load_hierarchies().versions,
-            username=name,
-            role=role,
-            scope=scope,
-            password=PASSWORD,
-        )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", settings, intake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return {u["unit_code"]: u["state"] for u in payload["units"]}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def _log_in(browser: Browser, base: str, name: str, width: int = 1280) -> Page:
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    return page
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+def _wait_for_state(settings: Any, unit: str, state: str) -> None:
+    deadline = time.monotonic() + RECEIPT_S
+    while (found := _states(settings).get(unit)) != state:
+        assert time.monotonic() < deadline, f"{unit} still {found}, not {state}"
+        time.sleep(1.0)
 
 
 def test_a_steward_sees_a_commune_leave_the_missing_list_after_it_uploads(
-    console: tuple[str, Settings, Intake], browser: Browser
+    console_stack: ConsoleStack, console_login: Any, console_page: Any, tmp_path: Path
 ) -> None:
-    base, _, intake = console
-    page = _log_in(browser, base, "huyen1")
-    page.goto(f"{base}/steward/{Q1.code}/list/missing")
-    row = page.locator(f'tr[data-unit="{LATECOMER}"]')
-    expect(row).to_be_visible()
-    expect(row).to_contain_text("0900")  # the sample contact's phone
-    _shot(page, "steward-list-missing")
+    settings = console_stack.settings
+    steward_password = console_login("huyen-001", "district_steward", "001")
+    clerk_password = console_login(f"xa-{LATECOMER}", "commune", LATECOMER)
+    # Another commune's report arrives broken: the rejected list has a reason to show.
+    broken = generate_report(HANOI.unit(REFUSED), Q1, CAT)
+    broken.rows[:] = [r | {"value": 1} if r.get("total") else r for r in broken.rows]
+    build_bucket(settings).put_bytes(
+        incoming_key(REFUSED, Q1.code, "bao-cao.csv"), broken.to_csv(CAT)
+    )
 
-    data = generate_report(H.unit(LATECOMER), Q1, CAT).to_csv(CAT)
-    _send(intake, LATECOMER, "bao-cao-nop-muon.csv", data)
+    steward = console_page
+    log_in_page(steward, "huyen-001", steward_password)
+    steward.goto(f"/steward/{Q1.code}/list/missing")
+    row = steward.locator(f'tr[data-unit="{LATECOMER}"]')
+    assert row.count() == 1
+    assert read_contacts(SAMPLE_PATH)[LATECOMER].phone in row.inner_text()
+    screenshot(steward, "steward-list-missing")
 
-    page.reload()
-    expect(page.locator(f'tr[data-unit="{LATECOMER}"]')).to_have_count(0)
-    page.goto(f"{base}/steward/{Q1.code}/overview")
-    expect(page.locator(f'tr[data-unit="{LATECOMER}"]')).to_have_attribute("data-missing", "0")
-    _shot(page, "steward-overview-district")
+    clerk = steward.context.browser.new_context(
+        base_url=console_stack.url, accept_downloads=True
+    ).new_page()
+    log_in_page(clerk, f"xa-{LATECOMER}", clerk_password)
+    clerk.goto(f"/commune/{LATECOMER}/{Q1.code}")
+    with clerk.expect_download() as download:
+        clerk.click("#template-link")
+    template = Path(download.value.path()).read_bytes()
+    filled = tmp_path / f"bao-cao-{LATECOMER}.xlsx"
+    filled.write_bytes(fill_workbook(template, generate_report(HANOI.unit(LATECOMER), Q1, CAT)))
+    clerk.set_input_files("#upload-file", str(filled))
+    clerk.click("#upload-button")
+    clerk.wait_for_url("**/receipt?**")
+    clerk.wait_for_selector("#receipt", timeout=RECEIPT_S * 1000)
+    assert clerk.locator("#receipt").get_attribute("data-status") == "accepted"
+    clerk.context.close()
+    _wait_for_state(settings, REFUSED, "rejected")
+
+    steward.reload()
+    assert steward.locator(f'tr[data-unit="{LATECOMER}"]').count() == 0
+    steward.goto(f"/steward/{Q1.code}/overview")
+    assert steward.locator(f'tr[data-unit="{LATECOMER}"]').get_attribute("data-missing") == "0"
+    screenshot(steward, "steward-overview-district")
+
+    steward.goto(f"/steward/{Q1.code}/unit/{LATECOMER}")
+    assert filled.name in steward.locator("table.uploads").inner_text()
+    link = steward.locator("table.uploads a", has_text="Prefect").first.get_attribute("href")
+    assert link and re.search(r"/runs/flow-run/[0-9a-f-]{36}$", link), link
+    screenshot(steward, "steward-unit")
+
+    steward.goto(f"/steward/{Q1.code}/list/rejected")
+    refused = steward.locator(f'tr[data-unit="{REFUSED}"]')
+    assert refused.count() == 1 and " / " in refused.inner_text()  # the reason, vi / en
+    screenshot(steward, "steward-list-rejected")
+
+    steward.goto(f"/steward/{Q1.code}/trend?indicator=MH_DANG_KY")
+    assert steward.locator("figure.chart svg").count() == 1
+    screenshot(steward, "steward-trend")
+    steward.set_viewport_size({"width": 390, "height": 844})
+    steward.goto(f"/steward/{Q1.code}/overview")
+    screenshot(steward, "steward-overview-phone")
 
 
-def test_pages_show_what_dvkn_status_json_prints(
-    console: tuple[str, Settings, Intake], browser: Browser
+def test_the_overview_shows_what_dvkn_status_json_prints(
+    console_stack: ConsoleStack, console_login: Any, console_page: Any
 ) -> None:
-    base, settings, _ = console
+    settings = console_stack.settings
     result = CliRunner().invoke(
         cli,
-        ["status", "--period", Q1.code, "--level", "commune", "--unit", "001", "--json"],
+        ["status", "--period", Q1.code, "--json"],
         env=local_env.dvkn_env(settings),
     )
     assert result.exit_code == 0, result.output
-    printed = {u["unit_code"]: u for u in json.loads(result.output)["units"]}
-    page = _log_in(browser, base, "huyen1")
-    page.goto(f"{base}/steward/{Q1.code}/overview")
-    html = page.content()
-    shown = dict(re.findall(r'<tr[^>]*data-unit="(\d+)"[^>]*class="[^"]*state-(\w+)', html))
-    shown |= {
-        u: s for s, u in re.findall(r'class="[^"]*state-(\w+)[^"]*"[^>]*data-unit="(\d+)"', html)
+    printed = {
+        r["unit_code"]: r
+        for r in json.loads(result.output)["rows"]
+        if r["reporter_level"] == "commune"
     }
-    communes = {c: u for c, u in printed.items() if u["reporter_level"] == "commune"}
-    assert shown == {c: u["state"] for c, u in communes.items()}
-    missing = int(page.locator(".fig.missing .big").inner_text())
-    assert missing == sum(1 for u in communes.values() if u["state"] == "missing")
+    log_in_page(console_page, "tp-01", console_login("tp-01", "city_steward", "01"))
+    console_page.goto(f"/steward/{Q1.code}/overview")
+    shown = console_page.locator("tr[data-unit]")
+    assert shown.count() == len(HANOI.children("01"))
+    for i in range(shown.count()):
+        row = shown.nth(i)
+        line = printed[str(row.get_attribute("data-unit"))]  # the communes' reports of a district
+        for col in ("expected", "received", "accepted", "rejected", "on_time", "late", "missing"):
+            assert row.get_attribute(f"data-{col.replace('_', '-')}") == str(line[col]), col
 
 
-def test_steward_pages_render_and_a_foreign_unit_is_forbidden(
-    console: tuple[str, Settings, Intake], browser: Browser
+def test_who_may_not_open_a_page_gets_403(
+    console_stack: ConsoleStack, console_login: Any, console_page: Any
 ) -> None:
-    base, _, _ = console
-    page = _log_in(browser, base, "huyen1")
-    page.goto(f"{base}/steward/{Q1.code}/unit/{BA_DINH[0]}")
-    expect(page.locator("table.uploads")).to_contain_text("bao-cao.csv")
-    expect(page.locator("a", has_text="Prefect")).to_have_attribute(
-        "href", re.compile(r"/runs/flow-run/00000000-0000-4000-8000-000000000015$")
-    )
-    _shot(page, "steward-unit")
-    page.goto(f"{base}/steward/{Q1.code}/list/rejected")
-    expect(page.locator(f'tr[data-unit="{BA_DINH[4]}"]')).to_be_visible()
-    _shot(page, "steward-list-rejected")
-    page.goto(f"{base}/steward/{Q1.code}/trend?indicator=MH_DANG_KY")
-    expect(page.locator("figure.chart svg")).to_be_visible()
-    _shot(page, "steward-trend")
-    foreign = H.children("002")[0].code
-    response = page.goto(f"{base}/steward/{Q1.code}/unit/{foreign}")
-    assert response is not None and response.status == 403
-    phone = _log_in(browser, base, "huyen1", width=390)
-    phone.goto(f"{base}/steward/{Q1.code}/overview")
-    _shot(phone, "steward-overview-phone")
-    commune = _log_in(browser, base, "xa")
-    response = commune.goto(f"{base}/steward/{Q1.code}/overview")
-    assert response is not None and response.status == 403
+    page = console_page
+    log_in_page(page, "huyen-001", console_login("huyen-001", "district_steward", "001"))
+    for path in (
+        f"/steward/{Q1.code}/unit/{FOREIGN}",
+        f"/steward/{Q1.code}/list/missing?district=002",
+        f"/steward/{Q1.code}/overview?unit=01",
+    ):
+        response = page.goto(path)
+        assert response is not None and response.status == 403, path
+    reader = page.context.browser.new_context(base_url=console_stack.url).new_page()
+    log_in_page(reader, "doc-01", console_login("doc-01", "reader", "01"))
+    assert reader.goto(f"/steward/{Q1.code}/overview").status == 200
+    assert reader.goto(f"/steward/{Q1.code}/list/missing").status == 403
+    assert reader.goto(f"/steward/{Q1.code}/unit/{LATECOMER}").status == 403
+    reader.context.close()
+    clerk = page.context.browser.new_context(base_url=console_stack.url).new_page()
+    log_in_page(clerk, f"xa-{LATECOMER}", console_login(f"xa-{LATECOMER}", "commune", LATECOMER))
+    assert clerk.goto(f"/steward/{Q1.code}/overview").status == 403
+    clerk.context.close()
