@@ -132,6 +132,8 @@ def test_trend_page_draws_an_svg_chart(console: tuple[TestClient, ConsoleContext
     )
     assert page.status_code == 200 and "<svg" in page.text
     city = as_user(client, "thanhpho").get(f"/steward/{Q1.code}/trend").text
+    title = city.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and "Xu hướng" in title
     below = set(re.findall(r'<tr data-unit="(\w+)"', city))
     assert below == {u.code for u in H.children("01")}
 
