@@ -38,17 +38,25 @@ def with_contacts(listed: UnitList, contacts: dict[str, Contact]) -> StateList:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """One outlier warning of a receipt: the value and why it is far from history."""
+
+    value: str | None
+    message_vi: str
+    message_en: str
+
+
+@dataclass(frozen=True)
 class OutlierLine:
+    """A unit whose live report has outlier warnings: one line per unit, whom to ask."""
+
     unit_code: str
     name: str
     district_code: str | None
     district_name: str | None
     key: str
     receipt_key: str
-    #: The warning's column and value, and its message in both languages.
-    value: str | None
-    message_vi: str
-    message_en: str
+    flags: tuple[Flag, ...]
     contact: Contact | None
 
 
@@ -63,7 +71,7 @@ def outlier_lines(
     hierarchy: Hierarchy,
     contacts: dict[str, Contact],
 ) -> tuple[OutlierLine, ...]:
-    """One line per outlier warning on the receipts of ``live`` (live submissions with warnings)."""
+    """One line per unit of ``live`` (live submissions with warnings) with outlier warnings."""
     rules = outlier_rule_ids()
     group = default_group_level(hierarchy)
     out = []
@@ -72,20 +80,20 @@ def outlier_lines(
         if receipt is None or r["unit_code"] not in hierarchy:
             continue
         district = next((a for a in hierarchy.ancestors(r["unit_code"]) if a.level == group), None)
-        for p in receipt.problems:
-            if p.rule in rules:
-                out.append(
-                    OutlierLine(
-                        unit_code=r["unit_code"],
-                        name=hierarchy.unit(r["unit_code"]).name,
-                        district_code=district.code if district else None,
-                        district_name=district.name if district else None,
-                        key=r["key"],
-                        receipt_key=r["receipt_key"],
-                        value=p.value,
-                        message_vi=p.message_vi,
-                        message_en=p.message_en,
-                        contact=contacts.get(r["unit_code"]),
-                    )
+        flags = tuple(
+            Flag(p.value, p.message_vi, p.message_en) for p in receipt.problems if p.rule in rules
+        )
+        if flags:
+            out.append(
+                OutlierLine(
+                    unit_code=r["unit_code"],
+                    name=hierarchy.unit(r["unit_code"]).name,
+                    district_code=district.code if district else None,
+                    district_name=district.name if district else None,
+                    key=r["key"],
+                    receipt_key=r["receipt_key"],
+                    flags=flags,
+                    contact=contacts.get(r["unit_code"]),
                 )
+            )
     return tuple(out)
