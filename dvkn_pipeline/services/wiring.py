@@ -5,7 +5,9 @@ from __future__ import annotations
 from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.services.approval import ApprovalService
 from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.ports import EventSink
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
@@ -26,4 +28,21 @@ def build_intake(settings: Settings) -> Intake:
         hierarchies=load_hierarchies(),
         rules=load_rules(),
         settings=settings,
+    )
+
+
+def build_approvals(settings: Settings, events: EventSink | None = None) -> ApprovalService:
+    """The approval service over the pipeline's tables; its events go to the Prefect server."""
+    if events is None:
+        from dvkn_pipeline.events.prefect_sink import PrefectPostSink
+
+        # None: the server the caller pointed Prefect at (the CLI's ``use_prefect``).
+        events = PrefectPostSink(settings.prefect_api_url)
+    catalogue = load_catalogue()
+    return ApprovalService(
+        tables=Tables(settings, catalogue),
+        hierarchies=load_hierarchies(),
+        catalogue=catalogue,
+        root_unit=settings.root_unit,
+        events=events,
     )
