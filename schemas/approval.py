@@ -13,6 +13,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.steward import Bilingual as Words
 from schemas.strict_yaml import load_strict_file
 
 DEFAULT_PATH = Path(__file__).parent / "approval.yaml"
@@ -60,15 +61,6 @@ class LevelWorkflow(_Frozen):
         if [s.action for s in self.steps] != wanted:
             raise ValueError("steps are [approve] or [approve, accept]")
         return self
-
-
-class Words(_Frozen):
-    vi: str
-    en: str
-
-    @property
-    def both(self) -> str:
-        return f"{self.vi} / {self.en}"
 
 
 class ApprovalConfig(_Frozen):

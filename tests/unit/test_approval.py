@@ -7,7 +7,6 @@ every rule is seen on a tree small enough to reason about by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,8 +156,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield World(tmp_path)
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
 
 
 def reported(world: World, period: Period = M05) -> None:
@@ -318,7 +317,9 @@ def test_return_then_corrected_upload_then_reapproval(world: World) -> None:
     assert portal_note(world.service.unit("00004", M05)) is None
     world.service.approve(DA, "00004", M05)
     assert world.state("00004") is ApprovalState.APPROVED
-    returned = world.events.sent[[e for e, _, _ in world.events.sent].index(EVENT_APPROVAL_RETURNED)]
+    returned = world.events.sent[
+        [e for e, _, _ in world.events.sent].index(EVENT_APPROVAL_RETURNED)
+    ]
     assert returned[1]["dvkn.unit"] == "00004"
     assert returned[2]["comment"] == "Thiếu số mô hình cấp cơ sở"
     # The history keeps every step, in order.
@@ -468,3 +469,76 @@ def test_an_event_that_cannot_be_sent_does_not_undo_the_action(world: World) -> 
     outcome = service.approve(DA, "00001", M05)
     assert outcome.done == ("00001",) and not outcome.announced
     assert world.state("00001") is ApprovalState.APPROVED
+
+
+# -- where approved figures are read ------------------------------------------------------------
+
+
+def test_every_sheet_of_an_export_says_which_figures_it_shows(world: World) -> None:
+    import io
+
+    import openpyxl
+
+    from dvkn_pipeline.services.exports import RollupTables, export_report
+
+    reported(world)
+    world.service.approve_children(DA, "001", [M05])
+
+    class Stored:  # what the export reads besides the approved roll-up
+        def rollup_periods(self) -> list[str]:
+            return [M05.code]
+
+        def read_rollup(self, period: str) -> pl.DataFrame:
+            raise AssertionError("an approved export must not read the stored roll-up")
+
+        def read_completeness(self, period: str) -> pl.DataFrame:
+            return world.tables.read_completeness(period)
+
+    tables: RollupTables = Stored()
+    hierarchy = world.service.hierarchy(M05)
+    files = export_report(
+        tables, hierarchy, CAT, M05, "district", approved=world.service.approved_rollup
+    )
+    book = openpyxl.load_workbook(io.BytesIO(files.xlsx))
+    said = "Số liệu đã phê duyệt / Approved figures only"
+    for ws in book.worksheets:
+        texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        assert any(said in t for t in texts), ws.title
+    section = book.worksheets[1]
+    codes = [c.value for c in section["A"]]
+    row = codes.index("001") + 1
+    key_row = next(r for r in range(1, 40) if section.cell(r, 1).value == "unit_code")
+    col = next(c for c in range(1, section.max_column + 1) if section.cell(key_row, c).value == IND)
+    assert section.cell(row, col).value == 30  # 00001 and 00004 approved: 10 + 20
+    assert section.cell(codes.index("002") + 1, col).value is None  # nothing approved
+
+
+def test_status_counts_approved_beside_accepted(world: World) -> None:
+    from dvkn_pipeline.views.status import status_report
+
+    reported(world)
+    world.service.approve(DA, "00001", M05)
+    payload = status_report(
+        world.tables.read_ledger(M05.code),
+        world.service.hierarchy(M05),
+        CAT,
+        M05,
+        "district",
+        approvals=world.service.board(M05),
+    )
+    rows = {(r["unit_code"], r["reporter_level"]): r for r in payload["rows"]}
+    assert (rows[("001", "commune")]["accepted"], rows[("001", "commune")]["approved"]) == (2, 1)
+    assert rows[("002", "commune")]["approved"] == 0
+    lines = status_report(
+        world.tables.read_ledger(M05.code),
+        world.service.hierarchy(M05),
+        CAT,
+        M05,
+        "commune",
+        approvals=world.service.board(M05),
+    )["units"]
+    assert {u["unit_code"]: u["approval"] for u in lines} == {
+        "00001": "approved",
+        "00004": "submitted",
+        "00010": "submitted",
+    }
