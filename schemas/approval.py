@@ -67,6 +67,7 @@ class ApprovalConfig(_Frozen):
     levels: dict[str, LevelWorkflow]
     roles: dict[str, tuple[ApprovalAction, ...]]
     states: dict[ApprovalState, Words]
+    pending_reapproval: Words
     basis: dict[Basis, Words]
 
     @model_validator(mode="after")

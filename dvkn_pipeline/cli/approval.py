@@ -26,8 +26,10 @@ from dvkn_pipeline.cli.common import (
     use_prefect,
 )
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
+from dvkn_pipeline.reference.periods import load_calendar
 from dvkn_pipeline.services.approval import ApprovalError, ApprovalService, period_range
 from dvkn_pipeline.views.approval import ActionOutcome
+from schemas.approval import load_approval_config
 from schemas.records import Actor
 
 UnitOpt = Annotated[str, typer.Option("--unit", "-u", help="The unit's code.")]
@@ -188,13 +190,14 @@ def approvals(
         print_json(board.model_dump(mode="json"))
         return
     table = Table(
-        "unit", "name", "level", "state", "step", "by", "at", "changed", "children", "next",
+        "unit", "name", "level", "state", "step", "by", "at", "changed", "children",
         title=f"Approvals {board.period} ({board.period_vi}), hierarchy {board.hierarchy_version}",
     )  # fmt: skip
+    table.add_column("next", no_wrap=True, overflow="ellipsis", max_width=48)
+    pending = load_approval_config().pending_reapproval.vi
+    zone = load_calendar().time_zone
     for u in board.units:
-        state = u.state_text.vi + (
-            " · chờ duyệt lại / pending re-approval" if u.pending_reapproval else ""
-        )
+        state = u.state_text.vi + (f" · {pending}" if u.pending_reapproval else "")
         if u.returned_reason and u.state.value == "returned":
             state += f": {u.returned_reason}"
         nxt = (
@@ -208,7 +211,7 @@ def approvals(
             state,
             u.step,
             f"{u.approved_by} ({u.approved_by_unit})" if u.approved_by else "",
-            f"{u.approved_at:%Y-%m-%d %H:%M}" if u.approved_at else "",
+            f"{u.approved_at.astimezone(zone):%d/%m/%Y %H:%M}" if u.approved_at else "",
             str(u.changed_since_approval) if u.changed_since_approval else "",
             f"{u.children_approved}/{u.children_expected}" if u.children_expected else "",
             nxt,

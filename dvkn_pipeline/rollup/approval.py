@@ -194,7 +194,8 @@ def approval_board(
         complete = state is ApprovalState.NOT_EXPECTED or fold.steps_done == len(steps)
         # An approved unit that changed since (its own upload, or any below it) may be
         # approved again, from its first step, pointing at what is live now.
-        stale = complete and fold.steps_done > 0 and (pending or changes.get(code, 0) > 0)
+        # It goes back to its first step, so nobody accepts what is no longer what was approved.
+        stale = fold.steps_done > 0 and (pending or changes.get(code, 0) > 0)
         # Settled: what its parent may stand on (approved as it is now, or not expected).
         settled[code] = complete and not stale
         not_expected[code] = state is ApprovalState.NOT_EXPECTED

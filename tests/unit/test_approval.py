@@ -297,6 +297,20 @@ def test_a_later_upload_is_held_for_reapproval_and_flags_every_approval_above(
     assert world.service.unit("01", M05).changed_since_approval == 0
 
 
+def test_the_level_above_cannot_accept_what_changed_since_it_was_approved(world: World) -> None:
+    reported(world)
+    world.service.approve_children(DA, "001", [M05])
+    world.service.approve(DA, "001", M05)
+    world.upload("00004", M05, 21, version=2)
+    with pytest.raises(ForbiddenError, match="steward of 001"):
+        world.service.accept(CITY, "001", M05)  # the district must approve again first
+    assert world.service.unit("001", M05).next_action == "approve"
+    world.service.approve(DA, "00004", M05)
+    world.service.approve(DA, "001", M05)
+    world.service.accept(CITY, "001", M05)
+    assert world.state("001") is ApprovalState.ACCEPTED
+
+
 # -- return, correction, re-approval --------------------------------------------------------
 
 
