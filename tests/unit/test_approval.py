@@ -556,3 +556,37 @@ def test_status_counts_approved_beside_accepted(world: World) -> None:
         "00004": "submitted",
         "00010": "submitted",
     }
+
+
+def test_the_command_event_sink_posts_from_a_plain_thread_and_inside_a_running_loop() -> None:
+    import asyncio
+    from collections.abc import Sequence
+
+    from prefect.events import Event
+
+    from dvkn_pipeline.events.prefect_sink import PrefectPostSink
+
+    got: list[Event] = []
+
+    class Server:
+        async def send(self, events: Sequence[Event]) -> None:
+            got.extend(events)
+
+    sink = PrefectPostSink(sender=Server())
+    sink.emit(EVENT_APPROVAL_APPROVED, {"prefect.resource.id": "dvkn.approval.x.1"}, {"n": 1})
+
+    async def from_a_route() -> None:
+        sink.emit(EVENT_APPROVAL_RETURNED, {"prefect.resource.id": "dvkn.approval.x.2"}, {})
+
+    asyncio.run(from_a_route())
+    assert [e.event for e in got] == [EVENT_APPROVAL_APPROVED, EVENT_APPROVAL_RETURNED]
+    assert got[0].resource.id == "dvkn.approval.x.1" and got[0].payload == {"n": 1}
+
+
+def test_console_roles_act_under_their_own_names(world: World) -> None:
+    reported(world)
+    steward = Actor(name="minh", role="district_steward", unit="001")
+    world.service.approve(steward, "00001", M05)
+    with pytest.raises(ForbiddenError, match="may not approve"):
+        world.service.approve(Actor(name="reader", role="reader", unit="01"), "00004", M05)
+    assert world.state("00001") is ApprovalState.APPROVED
