@@ -14,9 +14,7 @@ from __future__ import annotations
 import io
 import json
 import queue
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ from dvkn_pipeline.cli.app import app
 from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.ops.demo import Upload, upload_all
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
-from dvkn_pipeline.ops.notify_sink import make_server
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
@@ -45,18 +42,6 @@ HANOI = load_hierarchies().for_date(Q1.reference_date).scope("01")
 DISTRICT = "003"  # Quận Tây Hồ: eight wards
 COMMUNES = [u.code for u in HANOI.children(DISTRICT)]
 IND = "MH_DANG_KY"
-
-
-@pytest.fixture
-def listener(stack_settings: Settings) -> Iterator[queue.Queue[dict[str, Any]]]:
-    """The local notification target, on the port the ``log`` target posts to."""
-    got: queue.Queue[dict[str, Any]] = queue.Queue()
-    server = make_server(stack_settings.base_port + 14, None, got.put)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got
-    server.shutdown()
-    server.server_close()
 
 
 def _run(settings: Settings, *args: str, json_out: bool = True) -> tuple[int, Any]:
