@@ -590,3 +590,38 @@ def test_console_roles_act_under_their_own_names(world: World) -> None:
     with pytest.raises(ForbiddenError, match="may not approve"):
         world.service.approve(Actor(name="reader", role="reader", unit="01"), "00004", M05)
     assert world.state("00001") is ApprovalState.APPROVED
+
+
+def test_the_shipped_hierarchies_give_districts_before_july_2025_and_none_in_the_quarter_after(
+    tmp_path: Path,
+) -> None:
+    """2025-Q3's data window opens in June, but it is rolled up (and approved) with the
+    two-level list in force at its end: the city approves its communes directly."""
+    q1, q3 = Period.parse("2025-Q1"), Period.parse("2025-Q3")
+    world = World(tmp_path)
+    service = ApprovalService(
+        tables=world.tables,
+        hierarchies=load_hierarchies(),
+        catalogue=CAT,
+        root_unit="01",
+        events=world.events,
+    )
+    old_ward = service.hierarchy(q1).children("001")[0].code
+    new_ward = service.hierarchy(q3).units_at("commune")[0].code
+    world.upload(old_ward, q1, 3)
+    world.upload(new_ward, q3, 4)
+    city = Actor(name="Lan", role="city_steward", unit="01")
+    with pytest.raises(ForbiddenError, match="steward of 001"):
+        service.approve(city, old_ward, q1)  # before the reform: the district's step
+    service.approve(Actor(name="Minh", role="district_steward", unit="001"), old_ward, q1)
+    service.approve(city, new_ward, q3)
+    with pytest.raises(ApprovalError, match="no unit 001"):
+        service.approve(city, "001", q3)
+
+    before, after = service.approvals(q1), service.approvals(q3)
+    assert before.levels == ("province", "district", "commune")
+    assert after.levels == ("province", "commune")
+    assert service.unit(old_ward, q1).approved_by_unit == "001"
+    assert service.unit(new_ward, q3).approved_by_unit == "01"
+    assert before.hierarchy_version != after.hierarchy_version
+    assert service.approved_rollup(q1).filter(pl.col("unit_code") == "001")["value"].sum() == 3
