@@ -42,6 +42,7 @@ from dvkn_pipeline.views.approval import (
     UnitApproval,
     approval_list,
     message,
+    portal_note,
     unit_approval,
 )
 from schemas.approval import ApprovalAction, ApprovalConfig, ApprovalState, load_approval_config
@@ -146,6 +147,28 @@ class ApprovalService:
         """One unit's state: what a unit page shows (and a commune's portal, see ``portal_note``)."""
         p = self._open(period)
         return unit_approval(p.row(unit), p.hierarchy, self.config)
+
+    def returned_notes(self, unit: str) -> dict[str, BilingualText]:
+        """Per period, what a unit's portal shows while it is returned: "returned: <reason>".
+
+        Reads the history once and folds only the periods where the unit was
+        ever returned (a correction uploaded since clears the note).
+        """
+        rows = self.tables.read_approvals()
+        periods = (
+            rows.filter((pl.col("unit_code") == unit) & (pl.col("action") == "return"))["period"]
+            .unique()
+            .sort()
+            .to_list()
+        )
+        out: dict[str, BilingualText] = {}
+        for code in periods:
+            p = self._open(Period.parse(code))
+            if unit in p.hierarchy:
+                note = portal_note(unit_approval(p.row(unit), p.hierarchy, self.config))
+                if note is not None:
+                    out[code] = note
+        return out
 
     def history(self, period: Period, unit: str | None = None) -> pl.DataFrame:
         """Every recorded action of the period (of one unit), oldest first."""

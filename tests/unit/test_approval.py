@@ -326,8 +326,11 @@ def test_return_then_corrected_upload_then_reapproval(world: World) -> None:
     with pytest.raises(ApprovalError, match="has not sent a corrected report"):
         world.service.approve(DA, "00004", M05)
 
+    assert world.service.returned_notes("00004")["2025-M05"].en.startswith("Returned: Thiếu")
+    assert world.service.returned_notes("00001") == {}
     world.upload("00004", M05, 22, version=2)
     assert world.state("00004") is ApprovalState.SUBMITTED
+    assert world.service.returned_notes("00004") == {}
     assert portal_note(world.service.unit("00004", M05)) is None
     world.service.approve(DA, "00004", M05)
     assert world.state("00004") is ApprovalState.APPROVED
