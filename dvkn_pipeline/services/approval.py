@@ -36,6 +36,7 @@ from dvkn_pipeline.rollup.approval import approval_board, approved_submissions, 
 from dvkn_pipeline.rollup.spatial import rollup
 from dvkn_pipeline.services.ports import ApprovalTables, EventSink
 from dvkn_pipeline.views.approval import (
+    ActionChoices,
     ActionOutcome,
     ApprovalBoard,
     BilingualText,
@@ -209,18 +210,14 @@ class ApprovalService:
         step, :class:`ApprovalError` when the unit is not ready (why, in both languages).
         """
         p = self._open(period)
-        row = self._check_step(actor, p, unit)
-        return self._record(actor, [(p, unit, self._step(row))], comment, [])
+        return self._record(actor, [(p, unit, self._check_approve(actor, p, unit))], comment, [])
 
     def accept(
         self, actor: Actor, unit: str, period: Period, comment: str | None = None
     ) -> ActionOutcome:
         """The level above accepts a unit its own level approved (two-step levels)."""
         p = self._open(period)
-        row = self._check_step(actor, p, unit)
-        if row["next_action"] != ApprovalAction.ACCEPT.value:
-            raise _refuse("approval.nothing_to_accept", unit=unit)
-        return self._record(actor, [(p, unit, ApprovalAction.ACCEPT)], comment, [])
+        return self._record(actor, [(p, unit, self._check_accept(actor, p, unit))], comment, [])
 
     def approve_children(
         self,
@@ -244,36 +241,24 @@ class ApprovalService:
                 continue
             for child in p.hierarchy.children(parent):
                 try:
-                    row = self._check_step(actor, p, child.code)
+                    done.append((p, child.code, self._check_approve(actor, p, child.code)))
                 except ApprovalError as exc:
                     skipped.append((f"{period.code}/{child.code}", exc.text))
-                    continue
-                done.append((p, child.code, self._step(row)))
         return self._record(actor, done, comment, skipped, bulk_of=parent)
 
     def return_unit(self, actor: Actor, unit: str, period: Period, reason: str) -> ActionOutcome:
         """Send a unit back, with a reason, to whoever reported it (any level above may)."""
         self._need_reason(reason)
         p = self._open(period)
-        row = self._may(actor, p, unit, ApprovalAction.RETURN)
-        if row["state"] in (ApprovalState.NOT_SUBMITTED.value, ApprovalState.RETURNED.value):
-            raise _refuse("approval.nothing_to_return", unit=unit)
-        self._parent_not_standing(p, unit)
-        return self._record(actor, [(p, unit, ApprovalAction.RETURN)], reason, [])
+        return self._record(actor, [(p, unit, self._check_return(actor, p, unit))], reason, [])
 
     def unapprove(
         self, actor: Actor, unit: str, period: Period, comment: str | None = None
     ) -> ActionOutcome:
         """Withdraw a unit's approval (or its not-expected mark): the approver's level or above."""
         p = self._open(period)
-        row = self._may(actor, p, unit, ApprovalAction.UNAPPROVE)
-        if row["steps_done"] == 0 and row["state"] != ApprovalState.NOT_EXPECTED.value:
-            raise _refuse("approval.not_approved", unit=unit)
-        approver = str(row["last_by_unit"])
-        if not p.above(actor.unit, approver, or_same=True):
-            raise _forbid("approval.unapprove_below", unit=unit, approver=approver)
-        self._parent_not_standing(p, unit)
-        return self._record(actor, [(p, unit, ApprovalAction.UNAPPROVE)], comment, [])
+        action = self._check_unapprove(actor, p, unit)
+        return self._record(actor, [(p, unit, action)], comment, [])
 
     def mark_not_expected(
         self, actor: Actor, unit: str, period: Period, reason: str
@@ -281,11 +266,73 @@ class ApprovalService:
         """A steward says a child owes no report this period (counts as settled for its parent)."""
         self._need_reason(reason)
         p = self._open(period)
+        action = self._check_not_expected(actor, p, unit)
+        return self._record(actor, [(p, unit, action)], reason, [])
+
+    def choices(self, actor: Actor, unit: str, period: Period) -> ActionChoices:
+        """Which actions ``actor`` may take on ``unit`` now, and why not the others.
+
+        What a page needs to show only the buttons that will work (and a tooltip
+        for the others); the same checks the actions themselves run.
+        """
+        p = self._open(period)
+        checks = {
+            ApprovalAction.APPROVE: self._check_approve,
+            ApprovalAction.ACCEPT: self._check_accept,
+            ApprovalAction.RETURN: self._check_return,
+            ApprovalAction.UNAPPROVE: self._check_unapprove,
+            ApprovalAction.NOT_EXPECTED: self._check_not_expected,
+        }
+        allowed: list[str] = []
+        refused: dict[str, BilingualText] = {}
+        for action, check in checks.items():
+            try:
+                taken = check(actor, p, unit)
+            except ApprovalError as exc:
+                refused[action.value] = exc.text
+                continue
+            if action is ApprovalAction.APPROVE and taken is ApprovalAction.ACCEPT:
+                continue  # the accept button says it
+            allowed.append(action.value)
+        return ActionChoices(
+            unit_code=unit, period=period.code, allowed=tuple(allowed), refused=refused
+        )
+
+    # -- one check per action: the action to record, or why not ---------------------------
+
+    def _check_approve(self, actor: Actor, p: _Period, unit: str) -> ApprovalAction:
+        return self._step(self._check_step(actor, p, unit))
+
+    def _check_accept(self, actor: Actor, p: _Period, unit: str) -> ApprovalAction:
+        row = p.row(unit)
+        if row["next_action"] != ApprovalAction.ACCEPT.value:
+            raise _refuse("approval.nothing_to_accept", unit=unit)
+        self._check_step(actor, p, unit)
+        return ApprovalAction.ACCEPT
+
+    def _check_return(self, actor: Actor, p: _Period, unit: str) -> ApprovalAction:
+        row = self._may(actor, p, unit, ApprovalAction.RETURN)
+        if row["state"] in (ApprovalState.NOT_SUBMITTED.value, ApprovalState.RETURNED.value):
+            raise _refuse("approval.nothing_to_return", unit=unit)
+        self._parent_not_standing(p, unit)
+        return ApprovalAction.RETURN
+
+    def _check_unapprove(self, actor: Actor, p: _Period, unit: str) -> ApprovalAction:
+        row = self._may(actor, p, unit, ApprovalAction.UNAPPROVE)
+        if row["steps_done"] == 0 and row["state"] != ApprovalState.NOT_EXPECTED.value:
+            raise _refuse("approval.not_approved", unit=unit)
+        approver = str(row["last_by_unit"])
+        if not p.above(actor.unit, approver, or_same=True):
+            raise _forbid("approval.unapprove_below", unit=unit, approver=approver)
+        self._parent_not_standing(p, unit)
+        return ApprovalAction.UNAPPROVE
+
+    def _check_not_expected(self, actor: Actor, p: _Period, unit: str) -> ApprovalAction:
         row = self._may(actor, p, unit, ApprovalAction.NOT_EXPECTED)
         if int(str(row["steps_done"])) > 0:
             raise _refuse("approval.already_approved", unit=unit)
         self._parent_not_standing(p, unit)
-        return self._record(actor, [(p, unit, ApprovalAction.NOT_EXPECTED)], reason, [])
+        return ApprovalAction.NOT_EXPECTED
 
     # -- the rules ----------------------------------------------------------------------
 

@@ -112,6 +112,17 @@ class ActionOutcome(_View):
     announced: bool
 
 
+class ActionChoices(_View):
+    """Which approval buttons an account gets on a unit's page, and why not the others."""
+
+    unit_code: str
+    period: str
+    #: Actions that would succeed now: approve, accept, return, unapprove, not_expected.
+    allowed: tuple[str, ...]
+    #: The others, each with the reason it would be refused (a tooltip).
+    refused: dict[str, BilingualText]
+
+
 def message(key: MessageKey, **fields: object) -> BilingualText:
     text = render(key, **fields)
     return BilingualText(vi=text.vi, en=text.en, hint_vi=text.hint_vi, hint_en=text.hint_en)

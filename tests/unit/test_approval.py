@@ -302,7 +302,7 @@ def test_the_level_above_cannot_accept_what_changed_since_it_was_approved(world:
     world.service.approve_children(DA, "001", [M05])
     world.service.approve(DA, "001", M05)
     world.upload("00004", M05, 21, version=2)
-    with pytest.raises(ForbiddenError, match="steward of 001"):
+    with pytest.raises(ApprovalError, match="no approval waiting to be accepted"):
         world.service.accept(CITY, "001", M05)  # the district must approve again first
     assert world.service.unit("001", M05).next_action == "approve"
     world.service.approve(DA, "00004", M05)
@@ -628,3 +628,23 @@ def test_the_shipped_hierarchies_give_districts_before_july_2025_and_none_in_the
     assert service.unit(new_ward, q3).approved_by_unit == "01"
     assert before.hierarchy_version != after.hierarchy_version
     assert service.approved_rollup(q1).filter(pl.col("unit_code") == "001")["value"].sum() == 3
+
+
+def test_choices_offer_exactly_the_buttons_that_would_work(world: World) -> None:
+    reported(world)
+    assert world.service.choices(DA, "00001", M05).allowed == ("approve", "return", "not_expected")
+    world.service.approve(DA, "00001", M05)
+    assert world.service.choices(DA, "00001", M05).allowed == ("return", "unapprove")
+    assert world.service.choices(DB, "00001", M05).allowed == ()
+    assert world.service.choices(CLERK, "00001", M05).allowed == ()
+    world.service.approve(DA, "00004", M05)
+    world.service.approve(DA, "001", M05)
+    district = world.service.choices(CITY, "001", M05)
+    assert district.allowed == ("accept", "return", "unapprove")
+    assert "already approved" in district.refused["not_expected"].en
+    own = world.service.choices(DA, "001", M05)
+    assert own.allowed == ("unapprove",)
+    # Each allowed action really goes through; a refused one really is refused.
+    world.service.accept(CITY, "001", M05)
+    with pytest.raises(ApprovalError):
+        world.service.return_unit(DA, "001", M05, reason="x")
