@@ -26,7 +26,7 @@ from dvkn_pipeline.cli.common import (
     use_prefect,
 )
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
-from dvkn_pipeline.reference.periods import load_calendar
+from dvkn_pipeline.reference.periods import Period, load_calendar
 from dvkn_pipeline.services.approval import ApprovalError, ApprovalService, period_range
 from dvkn_pipeline.views.approval import ActionOutcome
 from schemas.approval import load_approval_config
@@ -177,10 +177,19 @@ def approvals(
         str | None, typer.Option(help="Only units of this level (district, commune, ...).")
     ] = None,
     under: Annotated[str | None, typer.Option(help="Only the children of this unit.")] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", "-u", help="One unit: its state and its history.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Every unit's approval state in a period: who, when, changed since approval, children."""
+    """Every unit's approval state in a period: who, when, changed since approval, children.
+
+    With ``--unit``: that unit's state and every action recorded on it, oldest first.
+    """
     p = parse_period(period)
+    if unit is not None:
+        _print_unit(_service(), unit, p, json_out)
+        return
     try:
         lvl = canonical_level(level) if level else None
     except LevelError as exc:
@@ -218,3 +227,33 @@ def approvals(
         )
     console.print(table)
     console.print(", ".join(f"{k} {v}" for k, v in board.totals.items() if v))
+
+
+def _print_unit(service: ApprovalService, unit: str, p: Period, json_out: bool) -> None:
+    try:
+        view = service.unit(unit, p)
+    except ApprovalError as exc:
+        raise _refused(exc) from exc
+    history = service.history(p, unit)
+    if json_out:
+        print_json(
+            view.model_dump(mode="json") | {"history": [e.model_dump(mode="json") for e in history]}
+        )
+        return
+    zone = load_calendar().time_zone
+    console.print(
+        f"[bold]{view.unit_code} {view.name}[/] ({view.level_label}), {view.period}: "
+        f"{view.state_text.both} ({view.step})"
+    )
+    if view.pending_reapproval:
+        console.print(load_approval_config().pending_reapproval.both)
+    table = Table("at", "action", "by", "comment", "upload")
+    for e in history:
+        table.add_row(
+            f"{e.at.astimezone(zone):%d/%m/%Y %H:%M}",
+            e.action,
+            f"{e.by} ({e.by_role}, {e.by_unit})",
+            e.comment or "",
+            e.upload_key or "",
+        )
+    console.print(table)

@@ -40,8 +40,10 @@ from dvkn_pipeline.views.approval import (
     ActionOutcome,
     ApprovalBoard,
     BilingualText,
+    HistoryEntry,
     UnitApproval,
     approval_list,
+    history_entries,
     message,
     portal_note,
     unit_approval,
@@ -171,10 +173,10 @@ class ApprovalService:
                     out[code] = note
         return out
 
-    def history(self, period: Period, unit: str | None = None) -> pl.DataFrame:
+    def history(self, period: Period, unit: str | None = None) -> tuple[HistoryEntry, ...]:
         """Every recorded action of the period (of one unit), oldest first."""
         rows = self.tables.read_approvals(period.code)
-        return rows.filter(pl.col("unit_code") == unit) if unit else rows
+        return history_entries(rows.filter(pl.col("unit_code") == unit) if unit else rows)
 
     def approved_rollup(self, period: Period) -> pl.DataFrame:
         """The roll-up of ``period`` over approved figures only.

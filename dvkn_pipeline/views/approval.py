@@ -112,6 +112,44 @@ class ActionOutcome(_View):
     announced: bool
 
 
+class HistoryEntry(_View):
+    """One recorded action on a unit × period, as a unit page's history lists it."""
+
+    at: datetime
+    unit_code: str
+    period: str
+    action: str
+    by: str
+    by_role: str
+    by_unit: str
+    comment: str | None
+    submission_id: str | None
+    upload_key: str | None
+    hierarchy_version: str
+    batch_id: str
+
+
+def history_entries(rows: pl.DataFrame) -> tuple[HistoryEntry, ...]:
+    """The approvals table's rows, oldest first, as typed entries."""
+    return tuple(
+        HistoryEntry(
+            at=r["at"],
+            unit_code=r["unit_code"],
+            period=r["period"],
+            action=r["action"],
+            by=r["by_name"],
+            by_role=r["by_role"],
+            by_unit=r["by_unit"],
+            comment=r["comment"],
+            submission_id=r["submission_id"],
+            upload_key=r["upload_key"],
+            hierarchy_version=r["hierarchy_version"],
+            batch_id=r["batch_id"],
+        )
+        for r in rows.sort("at", maintain_order=True).iter_rows(named=True)
+    )
+
+
 class ActionChoices(_View):
     """Which approval buttons an account gets on a unit's page, and why not the others."""
 

@@ -183,7 +183,15 @@ def test_approve_return_correct_reapprove_lock_and_unapprove_through_the_cli(
     assert code == 0 and out["done"] == [DISTRICT]
     assert _board(settings)[DISTRICT]["state"] == "submitted"
 
-    # The history is an open Delta table any tool reads.
+    # A unit's history through the CLI, and as an open Delta table any tool reads.
+    code, out = _run(settings, "approvals", "-p", Q1.code, "--unit", first)
+    assert code == 0 and out["state"] == "approved"
+    assert [(e["action"], e["comment"]) for e in out["history"]] == [
+        ("approve", None),
+        ("return", reason),
+        ("approve", None),
+    ]
+    assert out["history"][2]["upload_key"].endswith("lan-2.csv")
     rows = pl.read_delta(settings.table_uri("approvals"), storage_options=settings.scan_options())
     assert rows.filter(pl.col("unit_code") == first)["action"].to_list() == [
         "approve",

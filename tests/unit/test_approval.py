@@ -340,7 +340,7 @@ def test_return_then_corrected_upload_then_reapproval(world: World) -> None:
     assert returned[1]["dvkn.unit"] == "00004"
     assert returned[2]["comment"] == "Thiếu số mô hình cấp cơ sở"
     # The history keeps every step, in order.
-    assert world.service.history(M05, "00004")["action"].to_list() == [
+    assert [e.action for e in world.service.history(M05, "00004")] == [
         "approve",
         "return",
         "approve",
