@@ -108,6 +108,8 @@ def approve(
     past periods with ``--to``), and lists those it skipped and why.
     """
     actor, p = Actor(name=by, role=role, unit=scope), parse_period(period)
+    if to and not children:
+        raise typer.BadParameter("--to goes with --children (a range of periods is a bulk action)")
     if children:
         last = parse_period(to) if to else p
         _act(lambda s: s.approve_children(actor, unit, period_range(p, last), comment), json_out)

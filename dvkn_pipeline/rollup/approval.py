@@ -14,14 +14,14 @@ expected this period; that is what lets its parent take its own first step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit
 from dvkn_pipeline.rollup.spatial import live_submissions
 from schemas.approval import ApprovalAction, ApprovalConfig, ApprovalState
 from schemas.messages import MessageKey
@@ -205,7 +205,7 @@ def approval_board(
         blocked = (
             (BLOCK_CHILDREN if kids_settled < len(kids) else None)
             if stale
-            else _blocked(state, fold.steps_done, complete, kids_settled < len(kids), mine)
+            else _blocked(state, fold.steps_done, complete, kids, kids_settled, mine)
         )
         out[code] = {
             "period": period,
@@ -269,21 +269,27 @@ def _blocked(
     state: ApprovalState,
     steps_done: int,
     complete: bool,
-    children_pending: bool,
+    kids: Sequence[Unit],
+    kids_settled: int,
     live: dict[str, Any] | None,
-) -> str | None:
-    """Why the unit cannot take its next step now, or None (see the ``BLOCK_*`` keys)."""
+) -> MessageKey | None:
+    """Why the unit cannot take its next step now, or None (see the ``BLOCK_*`` keys).
+
+    A returned commune waits for a corrected upload; a returned district or city
+    is put right below it (its stewards unapprove, return, approve again), so
+    only its children's state holds it back.
+    """
     if state is ApprovalState.NOT_EXPECTED:
         return BLOCK_NOT_EXPECTED
     if complete:
         return BLOCK_COMPLETE
     if steps_done > 0:
         return None  # approved, waiting to be accepted: nothing more to check
-    if state is ApprovalState.RETURNED:
+    if state is ApprovalState.RETURNED and not kids:
         return BLOCK_RETURNED
     if state is ApprovalState.NOT_SUBMITTED and live is None:
         return BLOCK_NOTHING
-    if children_pending:
+    if kids_settled < len(kids):
         return BLOCK_CHILDREN
     return None
 

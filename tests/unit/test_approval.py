@@ -357,6 +357,12 @@ def test_a_district_returned_by_the_city_goes_back_to_the_district(world: World)
     # The district fixes what is below it: its approvals of the communes may now move.
     world.service.unapprove(DA, "00001", M05)
     assert world.state("00001") is ApprovalState.SUBMITTED
+    with pytest.raises(ApprovalError, match="not approved"):
+        world.service.approve(DA, "001", M05)  # not before its commune is approved again
+    world.service.approve(DA, "00001", M05)
+    world.service.approve(DA, "001", M05)
+    world.service.accept(CITY, "001", M05)
+    assert world.state("001") is ApprovalState.ACCEPTED
 
 
 # -- bulk ---------------------------------------------------------------------------------
