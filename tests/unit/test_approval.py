@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
@@ -654,3 +657,84 @@ def test_choices_offer_exactly_the_buttons_that_would_work(world: World) -> None
     world.service.accept(CITY, "001", M05)
     with pytest.raises(ApprovalError):
         world.service.return_unit(DA, "001", M05, reason="x")
+
+
+# -- any sequence of actions ------------------------------------------------------------------
+
+UNITS = ("00001", "00004", "00010", "001", "002", "01")
+ACTORS = (CITY, DA, DB, CLERK)
+UPLOAD = st.tuples(st.just("upload"), st.sampled_from(("00001", "00004", "00010", "001")))
+ACTION = st.tuples(
+    st.sampled_from(("approve",) * 6 + ("accept",) * 3 + ("return", "unapprove", "not_expected")),
+    st.sampled_from(UNITS),
+    st.sampled_from(range(len(ACTORS) + 2)),  # the last two: the steward the unit waits for
+)
+STEP = st.one_of(UPLOAD, ACTION, ACTION, ACTION)
+STEWARDS = {"01": CITY, "001": DA, "002": DB}
+
+
+def _actor(service: ApprovalService, who: int, unit: str) -> Actor:
+    """One of ``ACTORS``, or (often) the steward this unit's next action belongs to."""
+    if who < len(ACTORS):
+        return ACTORS[who]
+    view = service.unit(unit, M05)
+    scope = view.next_by_unit or view.approved_by_unit or view.parent_code or "01"
+    return STEWARDS.get(scope, CITY)
+
+
+def _take(service: ApprovalService, action: str, actor: Actor, unit: str) -> None:
+    if action == "approve":
+        service.approve(actor, unit, M05)
+    elif action == "accept":
+        service.accept(actor, unit, M05)
+    elif action == "return":
+        service.return_unit(actor, unit, M05, reason="r")
+    elif action == "unapprove":
+        service.unapprove(actor, unit, M05)
+    else:
+        service.mark_not_expected(actor, unit, M05, reason="r")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(STEP, min_size=10, max_size=40))
+def test_any_sequence_keeps_choices_honest_and_approved_figures_those_approved(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    """Whatever stewards do, in any order: an action succeeds exactly when ``choices``
+    offered it, nothing but a refusal is ever raised, and the approved roll-up is the
+    plain sum of what the approved units' approvals point at."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        world = World(Path(tmp))
+        service = world.service
+        reported(world)  # every commune has sent something; the steps change the rest
+        for n, step in enumerate(steps):
+            if step[0] == "upload":
+                world.upload(step[1], M05, float(n + 1), version=n + 1)
+                continue
+            action, unit, who = step
+            actor = _actor(service, who, unit)
+            offered = service.choices(actor, unit, M05).allowed
+            expected = action in offered or (action == "approve" and "accept" in offered)
+            try:
+                _take(service, action, actor, unit)
+                done = True
+            except ApprovalError:
+                done = False
+            assert done == expected, (action, unit, actor.unit, offered)
+
+        board = service.board(M05)
+        parents = {"00001": "001", "00004": "001", "00010": "002", "001": "01", "002": "01"}
+        totals: dict[str, float] = {}
+        for row in board.filter(pl.col("complete")).iter_rows(named=True):
+            sid = row["approved_submission_id"]
+            if row["state"] == "not_expected" or sid is None:
+                continue
+            unit, _, value = world.sent[sid]
+            while unit:
+                totals[unit] = totals.get(unit, 0.0) + value
+                unit = parents.get(unit, "")
+        table = service.approved_rollup(M05).filter(pl.col("indicator") == IND)
+        got = dict(zip(table["unit_code"].to_list(), table["value"].to_list(), strict=True))
+        assert got == totals
