@@ -201,9 +201,17 @@ def approvals(
         print_json(board.model_dump(mode="json"))
         return
     table = Table(
-        "unit", "name", "level", "state", "step", "by", "at", "changed", "children",
+        "unit",
+        "name",
+        "level",
+        "state",
+        "step",
+        "by",
+        "at",
+        "changed",
+        "children",
         title=f"Approvals {board.period} ({board.period_vi}), hierarchy {board.hierarchy_version}",
-    )  # fmt: skip
+    )
     table.add_column("next", no_wrap=True, overflow="ellipsis", max_width=48)
     pending = load_approval_config().pending_reapproval.vi
     zone = load_calendar().time_zone
@@ -212,9 +220,10 @@ def approvals(
         if u.returned_reason and u.state.value == "returned":
             state += f": {u.returned_reason}"
         nxt = (
-            f"{u.next_action} by {u.next_by_unit}" if u.ready and u.next_action
+            f"{u.next_action} by {u.next_by_unit}"
+            if u.ready and u.next_action
             else (u.blocked.en if u.blocked and u.next_action else "")
-        )  # fmt: skip
+        )
         table.add_row(
             u.unit_code,
             u.name,

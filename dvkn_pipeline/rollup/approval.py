@@ -32,6 +32,22 @@ BLOCK_CHILDREN: MessageKey = "approval.children_not_ready"
 BLOCK_NOTHING: MessageKey = "approval.nothing_submitted"
 BLOCK_RETURNED: MessageKey = "approval.returned_unchanged"
 BLOCK_NOT_EXPECTED: MessageKey = "approval.not_expected"
+BLOCK_KEYS: tuple[MessageKey, ...] = (
+    BLOCK_COMPLETE,
+    BLOCK_CHILDREN,
+    BLOCK_NOTHING,
+    BLOCK_RETURNED,
+    BLOCK_NOT_EXPECTED,
+)
+
+
+def block_key(value: object) -> MessageKey:
+    """The ``blocked`` column of a board row as the message key it is."""
+    for key in BLOCK_KEYS:
+        if key == value:
+            return key
+    raise ValueError(f"not a reason a step is blocked: {value!r}")
+
 
 BOARD_SCHEMA: dict[str, Any] = {
     "period": pl.Utf8,

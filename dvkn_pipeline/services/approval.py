@@ -32,7 +32,12 @@ from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy, HierarchyCatalog
 from dvkn_pipeline.reference.periods import Period
-from dvkn_pipeline.rollup.approval import approval_board, approved_submissions, pending_children
+from dvkn_pipeline.rollup.approval import (
+    approval_board,
+    approved_submissions,
+    block_key,
+    pending_children,
+)
 from dvkn_pipeline.rollup.spatial import rollup
 from dvkn_pipeline.services.ports import ApprovalTables, EventSink
 from dvkn_pipeline.views.approval import (
@@ -101,9 +106,11 @@ class _Period:
         found = self.board.filter(pl.col("unit_code") == unit)
         if found.is_empty():
             raise _refuse(
-                "approval.unknown_unit", unit=unit, period=self.period.code,
+                "approval.unknown_unit",
+                unit=unit,
+                period=self.period.code,
                 version=self.hierarchy.version_id,
-            )  # fmt: skip
+            )
         return found.row(0, named=True)
 
     def above(self, actor_unit: str, unit: str, or_same: bool = False) -> bool:
@@ -341,15 +348,19 @@ class ApprovalService:
     def _in_scope(self, actor: Actor, p: _Period) -> None:
         if actor.unit not in p.hierarchy:
             raise _forbid(
-                "approval.scope_unknown", scope=actor.unit, period=p.period.code,
+                "approval.scope_unknown",
+                scope=actor.unit,
+                period=p.period.code,
                 version=p.hierarchy.version_id,
-            )  # fmt: skip
+            )
 
     def _unknown(self, p: _Period, unit: str) -> ApprovalError:
         return _refuse(
-            "approval.unknown_unit", unit=unit, period=p.period.code,
+            "approval.unknown_unit",
+            unit=unit,
+            period=p.period.code,
             version=p.hierarchy.version_id,
-        )  # fmt: skip
+        )
 
     def _may(
         self, actor: Actor, p: _Period, unit: str, action: ApprovalAction
@@ -374,9 +385,8 @@ class ApprovalService:
         if row["next_action"] is not None and actor.unit != by:
             raise _forbid("approval.not_your_step", unit=unit, action=step.value, steward=by)
         if not row["ready"]:
-            blocked = str(row["blocked"])
             pending = ", ".join(pending_children(p.board, unit)[:20])
-            raise ApprovalError(message(blocked, unit=unit, pending=pending))  # type: ignore[arg-type]
+            raise ApprovalError(message(block_key(row["blocked"]), unit=unit, pending=pending))
         return row
 
     def _step(self, row: dict[str, object]) -> ApprovalAction:

@@ -18,6 +18,7 @@ from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.levels import LevelError, level_labels
 from dvkn_pipeline.reference.messages import render
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.rollup.approval import block_key
 from schemas.approval import ApprovalConfig, ApprovalState, Basis
 from schemas.messages import MessageKey
 
@@ -212,7 +213,7 @@ def unit_approval(
         complete=row["complete"],
         ready=row["ready"],
         blocked=message(
-            blocked,
+            block_key(blocked),
             unit=row["unit_code"],
             pending=f"{row['children_expected'] - row['children_complete']}"
             f"/{row['children_expected']}",
