@@ -11,6 +11,7 @@ Prefect worker gives up by itself after a long server outage).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -38,6 +39,7 @@ from dvkn_pipeline.ops.processes import (
     StackError,
     http_ok,
     service_status,
+    service_tree,
     start_service,
     stop_service,
     supervisor_file,
@@ -408,7 +410,33 @@ def _stop_order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=rank)
 
 
+def stop_worker(settings: Settings, name: str, timeout: float = 15.0) -> bool:
+    """Stop a worker and end, as Crashed, the flow runs it was running.
+
+    Without this a stopped run keeps its deployment's concurrency slot for the
+    slot lease (5 minutes) and the next intake run waits behind a run that no
+    longer exists. Best effort: with the Prefect server gone there is no slot
+    to free.
+    """
+    pids = service_tree(name, settings)
+    stopped = stop_service(name, settings, timeout=timeout)
+    if pids:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from dvkn_pipeline.services.orchestration import crash_runs_of
+
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: prefect_api_url(settings)}):
+                crash_runs_of(pids, f"{name} stopped while the run was in progress")
+        except Exception as exc:  # the server may be gone too: then no slot is held
+            logging.getLogger(__name__).warning("could not end %s's runs: %s", name, exc)
+    return stopped
+
+
 def down(settings: Settings, timeout: float = 15.0) -> None:
     """Stop every service of the state directory, in reverse start order."""
     for name in _stop_order(s.name for s in service_status(settings)):
-        stop_service(name, settings, timeout=timeout)
+        if name.startswith("worker-"):
+            stop_worker(settings, name, timeout=timeout)
+        else:
+            stop_service(name, settings, timeout=timeout)
