@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from dvkn_pipeline.storage.leases import LeaseStore
-from schemas.records import LedgerRow, UploadRef
+from schemas.records import ApprovalRow, LedgerRow, UploadRef
 from schemas.roles import AccountBook
 
 
@@ -92,6 +92,20 @@ class RollupTables(Protocol):
     def replace_units(
         self, name: str, period: str, units: list[str], frame: pl.DataFrame
     ) -> None: ...
+
+
+class ApprovalTables(Protocol):
+    """What approvals read and append: the ledger and facts, and the approvals history."""
+
+    def read_ledger(
+        self, period: str | None = None, all_attempts: bool = False
+    ) -> pl.DataFrame: ...
+
+    def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame: ...
+
+    def read_approvals(self, period: str | None = None) -> pl.DataFrame: ...
+
+    def add_approvals(self, rows: Sequence[ApprovalRow]) -> None: ...
 
 
 class EventSink(Protocol):

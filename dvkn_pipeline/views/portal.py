@@ -8,13 +8,13 @@ behind ``dvkn status``), history from :func:`~dvkn_pipeline.views.status.submiss
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy
-from dvkn_pipeline.reference.periods import Period, local_date, periods_of_year
+from dvkn_pipeline.reference.periods import Period, load_calendar, local_date, periods_of_year
 from dvkn_pipeline.views.status import (
     ATTENTION_STATES,
     STATE_TEXT_VI,
@@ -54,6 +54,7 @@ class UploadLine:
 
     key: str
     filename: str
+    #: In the reporting time zone (Hanoi): what the clerk's own clock said.
     received_at: datetime
     status: str
     n_errors: int
@@ -219,7 +220,7 @@ def upload_history(
         UploadLine(
             key=r["key"],
             filename=r["key"].rsplit("/", 1)[-1],
-            received_at=r["received_at"],
+            received_at=_in_vietnam(r["received_at"]),
             status=r["status"],
             n_errors=int(r["n_errors"] or 0),
             n_warnings=int(r["n_warnings"] or 0),
@@ -264,6 +265,13 @@ def _problem(p: Problem, vi: bool) -> ProblemLine:
         message=p.message_vi if vi else p.message_en,
         hint=(p.hint_vi if vi else p.hint_en) or "",
     )
+
+
+def _in_vietnam(moment: datetime) -> datetime:
+    """A stored instant (UTC, or naive UTC) on the reporting time zone's clock."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(load_calendar().time_zone)
 
 
 def today_in_vietnam(now: datetime) -> date:

@@ -1,8 +1,12 @@
-"""Integration fixtures: the fault tests' clean snapshot, and the web console in a real browser."""
+"""Integration fixtures: the fault tests' fault-free snapshot (the report's hooks:
+tests/conftest.py), the local notification target automations post to, and the web
+console in a real browser."""
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,8 +16,21 @@ from typing import Any
 import pytest
 
 from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.notify_sink import make_server
 from schemas.settings import Settings
 from tests.integration.faults import clean_snapshot, own_stack
+
+
+@pytest.fixture
+def listener(stack_settings: Settings) -> Iterator[queue.Queue[dict[str, Any]]]:
+    """The local notification target, on the port the ``log`` target posts to."""
+    got: queue.Queue[dict[str, Any]] = queue.Queue()
+    server = make_server(stack_settings.base_port + 14, None, got.put)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield got
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -182,3 +182,36 @@ def test_the_store_holds_a_signed_upload_to_its_key_size_and_origin(
     assert "ETag" in allowed.headers.get("access-control-expose-headers", "")
     foreign = preflight("http://evil.example")
     assert foreign.headers.get("access-control-allow-origin") is None
+
+
+def test_the_console_listens_on_loopback_at_its_port_under_supervision(
+    console_stack: ConsoleStack,
+) -> None:
+    from dvkn_pipeline.ops import processes
+    from tests.integration.test_local_stack import _listening
+
+    settings = console_stack.settings
+    [state] = [s for s in processes.service_status(settings) if s.name == "console"]
+    assert state.alive and state.pid is not None and state.restarts == 0
+    assert _listening(state.pid) == {("127.0.0.1", settings.base_port + 15)}
+    assert console_stack.url == f"http://127.0.0.1:{settings.base_port + 15}"
+
+
+def test_the_demo_makes_accounts_one_can_log_in_with(console_stack: ConsoleStack) -> None:
+    """``dvkn demo --keep-running`` prints these: the commune is one with a rejected report."""
+    from dvkn_pipeline.ops.demo import demo_accounts
+    from dvkn_pipeline.services.accounts import authenticate
+    from dvkn_pipeline.services.wiring import build_accounts
+
+    settings = console_stack.settings
+    logins = demo_accounts(settings, HANOI, [NEIGHBOUR])
+    assert [(x.role, x.scope) for x in logins] == [
+        ("commune", NEIGHBOUR),
+        ("district_steward", "001"),
+        ("city_steward", "01"),
+        ("reader", "01"),
+    ]
+    store = build_accounts(settings)
+    for x in logins:
+        found = authenticate(store, x.username, x.password)
+        assert found is not None and found.role == x.role

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ import pytest
 
 from dvkn_pipeline.ops import local_stack, processes
 from dvkn_pipeline.ops.generator import generate_report
-from dvkn_pipeline.ops.notify_sink import make_server
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
@@ -32,18 +30,6 @@ pytestmark = pytest.mark.integration
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")
 COMMUNE = load_hierarchies().for_date(Q1.reference_date).units_at("commune")[0]
-
-
-@pytest.fixture
-def listener(stack_settings: Settings) -> Iterator[queue.Queue[dict[str, Any]]]:
-    """The local notification target, on the port the ``log`` target posts to."""
-    got: queue.Queue[dict[str, Any]] = queue.Queue()
-    server = make_server(stack_settings.base_port + 14, None, got.put)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got
-    server.shutdown()
-    server.server_close()
 
 
 def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(

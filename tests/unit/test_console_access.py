@@ -173,6 +173,8 @@ def test_history_is_newest_first_with_the_live_upload_marked() -> None:
     hist = upload_history(LEDGER, Q1, "00013")
     assert [h.filename for h in hist] == ["v2.csv", "v1.csv"]
     assert [h.live for h in hist] == [True, False]
+    # Shown on Hanoi's clock: 10:00 UTC on the 20th is 17:00 there.
+    assert hist[0].received_at.strftime("%d/%m %H:%M") == "20/03 17:00"
     assert uploaded_periods(LEDGER, "00013") == ["2025-Q1"]
 
 
