@@ -214,6 +214,12 @@ class Steward:
     def export_levels(self, period: Period) -> list[str]:
         return list(self.hierarchy(period).levels)
 
+    def export_level(self, period: Period, scope: str) -> str:
+        """The level an export of ``scope`` is most useful at: the one just below it."""
+        h = self.hierarchy(period)
+        level = h.unit(scope).level if scope in h else h.levels[0]
+        return h.level_below(level) or level
+
     def reporter_levels(self, period: Period) -> list[str]:
         return [lvl for lvl in self.hierarchy(period).levels if self.catalogue.reported_by(lvl)]
 

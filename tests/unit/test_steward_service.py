@@ -231,3 +231,8 @@ def test_trend_compares_the_units_below_across_periods(steward: Steward) -> None
 def test_a_trend_opens_on_periods_a_unit_list_covers(steward: Steward) -> None:
     assert steward.trend_start(Period.parse("2025-Q3"), 4) == Q1  # nothing shipped for 2024
     assert steward.trend_start(Period.parse("2026-Q2"), 4) == Period.parse("2025-Q3")
+
+
+def test_an_export_defaults_to_the_level_below_the_scope(steward: Steward) -> None:
+    assert steward.export_level(Q1, "01") == "district"
+    assert steward.export_level(Q1, BA_DINH) == "commune"

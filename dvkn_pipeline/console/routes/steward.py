@@ -106,6 +106,7 @@ def overview(
         "steward_overview.html",
         view=view,
         levels=c.steward.export_levels(p),
+        export_level=c.steward.export_level(p, scope),
         **_nav(request, account, c, p, "overview"),
     )
 
