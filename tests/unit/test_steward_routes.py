@@ -211,4 +211,5 @@ def test_start_opens_the_latest_period_with_figures(
     typed = client.get("/steward/go?period=2025-q1&page=lists", follow_redirects=False)
     assert typed.headers["location"] == f"/steward/{Q1.code}/list/missing"
     assert client.get("/steward/2025-X9/overview").status_code == 404
+    assert client.get("/steward/2024-Q1/overview").status_code == 404  # no 2024 unit list
     assert client.get(f"/steward/{Q1.code}/list/nonsense").status_code == 404

@@ -22,7 +22,7 @@ from dvkn_pipeline.console.context import ConsoleContext, ctx
 from dvkn_pipeline.console.pages import language, period_or_404, render
 from dvkn_pipeline.console.security import CurrentAccount, require
 from dvkn_pipeline.reference.errors import DvknError
-from dvkn_pipeline.reference.hierarchy import Hierarchy
+from dvkn_pipeline.reference.hierarchy import Hierarchy, NoHierarchyError
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.messages import number
 from dvkn_pipeline.reference.periods import Period
@@ -33,7 +33,7 @@ from dvkn_pipeline.views.chart import state_colours
 from dvkn_pipeline.views.overview import state_words
 from dvkn_pipeline.views.status import STATE_FILTERS
 from dvkn_pipeline.views.trend import trend_svg
-from schemas.roles import Account
+from schemas.roles import Account, Permission
 from schemas.steward import load_steward_text
 
 router = APIRouter(prefix="/steward")
@@ -50,10 +50,14 @@ def scope_of(account: Account, c: ConsoleContext) -> str:
 
 
 def _checked(
-    account: Account, permission: str, unit: str, steward: Steward, *periods: Period
+    account: Account, permission: Permission, unit: str, steward: Steward, *periods: Period
 ) -> list[Hierarchy]:
-    hierarchies = [steward.hierarchy(p) for p in periods]
-    require(account, permission, unit, *hierarchies)  # type: ignore[arg-type]
+    """403 unless the account may; 404 for a period no unit list covers (before 2025)."""
+    try:
+        hierarchies = [steward.hierarchy(p) for p in periods]
+    except NoHierarchyError as exc:
+        raise HTTPException(status_code=404, detail="period") from exc
+    require(account, permission, unit, *hierarchies)
     return hierarchies
 
 
