@@ -150,6 +150,7 @@ def test_every_page_of_another_unit_is_forbidden_to_a_commune(
         r = console.get(url)
         assert r.status_code == 403, url
         assert "Bạn không có quyền" in r.text
+        assert 'action="/logout"' in r.text  # still logged in: the page lets it log out
     r = console.post(
         f"/commune/{unit}/{PERIOD}/upload",
         json={"filename": "bao-cao.xlsx", "size": 100},
