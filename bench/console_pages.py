@@ -17,7 +17,6 @@ import argparse
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import polars as pl
 
@@ -25,31 +24,7 @@ from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.storage.tables import ledger_polars_schema
 from dvkn_pipeline.views.portal import reporting_periods
-
-
-def _row(unit: str, period: str, name: str, status: str, at: datetime) -> dict[str, Any]:
-    key = f"incoming/{unit}/{period}/{name}"
-    sid = f"{unit}{period}{name}".encode().hex()[:64].ljust(64, "0")
-    return {
-        "upload_id": f"{key}#e",
-        "key": key,
-        "etag": "e",
-        "sha256": sid,
-        "size": 10,
-        "uploader": None,
-        "received_at": at,
-        "processed_at": at,
-        "status": status,
-        "unit_code": unit,
-        "period": period,
-        "report_version": 1,
-        "submission_id": sid if status == "accepted" else None,
-        "n_errors": 1 if status == "rejected" else 0,
-        "n_warnings": 0,
-        "receipt_key": f"receipts/{unit}/{period}/{name}.receipt.json",
-        "archive_key": None,
-        "flow_run_id": None,
-    }
+from tests.unit.test_export import ledger_row
 
 
 def hanoi_ledger(periods: int, today: date) -> tuple[pl.DataFrame, str]:
@@ -63,8 +38,8 @@ def hanoi_ledger(periods: int, today: date) -> tuple[pl.DataFrame, str]:
         units = [u for lvl in h.levels if catalogue.reported_by(lvl) for u in h.units_at(lvl)]
         for i, u in enumerate(units):
             if i % 10 == 0:
-                rows.append(_row(u.code, p.code, "lan1.csv", "rejected", at))
-            rows.append(_row(u.code, p.code, "lan2.csv", "accepted", at + timedelta(hours=1)))
+                rows.append(ledger_row(u.code, "rejected", at, p, n=1))
+            rows.append(ledger_row(u.code, "accepted", at + timedelta(hours=1), p, n=2))
         commune = commune or units[-1].code
     return pl.DataFrame(rows, schema=ledger_polars_schema()), commune
 
@@ -98,7 +73,7 @@ def main() -> None:
     pages = {
         "periods": f"/commune/{commune}",
         "period": f"/commune/{commune}/{period}",
-        "receipt (waiting)": f"/commune/{commune}/{period}/receipt?key=incoming/{commune}/{period}/lan2.csv",
+        "receipt (waiting)": f"/commune/{commune}/{period}/receipt?key=incoming/{commune}/{period}/2.csv",
         "template.xlsx": f"/commune/{commune}/{period}/template.xlsx",
     }
     print(f"ledger: {ledger.height} uploads, {args.periods} quarters, commune {commune}")

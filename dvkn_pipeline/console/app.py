@@ -43,12 +43,21 @@ from starlette.middleware.sessions import SessionMiddleware
 from dvkn_pipeline.console.context import ConsoleContext
 from dvkn_pipeline.console.pages import HERE, render
 from dvkn_pipeline.console.routes import auth, commune, home, steward
-from dvkn_pipeline.console.security import LoginRequiredError
+from dvkn_pipeline.console.security import LoginRequiredError, current_account
 from dvkn_pipeline.services.steward import OutOfScopeError
+from schemas.roles import Account
 
 ROUTERS = (auth.router, home.router, commune.router, steward.router)
 SESSION_COOKIE = "dvkn_session"
 _ERROR_KEYS = {400: "error.bad_request", 403: "error.forbidden", 404: "error.not_found"}
+
+
+def _visitor(request: Request) -> Account | None:
+    """The logged-in account on an error page (so it can still log out), else None."""
+    try:
+        return current_account(request)
+    except LoginRequiredError:
+        return None
 
 
 def create_app(context: ConsoleContext, secret_key: str) -> FastAPI:
@@ -79,12 +88,16 @@ def create_app(context: ConsoleContext, secret_key: str) -> FastAPI:
         key = "error.csrf" if exc.detail == "csrf" else _ERROR_KEYS.get(exc.status_code)
         if key is None:
             return HTMLResponse(str(exc.detail), status_code=exc.status_code)
-        return render(request, "error.html", exc.status_code, message_key=key)
+        return render(
+            request, "error.html", exc.status_code, message_key=key, account=_visitor(request)
+        )
 
     @app.exception_handler(OutOfScopeError)
     async def _out_of_scope(request: Request, exc: OutOfScopeError) -> Response:
         # The services' own scope check (behind the routes' ``require``): also a 403.
-        return render(request, "error.html", 403, message_key="error.forbidden")
+        return render(
+            request, "error.html", 403, message_key="error.forbidden", account=_visitor(request)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

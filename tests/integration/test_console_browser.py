@@ -215,3 +215,38 @@ def test_the_demo_makes_accounts_one_can_log_in_with(console_stack: ConsoleStack
     for x in logins:
         found = authenticate(store, x.username, x.password)
         assert found is not None and found.role == x.role
+
+
+def test_dvkn_users_adds_lists_and_disables_accounts(
+    console_stack: ConsoleStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from dvkn_pipeline.cli.app import app
+    from dvkn_pipeline.services.accounts import authenticate
+    from dvkn_pipeline.services.wiring import build_accounts
+
+    monkeypatch.setenv("DVKN_BUCKET", console_stack.settings.bucket)
+    runner = CliRunner()
+    add = runner.invoke(
+        app,
+        ["users", "add", "huyen-cli", "--role", "district_steward", "--scope", "001"],
+        env={"DVKN_NEW_PASSWORD": "mat-khau-huyen"},
+    )
+    assert add.exit_code == 0, add.output
+    bad = runner.invoke(
+        app,
+        ["users", "add", "xa-x", "--role", "commune", "--scope", "001"],
+        env={"DVKN_NEW_PASSWORD": "mat-khau-huyen"},
+    )
+    assert bad.exit_code != 0 and "not a commune" in bad.output
+    listed = runner.invoke(app, ["users", "list", "--json"])
+    rows = {r["username"]: r for r in json.loads(listed.output)}
+    assert rows["huyen-cli"]["role"] == "district_steward"
+    assert "password_hash" not in rows["huyen-cli"]
+    store = build_accounts(console_stack.settings)
+    assert authenticate(store, "huyen-cli", "mat-khau-huyen") is not None
+    assert runner.invoke(app, ["users", "disable", "huyen-cli"]).exit_code == 0
+    assert authenticate(store, "huyen-cli", "mat-khau-huyen") is None

@@ -150,6 +150,7 @@ def test_every_page_of_another_unit_is_forbidden_to_a_commune(
         r = console.get(url)
         assert r.status_code == 403, url
         assert "Bạn không có quyền" in r.text
+        assert 'action="/logout"' in r.text  # still logged in: the page lets it log out
     r = console.post(
         f"/commune/{unit}/{PERIOD}/upload",
         json={"filename": "bao-cao.xlsx", "size": 100},
@@ -260,3 +261,14 @@ def test_every_template_word_is_in_the_console_text() -> None:
         for m in re.finditer(r"""t\(["']([a-z_.]+)["']\)""", f.read_text(encoding="utf-8"))
     }
     assert used and used <= known, sorted(used - known)
+
+
+def test_a_period_the_unit_does_not_report_for_offers_no_template_or_upload(
+    console: TestClient,
+) -> None:
+    """00001 was merged away in the 2025 reform: it reports for 2025-Q1, not 2025-Q4."""
+    log_in(console, "xa1")
+    assert 'id="upload-form"' in console.get(f"/commune/{COMMUNE}/{PERIOD}").text
+    later = console.get(f"/commune/{COMMUNE}/2025-Q4")
+    assert later.status_code == 200 and "không phải nộp" in later.text
+    assert 'id="upload-form"' not in later.text and "template.xlsx" not in later.text
