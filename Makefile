@@ -3,7 +3,7 @@
 
 # The README's test command: installs Chromium for the browser tests if missing, then pytest.
 test:
-	./.ci/run
+	tests/run
 
 lint:
 	uv run ruff check .

@@ -138,7 +138,7 @@ def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
-            "(apt-get install -y --no-install-recommends chromium; `.ci/run` does it)"
+            "(apt-get install -y --no-install-recommends chromium; `tests/run` does it)"
         )
     from playwright.sync_api import sync_playwright
 
