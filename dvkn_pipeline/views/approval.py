@@ -328,11 +328,11 @@ class Flash(_View):
 
 
 def outcome_flash(outcome: ActionOutcome, done: BilingualText) -> Flash:
-    """An action's outcome as the line a page shows: ``done`` and what was skipped."""
+    """An action's outcome as the line a page shows: ``done``, which unit (how many, for
+    a bulk action), and what was skipped and why."""
+    what = str(len(outcome.done)) if outcome.skipped or len(outcome.done) != 1 else outcome.done[0]
     return Flash(
         ok=bool(outcome.done),
-        text=BilingualText(
-            vi=f"{done.vi}: {len(outcome.done)}", en=f"{done.en}: {len(outcome.done)}"
-        ),
+        text=BilingualText(vi=f"{done.vi}: {what}", en=f"{done.en}: {what}"),
         details=tuple(sorted(outcome.skipped.items())),
     )

@@ -23,6 +23,7 @@ from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.intake import IntakeService
+from dvkn_pipeline.views.approval import ActionOutcome, BilingualText, outcome_flash
 from dvkn_pipeline.views.status import status_report
 from schemas.settings import Settings
 from tests.console_support import COMMUNE, OTHER_COMMUNE, csrf_of, log_in, make_console
@@ -93,7 +94,7 @@ def test_approve_then_unapprove_through_the_buttons(
     done = post(huyen, ACT, UNIT_PAGE, action="approve", text="số liệu khớp")
     assert done.status_code == 303 and done.headers["location"] == UNIT_PAGE  # type: ignore[attr-defined]
     page = huyen.get(UNIT_PAGE)
-    assert 'data-state="approved"' in page.text and "Đã phê duyệt: 1" in page.text
+    assert 'data-state="approved"' in page.text and f"Đã phê duyệt: {COMMUNE}" in page.text
     assert "số liệu khớp" in page.text and "huyen1" in page.text
     assert buttons(page.text) == {"unapprove", "return"}
     assert recorded(context) == [(COMMUNE, "approve")]
@@ -216,3 +217,24 @@ def test_approval_posts_need_the_csrf_token(console: tuple[TestClient, ConsoleCo
         forged = {**data, "csrf_token": "x" * 40}
         assert huyen.post(url, data=forged, follow_redirects=False).status_code == 403
     assert recorded(context) == []
+
+
+def test_outcome_flash_names_one_unit_and_counts_a_bulk_action() -> None:
+    done = BilingualText(vi="Đã phê duyệt", en="Approved")
+    why = BilingualText(vi="chưa nộp", en="nothing submitted")
+    one = ActionOutcome(
+        action="approve",
+        periods=("2025-Q1",),
+        batch_id="b",
+        by="huyen1",
+        by_unit="001",
+        done=(COMMUNE,),
+        skipped={},
+        announced=True,
+    )
+    assert outcome_flash(one, done).text.en == f"Approved: {COMMUNE}"
+    bulk = one.model_copy(update={"done": ("2025-Q1/00001",), "skipped": {"2025-Q1/00006": why}})
+    shown = outcome_flash(bulk, done)
+    assert shown.ok and shown.text.vi == "Đã phê duyệt: 1"
+    assert shown.details == (("2025-Q1/00006", why),)
+    assert not outcome_flash(bulk.model_copy(update={"done": ()}), done).ok

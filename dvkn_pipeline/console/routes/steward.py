@@ -231,15 +231,11 @@ def approval_action(
 ) -> Response:
     """One approval button: the action as this account, then back to the page it was on."""
     comment = text.strip() or None
-    p = _approval(
-        request,
-        account,
-        c,
-        period,
-        unit,
-        f"approval.done.{action.value}",
-        lambda actor, p: c.approvals.act(actor, action, unit, p, comment),
-    )
+
+    def one(actor: Actor, p: Period) -> ActionOutcome:
+        return c.approvals.act(actor, action, unit, p, comment)
+
+    p = _approval(request, account, c, period, unit, f"approval.done.{action.value}", one)
     target = f"overview?unit={unit}" if back == "overview" else f"unit/{unit}"
     return RedirectResponse(f"/steward/{p.code}/{target}", status_code=303)
 
@@ -255,15 +251,11 @@ def approve_children(
 ) -> Response:
     """Approve every ready unit below: the children this account may approve now."""
     comment = text.strip() or None
-    p = _approval(
-        request,
-        account,
-        c,
-        period,
-        unit,
-        "approval.done.bulk",
-        lambda actor, p: c.approvals.approve_children(actor, unit, [p], comment),
-    )
+
+    def bulk(actor: Actor, p: Period) -> ActionOutcome:
+        return c.approvals.approve_children(actor, unit, [p], comment)
+
+    p = _approval(request, account, c, period, unit, "approval.done.bulk", bulk)
     return RedirectResponse(f"/steward/{p.code}/overview?unit={unit}", status_code=303)
 
 
