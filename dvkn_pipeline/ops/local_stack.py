@@ -433,10 +433,14 @@ def stop_worker(settings: Settings, name: str, timeout: float = 15.0) -> bool:
     return stopped
 
 
+def stop(settings: Settings, name: str, timeout: float = 15.0) -> bool:
+    """Stop one service; a worker's unfinished runs end with it (see :func:`stop_worker`)."""
+    if name.startswith("worker-"):
+        return stop_worker(settings, name, timeout=timeout)
+    return stop_service(name, settings, timeout=timeout)
+
+
 def down(settings: Settings, timeout: float = 15.0) -> None:
     """Stop every service of the state directory, in reverse start order."""
     for name in _stop_order(s.name for s in service_status(settings)):
-        if name.startswith("worker-"):
-            stop_worker(settings, name, timeout=timeout)
-        else:
-            stop_service(name, settings, timeout=timeout)
+        stop(settings, name, timeout=timeout)

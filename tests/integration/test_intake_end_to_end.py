@@ -45,7 +45,7 @@ def pipeline(stack_settings: Settings) -> Iterator[Settings]:
     processes.start_service(local_stack.sensor_spec(settings), settings)
     yield settings
     processes.stop_service("sensor", settings)
-    local_stack.stop_worker(settings, "worker-0")
+    local_stack.stop(settings, "worker-0")
 
 
 @dataclass
