@@ -232,6 +232,15 @@ def workers_ready(
     return check
 
 
+def worker_argv(settings: Settings, name: str) -> list[str]:
+    """The worker command: the warm worker (flow runs in its own process) or Prefect's."""
+    if settings.worker_kind == "warm":
+        entry = ["-m", "dvkn_pipeline.ops.warm_worker"]
+    else:
+        entry = ["-m", "prefect", "worker", "start", "--type", "process"]
+    return [sys.executable, *entry, "--pool", settings.work_pool, "--name", name]
+
+
 def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     """A process worker on ``settings.work_pool`` (created if missing), cwd = project root."""
     name = worker_name(index)
@@ -239,19 +248,7 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     argv = supervised_argv(
         service,
         supervisor_file(state_dir(settings), service),
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "worker",
-            "start",
-            "--pool",
-            settings.work_pool,
-            "--type",
-            "process",
-            "--name",
-            name,
-        ],
+        worker_argv(settings, name),
     )
     env = (
         prefect_env(settings)

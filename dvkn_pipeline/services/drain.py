@@ -12,7 +12,9 @@ a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
   token moved, or every ``list_at_least_every`` seconds in case an event was
   missed: listing thousands of objects twice a second would load the store;
 - roll-ups are refreshed every ``refresh_every_seconds`` during a long burst
-  and after each round, and a crashed run's stale periods are refreshed first.
+  and after each round, and a crashed run's stale periods are refreshed first;
+- the reconciliation sweep (the only run that lists ``incoming/``) does nothing
+  while another run is draining.
 """
 
 from __future__ import annotations
@@ -122,6 +124,12 @@ def drain(
     """
     log = log or logging.getLogger(__name__)
     out = Drained()
+    if policy.sweep and presence is not None and presence.others_present():
+        # A draining run reads the announcements and leaves only once nothing is pending;
+        # listing incoming/ beside it would cost the store seconds per listing in a burst
+        # and find what that run is about to take. Lost events wait for the next sweep.
+        log.info("a run is draining: this sweep is left to the next interval")
+        return out
     dirty: dict[str, set[str]] = {p: set(u) for p, u in (stale or {}).items()}
     last_work = last_refresh = clock()
 

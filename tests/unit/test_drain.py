@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -262,3 +263,19 @@ def test_work_another_present_run_will_see_is_left_to_it() -> None:
     started = clock()
     run(backlog, presence=presence)
     assert clock() - started < POLICY.idle_seconds + 5  # ended after one idle period
+
+
+def test_the_sweep_lists_nothing_while_another_run_drains() -> None:
+    """The reconcile sweep is the only run that lists incoming/; beside a drain it waits."""
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, 1)]})
+    DrainPresence(backlog.store, "_state/", "other-run", clock=clock).beat()
+    sweep = replace(POLICY, sweep=True)
+    processor = Processor(backlog)
+    me = DrainPresence(backlog.store, "_state/", "this-run", clock=clock)
+    drained = run(backlog, sweep, processor=processor, presence=me)
+    assert processor.batches == [] and drained.outcomes == []
+    # Once nobody drains, the same sweep takes the upload.
+    clock.sleep(120)  # the other run's presence expired (it died, or left)
+    run(backlog, sweep, processor=processor, presence=me)
+    assert processor.batches == [[ref(0, 1).key]]
