@@ -20,7 +20,7 @@ What a warm worker cannot do is kill a run: cancelling a run in the UI marks it
 Cancelled and the run stops at its next task boundary (Prefect's engine checks
 its state), but a thread cannot be killed without taking down the other runs.
 
-Run as ``python -m dvkn_pipeline.ops.warm_worker --pool POOL --name NAME [--limit N]``
+Run as ``python -m dvkn_pipeline.ops.warm_worker --pool POOL [--name NAME] [--limit N]``
 (``dvkn up`` and the tests do, under ``ops.supervise``).
 """
 
@@ -31,6 +31,7 @@ import asyncio
 import importlib
 import logging
 import os
+import socket
 from typing import Any
 
 import anyio
@@ -129,7 +130,11 @@ def _warm_up() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", required=True, help="the process work pool to serve")
-    parser.add_argument("--name", required=True, help="the worker's name in the Prefect UI")
+    parser.add_argument(
+        "--name",
+        default=f"dvkn-warm-{socket.gethostname()}-{os.getpid()}",
+        help="the worker's name in the Prefect UI (default: host and process id)",
+    )
     parser.add_argument(
         "--limit", type=int, default=None, help="flow runs at once in this process (no limit)"
     )
