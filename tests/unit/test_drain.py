@@ -279,3 +279,22 @@ def test_the_sweep_lists_nothing_while_another_run_drains() -> None:
     clock.sleep(120)  # the other run's presence expired (it died, or left)
     run(backlog, sweep, processor=processor, presence=me)
     assert processor.batches == [[ref(0, 1).key]]
+
+
+def test_a_sweep_that_goes_on_draining_lists_only_once() -> None:
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, 1)]})
+    asked: list[bool] = []
+    look = backlog.pending_by_shard
+
+    def pending_by_shard(sweep: bool = False) -> dict[int, list[UploadRef]]:
+        asked.append(sweep)
+        if len(asked) == 2:
+            backlog.work[1] = [ref(1, 2)]  # a burst begins while the sweep works
+        return look(sweep)
+
+    backlog.pending_by_shard = pending_by_shard  # type: ignore[method-assign]
+    processor = Processor(backlog)
+    run(backlog, replace(POLICY, sweep=True, idle_seconds=0.0), processor=processor)
+    assert sorted(k for b in processor.batches for k in b) == [ref(0, 1).key, ref(1, 2).key]
+    assert asked[0] is True and not any(asked[1:])
