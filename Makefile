@@ -1,8 +1,9 @@
 # Task entry point: `make check` runs what CI runs, plus lint and types.
 .PHONY: test lint types check demo
 
+# The README's test command: installs Chromium for the browser tests if missing, then pytest.
 test:
-	uv run pytest
+	tests/run
 
 lint:
 	uv run ruff check .

@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "parameters": vars(args),
     }
     print(f"starting the embedded stack on 127.0.0.1:{base}.. in {state}")
-    local_stack.up(settings, workers=args.workers, with_sensor=False)
+    local_stack.up(settings, workers=args.workers, with_sensor=False, with_console=False)
     try:
         os.environ.update(local_env.prefect_env(settings))
         from dvkn_pipeline.services.orchestration import register, register_naive

@@ -186,12 +186,16 @@ def _reprocess(intake: Intake, request: ReprocessRequest, owner: str) -> State[d
 
 @flow(name=INTAKE_FLOW)
 def process_uploads(
-    key: str | None = None,
+    announced: str | None = None,
     drain_seconds: float | None = None,
     bucket: str | None = None,
     reprocess: ReprocessRequest | None = None,
 ) -> State[dict[str, Any]]:
-    """Drain pending uploads; ``key`` names the upload whose event started this run.
+    """Drain pending uploads; ``announced`` is what the event that started this run named.
+
+    One key, or "200 uploads from <first key>" for a batch announcement: the
+    Parameters tab must not suggest that a run which drains hundreds of files
+    was about one of them.
 
     The run ends in a named Completed state ("Completed (28 rejected)" when
     files were rejected) and is renamed as batches finish ("2025-Q1 · 352 nhận ·
@@ -211,7 +215,7 @@ def process_uploads(
     if reprocess is not None:
         return _reprocess(intake, reprocess, owner)
     idle = settings.drain_idle_seconds if drain_seconds is None else drain_seconds
-    log.info("started by %s; draining pending uploads", key or "schedule/manual run")
+    log.info("started by %s; draining pending uploads", announced or "schedule/manual run")
     backlog = CountingBacklog(intake)
     artifacts = RunArtifacts(settings.incoming_prefix, backlog=backlog, rename=_rename)
     artifacts.start()

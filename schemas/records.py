@@ -17,6 +17,9 @@ EVENT_ACCEPTED = "dvkn.report.accepted"
 EVENT_REJECTED = "dvkn.report.rejected"
 EVENT_ROLLUP_UPDATED = "dvkn.rollup.updated"
 EVENT_UNITS_MISSING = "dvkn.units.missing"
+EVENT_APPROVAL_APPROVED = "dvkn.approval.approved"
+EVENT_APPROVAL_RETURNED = "dvkn.approval.returned"
+EVENT_APPROVAL_UNAPPROVED = "dvkn.approval.unapproved"
 
 
 class Severity(StrEnum):
@@ -250,3 +253,38 @@ class LedgerRow(BaseModel):
             "status": self.status.value,
             "override": self.override.value if self.override is not None else None,
         }
+
+
+class Actor(BaseModel):
+    """Who acts on an approval: a person, their role and the unit they answer for.
+
+    The CLI builds it from ``--by``/``--role``/``--scope``; the console from the
+    logged-in account. What a role may do is data (``schemas/approval.yaml``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=50)
+    unit: str = Field(min_length=1, max_length=20)
+
+
+class ApprovalRow(BaseModel):
+    """One steward's action as the ``approvals`` table records it (``APPROVALS_SCHEMA``)."""
+
+    model_config = ConfigDict(frozen=True)
+    approval_id: str
+    batch_id: str
+    period: str
+    unit_code: str
+    unit_level: str
+    action: str
+    by_name: str
+    by_role: str
+    by_unit: str
+    at: datetime
+    comment: str | None
+    hierarchy_version: str
+    submission_id: str | None
+    upload_key: str | None
+    upload_etag: str | None
+    report_version: int | None

@@ -67,6 +67,7 @@ LOCAL_PORTS: dict[str, int] = {
     "rehearsal-postgres": 11,
     "rehearsal-webhook": 12,
     "notify": 14,
+    "console": 15,
 }
 LOCAL_PORT_BLOCK = 16
 LOCAL_GRPC_OFFSET = 10000
@@ -189,6 +190,31 @@ class Settings(BaseSettings):
     # The deadline check warns about units still missing this many days before a deadline.
     missing_days_before_deadline: int = Field(default=3, ge=0)
 
+    # The web console (dvkn_pipeline/console). The session cookie is signed with
+    # console_secret_key; unset, the embedded default keeps a random one in the state
+    # dir (production: set it, and keep it across restarts or every session ends).
+    console_secret_key: SecretStr = SecretStr("")
+    console_host: str = "127.0.0.1"
+    # 0: the local block's console port (``local_port('console')``).
+    console_port: int = Field(default=0, ge=0, le=65535)
+    # Where people open the console (the browser's origin): the store's CORS rule allows
+    # uploads from it. Empty: http://127.0.0.1:<console port>.
+    console_public_url: str = ""
+    # Behind TLS (production): the session cookie is sent over HTTPS only.
+    console_cookie_secure: bool = False
+    console_session_hours: float = Field(default=8.0, gt=0)
+    # Login attempts (``limits`` notation) per account name and client, and per client.
+    console_login_limit: str = "5/minute"
+    console_login_limit_per_client: str = "30/minute"
+    # Which periods a commune's page lists: the latest N of each type.
+    console_period_types: list[str] = Field(default_factory=lambda: ["quarter"])
+    console_periods_shown: int = Field(default=8, ge=1)
+    # How long a presigned upload stays valid.
+    console_upload_expires_seconds: int = Field(default=900, ge=30)
+    # The store's address as the browser reaches it (presigned uploads); empty: the
+    # pipeline's own s3_endpoint_url (embedded default: the same loopback address).
+    s3_public_url: str = ""
+
     @model_validator(mode="after")
     def _embedded_endpoint(self) -> Self:
         if not self.s3_endpoint_url:
@@ -198,6 +224,15 @@ class Settings(BaseSettings):
     def local_port(self, service: str) -> int:
         """The loopback port of an embedded service (see ``LOCAL_PORTS``)."""
         return self.base_port + LOCAL_PORTS[service]
+
+    def console_bind_port(self) -> int:
+        return self.console_port or self.local_port("console")
+
+    def console_url(self) -> str:
+        """Where a person opens the console (its origin, no trailing slash)."""
+        return (self.console_public_url or f"http://127.0.0.1:{self.console_bind_port()}").rstrip(
+            "/"
+        )
 
     def notify_log_url(self) -> str:
         return f"http://127.0.0.1:{self.local_port('notify')}/notify"

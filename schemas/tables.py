@@ -233,3 +233,41 @@ UNITS_SCHEMA = pa.DataFrameSchema(
     unique=["hierarchy_version", "unit_code"],
     name="units",
 )
+
+
+#: The approvals table: append-only, one row per steward's action on a unit × period
+#: (approve, accept, return, unapprove, not_expected); the current state is derived from
+#: the rows (``dvkn_pipeline.rollup.approval``). An approval names the live submission it
+#: vouched for (``submission_id`` and the upload's key, etag and report version), so the
+#: "approved only" roll-up reads the facts of that submission, not of a later upload.
+#: ``batch_id`` groups the rows of one bulk action; ``by_unit`` is the scope of the
+#: account that acted (the unit its steward answers for).
+APPROVALS_SCHEMA = pa.DataFrameSchema(
+    {
+        "approval_id": pa.Column(pl.Utf8, unique=True),
+        "batch_id": pa.Column(pl.Utf8),
+        "period": pa.Column(pl.Utf8, checks=[pa.Check.str_matches(PERIOD_PATTERN)]),
+        "unit_code": pa.Column(pl.Utf8),
+        "unit_level": pa.Column(pl.Utf8),
+        "action": pa.Column(
+            pl.Utf8,
+            checks=[pa.Check.isin(["approve", "accept", "return", "unapprove", "not_expected"])],
+        ),
+        "by_name": pa.Column(pl.Utf8),
+        "by_role": pa.Column(pl.Utf8),
+        "by_unit": pa.Column(pl.Utf8),
+        "at": pa.Column(pl.Datetime("us", "UTC")),
+        "comment": pa.Column(pl.Utf8, nullable=True),
+        "hierarchy_version": pa.Column(pl.Utf8),
+        "submission_id": pa.Column(pl.Utf8, nullable=True),
+        "upload_key": pa.Column(pl.Utf8, nullable=True),
+        "upload_etag": pa.Column(pl.Utf8, nullable=True),
+        "report_version": pa.Column(pl.Int64, nullable=True),
+    },
+    strict=True,
+    name="approvals",
+)
+
+
+def empty_approvals() -> pl.DataFrame:
+    return pl.DataFrame(schema={n: c.dtype.type for n, c in APPROVALS_SCHEMA.columns.items()})

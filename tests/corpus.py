@@ -88,7 +88,12 @@ def set_cell(
 def filled_template(report: SyntheticReport) -> bytes:
     """The blank template filled cell by cell with openpyxl, as Excel users type:
     formulas stay, but no cached totals exist until Excel recalculates."""
-    wb = openpyxl.load_workbook(io.BytesIO(write_template(report.unit, report.period, CAT)))
+    return fill_workbook(write_template(report.unit, report.period, CAT), report)
+
+
+def fill_workbook(template: bytes, report: SyntheticReport) -> bytes:
+    """``template`` (a workbook as downloaded) with ``report``'s figures typed in, by openpyxl."""
+    wb = openpyxl.load_workbook(io.BytesIO(template))
     values = report_values(report.rows)
     labels = {
         (dim, spec.values[code].vi): code

@@ -19,9 +19,9 @@ from typing import Any
 import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
-from dvkn_pipeline.storage.tables import ledger_frame, newest_judgements
-from schemas.records import LedgerRow, UploadRef
-from schemas.tables import COMPLETENESS_SCHEMA, empty_facts, empty_marks
+from dvkn_pipeline.storage.tables import approvals_frame, ledger_frame, newest_judgements
+from schemas.records import ApprovalRow, LedgerRow, UploadRef
+from schemas.tables import COMPLETENESS_SCHEMA, empty_approvals, empty_facts, empty_marks
 
 T0 = datetime(2025, 3, 16, 8, 0, tzinfo=UTC)
 
@@ -154,6 +154,7 @@ class MemoryTables:
         self.ledger: pl.DataFrame = ledger_frame([])
         self.facts = empty_facts(catalogue.dimension_columns)
         self.frames: dict[str, pl.DataFrame] = {}
+        self.approvals = empty_approvals()
         self.ledger_reads = 0
         self._lock = threading.Lock()
 
@@ -175,6 +176,15 @@ class MemoryTables:
         if submission_ids is not None:
             pred = pred & pl.col("submission_id").is_in(submission_ids)
         return self.facts.filter(pred).unique(maintain_order=True)
+
+    def add_approvals(self, rows: Sequence[ApprovalRow]) -> None:
+        if rows:
+            with self._lock:
+                self.approvals = pl.concat([self.approvals, approvals_frame(rows)])
+
+    def read_approvals(self, period: str | None = None) -> pl.DataFrame:
+        rows = self.approvals.filter(pl.col("period") == period) if period else self.approvals
+        return rows.sort("at", maintain_order=True)
 
     def _frame(self, name: str, empty: pl.DataFrame | None = None) -> pl.DataFrame:
         return self.frames.get(name, pl.DataFrame() if empty is None else empty)

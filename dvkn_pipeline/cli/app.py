@@ -13,6 +13,7 @@ from __future__ import annotations
 import typer
 
 from dvkn_pipeline.cli import (
+    approval,
     common,
     figures,
     health,
@@ -23,6 +24,7 @@ from dvkn_pipeline.cli import (
     stack,
     status,
     steer,
+    users,
 )
 
 app = typer.Typer(
@@ -43,6 +45,7 @@ app.command()(stack.up)
 app.command()(stack.down)
 app.command()(stack.ps)
 app.command()(stack.deploy)
+app.add_typer(users.users_app, name="users")
 # Report files, uploads and receipts.
 app.command()(reports.generate)
 app.command()(reports.template)
@@ -64,6 +67,13 @@ app.command()(status.trend)
 app.command()(steer.reprocess)
 app.command()(steer.reject)
 app.command("accept-with-warnings")(steer.accept_with_warnings)
+# Stewards: approval across levels (the rules: services/approval.py).
+app.command()(approval.approve)
+app.command()(approval.accept)
+app.command("return")(approval.return_unit)
+app.command()(approval.unapprove)
+app.command("not-expected")(approval.not_expected)
+app.command()(approval.approvals)
 app.add_typer(steer.automations_app, name="automations")
 app.add_typer(steer.notifications_app, name="notifications")
 # Across the 2025 reform, and as the tables stood at a moment.

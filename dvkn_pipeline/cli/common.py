@@ -21,6 +21,7 @@ from rich.table import Table
 from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.periods import Period, PeriodError
+from schemas.approval import Basis
 from schemas.settings import Settings
 
 # Wide enough for the roll-up tables when output goes to a file or CI log.
@@ -31,6 +32,21 @@ PeriodOpt = Annotated[
     str, typer.Option("--period", "-p", help="Reporting period, e.g. 2025-Q1, 2025-M03, 2025-Y.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+BasisOpt = Annotated[
+    str,
+    typer.Option(
+        "--basis", help="approved: approved figures only; accepted: every accepted report."
+    ),
+]
+
+
+def parse_basis(text: str) -> Basis:
+    """A ``--basis`` value: ``approved`` or ``accepted``, else a usage error."""
+    if text == "approved":
+        return "approved"
+    if text == "accepted":
+        return "accepted"
+    raise typer.BadParameter(f"--basis is approved or accepted, not {text!r}")
 
 
 def load_settings() -> Settings:
@@ -109,6 +125,8 @@ def print_figures(payload: dict[str, Any]) -> None:
         f"hierarchy {payload['hierarchy_version']}, level {payload['level']}"
         + (f", as of {payload['as_of']}" if payload.get("as_of") else "")
     )
+    if payload.get("basis"):
+        console.print(f"[bold]{payload['basis']['vi']} / {payload['basis']['en']}[/]")
     console.print(f"Completeness: [bold]{payload['completeness']['text']}[/]")
     units = payload["units"]
     if len(units) <= 3:

@@ -6,17 +6,20 @@ Reads go through :mod:`dvkn_pipeline.services.queries` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from dvkn_pipeline.cli.common import (
+    BasisOpt,
     JsonOpt,
     PeriodOpt,
     console,
     load_settings,
     parse_as_of_option,
+    parse_basis,
     parse_period,
     print_figures,
     print_json,
@@ -24,6 +27,10 @@ from dvkn_pipeline.cli.common import (
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.services.queries import figures
+from schemas.settings import Settings
+
+if TYPE_CHECKING:
+    from dvkn_pipeline.services.approval import ApprovalService
 
 
 def rollup(
@@ -34,16 +41,24 @@ def rollup(
         str | None,
         typer.Option(help="As the tables stood then, e.g. 2025-04-20T10:00 (local time)."),
     ] = None,
+    basis: BasisOpt = "accepted",
     json_out: JsonOpt = False,
 ) -> None:
-    """Roll-up figures of a period at one level, with the completeness they rest on."""
+    """Roll-up figures of a period at one level, with the completeness they rest on.
+
+    ``--basis approved`` shows approved figures only (each unit's approved
+    submission, not a later upload held for re-approval); the output says which.
+    """
     from dvkn_pipeline.reference.hierarchy import load_hierarchies
     from dvkn_pipeline.services.wiring import build_intake
 
     settings = load_settings()
-    p = parse_period(period)
+    p, approved_only = parse_period(period), parse_basis(basis) == "approved"
+    if approved_only and as_of:
+        raise typer.BadParameter("--as-of reads the stored roll-up: use --basis accepted")
     intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
+    approved = _approvals(settings).approved_rollup(p) if approved_only else None
     try:
         payload = figures(
             intake.tables,
@@ -53,6 +68,7 @@ def rollup(
             [unit] if unit else None,
             settings.root_unit,
             as_of=parse_as_of_option(as_of),
+            approved=approved,
         )
     except DvknError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -92,12 +108,15 @@ def export(
     ] = None,
     signer: Annotated[str | None, typer.Option(help="Name in the signature block.")] = None,
     position: Annotated[str | None, typer.Option(help="Position of the signer.")] = None,
+    basis: BasisOpt = "accepted",
 ) -> None:
     """Write the upper-level report of a period (.xlsx and .csv), here and on the object store.
 
     A period nobody reported directly (a quarter of monthly reports, a year of
     quarters) is built from the finer periods that tile it. The files also go
     to ``exports/<period>/<level>/`` on the store (each run a new object version).
+    ``--basis approved`` exports approved figures only (files named ``...-approved``);
+    every sheet says which figures it shows.
     """
     from datetime import datetime
 
@@ -107,6 +126,7 @@ def export(
     from schemas.report_header import load_report_header
 
     settings, p, catalogue = load_settings(), parse_period(period), load_catalogue()
+    chosen = parse_basis(basis)
     header = load_report_header()
     changes: dict[str, object] = {
         k: v for k, v in {"number": number, "signer": signer, "position": position}.items() if v
@@ -120,13 +140,30 @@ def export(
     intake = build_intake(settings)
     hierarchy = load_hierarchies().for_date(p.reference_date).scope(settings.root_unit)
     try:
-        files = export_report(intake.tables, hierarchy, catalogue, p, level, unit or None, header)
-        name = export_name(p, level)
+        approved = _approvals(settings).approved_rollup if chosen == "approved" else None
+        files = export_report(
+            intake.tables, hierarchy, catalogue, p, level, unit or None, header, approved
+        )
+        name = export_name(p, level, chosen)
     except DvknError as exc:
         raise typer.BadParameter(str(exc)) from exc
     path = out or Path(f"{name}.xlsx")
     path.write_bytes(files.xlsx)
     path.with_suffix(".csv").write_bytes(files.csv)
-    keys = publish_export(intake.bucket, settings.exports_prefix, p, level, files)
+    keys = publish_export(intake.bucket, settings.exports_prefix, p, level, files, chosen)
     console.print(f"wrote {path} and {path.with_suffix('.csv')}")
     console.print("stored " + " and ".join(f"s3://{intake.bucket.name}/{k}" for k in keys))
+
+
+def _approvals(settings: Settings) -> ApprovalService:
+    """The approval service for reading approved figures (reads send no event)."""
+    from dvkn_pipeline.services.wiring import build_approvals
+
+    return build_approvals(settings, _NoEvents())
+
+
+class _NoEvents:
+    """Reading approved figures announces nothing."""
+
+    def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None:
+        raise AssertionError(f"a read sent {event}")

@@ -33,7 +33,7 @@ def up(
     workers: Annotated[int, typer.Option(help="Prefect worker processes to start.")] = 1,
     sensor: Annotated[bool, typer.Option(help="Start the polling event source.")] = True,
 ) -> None:
-    """Start the embedded object store, Prefect server, worker(s) and sensor; register deployments."""
+    """Start the embedded object store, Prefect server, worker(s), sensor and web console; register deployments."""
     settings = load_settings().model_copy(update={"intake_concurrency": workers})
     info = local_stack.up(settings, workers=workers, with_sensor=False)
     use_prefect(settings)
@@ -48,6 +48,7 @@ def up(
     console.print(f"S3 endpoint:  {info.s3_endpoint}  (bucket [bold]{settings.bucket}[/])")
     console.print(f"Notifications (rejected reports, failed runs): [bold]{target}[/]")
     console.print(f"Prefect UI:   [bold]{info.prefect_ui_url}[/]")
+    console.print(f"Web console:  [bold]{info.console_url}[/]  (accounts: [bold]dvkn users add[/])")
     console.print("Services keep running in the background; stop them with [bold]dvkn down[/].")
 
 

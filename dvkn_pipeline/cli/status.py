@@ -35,6 +35,7 @@ from dvkn_pipeline.views.status import (
     submission_history,
     unit_list,
 )
+from schemas.approval import ApprovalState, load_approval_config
 from schemas.steward import load_steward_text
 
 UnitOpt = Annotated[str, typer.Option("--unit", "-u", help="Unit code (GSO), e.g. 00004.")]
@@ -97,15 +98,22 @@ def status(
     if state is not None:
         _print_unit_list(intake, p, hierarchy, state, district, json_out)
         return
+    from dvkn_pipeline.rollup.approval import approval_board
+
+    ledger = intake.tables.read_ledger(p.code)
+    board = approval_board(
+        intake.tables.read_approvals(p.code), ledger, hierarchy, load_approval_config(), p.code
+    )
     try:
         payload = status_report(
-            intake.tables.read_ledger(p.code),
+            ledger,
             hierarchy,
             intake.catalogue,
             p,
             level,
             unit,
             intake.settings.incoming_prefix,
+            board,
         )
     except StatusError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -190,13 +198,18 @@ def _print_unit_list(
 
 
 def _print_unit_lines(payload: dict[str, Any]) -> None:
-    table = Table("unit", "name", "state", "days late", "uploads", "live file", "version")
+    table = Table(
+        "unit", "name", "state", "approval", "days late", "uploads", "live file", "version"
+    )
+    words = load_approval_config().states
     for u in payload["units"]:
         style = _STATE_STYLE[u["state"]]
+        approval = u.get("approval")
         table.add_row(
             u["unit_code"],
             u["name"],
             f"[{style}]{state_text_both(u)}[/]",
+            words[ApprovalState(approval)].vi if approval else "",
             "" if u["days_late"] is None else str(u["days_late"]),
             str(u["n_uploads"]),
             u["live_key"] or "",
@@ -214,14 +227,23 @@ def _print_unit_lines(payload: dict[str, Any]) -> None:
 
 
 def _print_counts(payload: dict[str, Any]) -> None:
-    cols = ("expected", "received", "accepted", "rejected", "missing", "on_time", "late")
+    cols = (
+        "expected",
+        "received",
+        "accepted",
+        "approved",
+        "rejected",
+        "missing",
+        "on_time",
+        "late",
+    )
     table = Table("unit", "name", "reports of", *cols, "% accepted")
     for r in payload["rows"]:
         table.add_row(
             r["unit_code"],
             r["name"],
             r["reporter_level"],
-            *(str(r[c]) for c in cols),
+            *(str(r.get(c, "")) for c in cols),
             f"{r['pct_accepted']:.1f}",
         )
     console.print(table)

@@ -7,6 +7,7 @@ returns), so tests and scripts can run the same steps without a terminal.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from dvkn_pipeline.services.queries import figures
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.tables import Tables
 from schemas.records import Receipt, UploadRef
+from schemas.roles import RoleName
 from schemas.settings import Settings
 
 
@@ -243,6 +245,51 @@ class DemoResult:
         }
 
 
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: RoleName
+    scope: str
+    password: str
+
+
+def demo_accounts(
+    settings: Settings, hierarchy: Hierarchy, rejected_units: list[str]
+) -> list[DemoLogin]:
+    """Console accounts to try the demo with: a commune (one with a rejected report when
+    there is one, so its receipt shows problems), its district's steward, the city's
+    steward and a reader; random passwords, replaced on every demo."""
+    from dvkn_pipeline.services.accounts import add_account
+    from dvkn_pipeline.services.wiring import build_accounts
+
+    leaves = hierarchy.units_at(hierarchy.levels[-1])
+    commune = next((hierarchy.unit(u) for u in rejected_units if u in hierarchy), leaves[0])
+    wanted: list[tuple[str, RoleName, str]] = [(f"xa-{commune.code}", "commune", commune.code)]
+    if len(hierarchy.levels) > 2 and commune.parent_code:
+        wanted.append((f"huyen-{commune.parent_code}", "district_steward", commune.parent_code))
+    wanted += [
+        (f"tp-{settings.root_unit}", "city_steward", settings.root_unit),
+        (f"doc-{settings.root_unit}", "reader", settings.root_unit),
+    ]
+    store = build_accounts(settings)
+    versions = load_hierarchies().versions
+    out = []
+    for username, role, scope in wanted:
+        password = secrets.token_urlsafe(9)
+        add_account(
+            store,
+            versions,
+            username=username,
+            role=role,
+            scope=scope,
+            password=password,
+            display_name=hierarchy.unit(scope).name if scope in hierarchy else scope,
+            replace=True,
+        )
+        out.append(DemoLogin(username, role, scope, password))
+    return out
+
+
 def run_demo(
     settings: Settings,
     period: Period,
@@ -265,7 +312,7 @@ def run_demo(
     """
     settings = settings.model_copy(update={"intake_concurrency": workers})
     say("[bold]1/5[/] starting SeaweedFS (S3), Prefect server and worker ...")
-    info = local_stack.up(settings, workers=workers, with_sensor=False)
+    info = local_stack.up(settings, workers=workers, with_sensor=False, with_console=keep_running)
     try:
         os.environ.update(local_env.prefect_env(settings))
         from dvkn_pipeline.services.orchestration import register
@@ -354,6 +401,13 @@ def run_demo(
         if show is not None:
             show(result)
         say(f"\nPrefect UI (flow runs, artifacts, events): [bold]{info.prefect_ui_url}[/]")
+        if keep_running:
+            rejected_units = [u for u in rejected["unit_code"].to_list() if u]
+            say(f"Web console: [bold]{info.console_url}[/]  (demo accounts, password shown once)")
+            for login in demo_accounts(settings, hierarchy, rejected_units):
+                say(
+                    f"  {login.role:<17} {login.scope:<6} [bold]{login.username}[/] / {login.password}"
+                )
         if not keep_running:
             from dvkn_pipeline.services.orchestration import wait_until_idle
 

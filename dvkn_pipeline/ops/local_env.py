@@ -13,6 +13,7 @@ B+6     SeaweedFS admin server, UI off (gRPC B+10006)
 B+10    Prefect server: API at /api, UI at /
 B+11/12 the rehearsal's PostgreSQL and webhook receiver (``dvkn infra rehearse``)
 B+14    local notification listener (``dvkn notifications listen``)
+B+15    the web console (``python -m dvkn_pipeline.console``)
 ======  =====================================================================
 
 ``B + 10015`` must stay below 65536.
@@ -21,7 +22,9 @@ B+14    local notification listener (``dvkn notifications listen``)
 from __future__ import annotations
 
 import json
+import os
 import random
+import secrets
 import socket
 from pathlib import Path
 from typing import Any
@@ -170,3 +173,24 @@ def find_free_port_block(size: int = LOCAL_PORT_BLOCK, start: int = 12000, end: 
         ):
             return base
     raise StackError("no free block of ports on 127.0.0.1")
+
+
+def console_secret(settings: Settings) -> str:
+    """The key the console signs sessions with: the setting, or one kept in the state dir.
+
+    The embedded default makes a random key once (``<state dir>/console-secret``,
+    mode 0600) so sessions survive a restart of the console but not a new
+    state directory; production sets ``DVKN_CONSOLE_SECRET_KEY``.
+    """
+    configured = settings.console_secret_key.get_secret_value()
+    if configured:
+        return configured
+    path = state_dir(settings) / "console-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        os.replace(tmp, path)
+    return path.read_text(encoding="utf-8").strip()

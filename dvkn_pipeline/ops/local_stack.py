@@ -11,6 +11,7 @@ Prefect worker gives up by itself after a long server outage).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
@@ -38,6 +39,7 @@ from dvkn_pipeline.ops.processes import (
     StackError,
     http_ok,
     service_status,
+    service_tree,
     start_service,
     stop_service,
     supervisor_file,
@@ -63,6 +65,7 @@ class StackInfo:
     s3_endpoint: str
     prefect_api_url: str
     prefect_ui_url: str
+    console_url: str = ""
 
 
 def weed_binary() -> str:
@@ -291,6 +294,57 @@ def sensor_spec(settings: Settings, name: str = "sensor") -> ServiceSpec:
     )
 
 
+def console_spec(settings: Settings, name: str = "console") -> ServiceSpec:
+    """The web console (``python -m dvkn_pipeline.console``) on loopback, supervised."""
+    port = settings.console_bind_port()
+    return ServiceSpec(
+        name,
+        supervised_argv(
+            name,
+            supervisor_file(state_dir(settings), name),
+            [sys.executable, "-m", "dvkn_pipeline.console"],
+        ),
+        dvkn_env(settings) | {"DVKN_CONSOLE_HOST": "127.0.0.1", "DVKN_CONSOLE_PORT": str(port)},
+        cwd=project_root(),
+        ready=http_ok(f"http://127.0.0.1:{port}/login"),
+        timeout=60,
+        ports=(port,),
+    )
+
+
+def allow_browser_uploads(settings: Settings) -> None:
+    """Let the console's pages post files to the bucket (a CORS rule for the console's origin).
+
+    SeaweedFS 4.48 keeps per-bucket CORS (``PutBucketCors``) and answers the
+    preflight of an object's path from it: only PUT (the presigned upload) from
+    that one origin, exposing the ETag the page waits for. (Its bucket-level path
+    answers ``*`` whatever the rule, which is why uploads are PUTs, not POST
+    policies: ``storage/presign.py``.) MinIO (production)
+    has no bucket CORS API: its ``MINIO_API_CORS_ALLOW_ORIGIN`` does this
+    (``infra/compose.yaml``).
+    """
+    make_s3_client(settings).put_bucket_cors(
+        Bucket=settings.bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [settings.console_url()],
+                    "AllowedMethods": ["PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag", "x-amz-version-id"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+
+
+def start_console(settings: Settings) -> int:
+    """The console, with the bucket's CORS rule for its origin; returns its pid."""
+    allow_browser_uploads(settings)
+    return start_service(console_spec(settings), settings)
+
+
 def ensure_bucket(settings: Settings) -> None:
     """Create the bucket, versioned, so an overwritten upload keeps its earlier bytes."""
     client = make_s3_client(settings)
@@ -321,17 +375,22 @@ def start_sensor(settings: Settings) -> int:
     return start_service(sensor_spec(settings), settings)
 
 
-def up(settings: Settings, workers: int = 1, with_sensor: bool = True) -> StackInfo:
-    """Object store (+ bucket), Prefect server, worker(s), sensor; each waited for."""
+def up(
+    settings: Settings, workers: int = 1, with_sensor: bool = True, with_console: bool = True
+) -> StackInfo:
+    """Object store (+ bucket), Prefect server, worker(s), sensor, console; each waited for."""
     start_object_store(settings)
     start_prefect_server(settings)
     start_workers(settings, workers)
     if with_sensor:
         start_sensor(settings)
+    if with_console:
+        start_console(settings)
     return StackInfo(
         s3_endpoint=settings.s3_endpoint_url,
         prefect_api_url=prefect_api_url(settings),
         prefect_ui_url=prefect_ui_url(settings),
+        console_url=settings.console_url() if with_console else "",
     )
 
 
@@ -351,7 +410,33 @@ def _stop_order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=rank)
 
 
+def stop_worker(settings: Settings, name: str, timeout: float = 15.0) -> bool:
+    """Stop a worker and end, as Crashed, the flow runs it was running.
+
+    Without this a stopped run keeps its deployment's concurrency slot for the
+    slot lease (5 minutes) and the next intake run waits behind a run that no
+    longer exists. Best effort: with the Prefect server gone there is no slot
+    to free.
+    """
+    pids = service_tree(name, settings)
+    stopped = stop_service(name, settings, timeout=timeout)
+    if pids:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        from dvkn_pipeline.services.orchestration import crash_runs_of
+
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: prefect_api_url(settings)}):
+                crash_runs_of(pids, f"{name} stopped while the run was in progress")
+        except Exception as exc:  # the server may be gone too: then no slot is held
+            logging.getLogger(__name__).warning("could not end %s's runs: %s", name, exc)
+    return stopped
+
+
 def down(settings: Settings, timeout: float = 15.0) -> None:
     """Stop every service of the state directory, in reverse start order."""
     for name in _stop_order(s.name for s in service_status(settings)):
-        stop_service(name, settings, timeout=timeout)
+        if name.startswith("worker-"):
+            stop_worker(settings, name, timeout=timeout)
+        else:
+            stop_service(name, settings, timeout=timeout)

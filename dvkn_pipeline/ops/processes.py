@@ -314,6 +314,16 @@ def stop_service(name: str, where: Settings | Path | str, timeout: float = 15.0)
     return proc is not None
 
 
+def service_tree(name: str, where: Settings | Path | str) -> set[int]:
+    """The pids of the service and all its descendants (empty when it does not run)."""
+    proc = _owned_process(_root(where), name)
+    if proc is None:
+        return set()
+    with contextlib.suppress(psutil.Error):
+        return {proc.pid, *(c.pid for c in proc.children(recursive=True))}
+    return {proc.pid}
+
+
 def kill_service(name: str, where: Settings | Path | str) -> bool:
     """SIGKILL the service's process group and every descendant, as a crash would (no cleanup).
 

@@ -234,6 +234,11 @@ def _rehearse(
         "MINIO_ROOT_USER": "rehearsal-root",
         "MINIO_ROOT_PASSWORD": secrets.token_urlsafe(18),
         "WORKERS": str(workers),
+        # The console and its proxy are not rehearsed (no Caddy here); their variables
+        # only have to be present for compose's interpolation.
+        "CONSOLE_DOMAIN": "console.localhost",
+        "S3_DOMAIN": "s3.localhost",
+        "DVKN_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
     }
     foreign = _foreign_env()
 

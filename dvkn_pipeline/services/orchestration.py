@@ -69,7 +69,8 @@ def register(settings: Settings) -> list[str]:
         threshold=1,
         within=timedelta(seconds=settings.batch_window_seconds),
         parameters={
-            "key": "{{ event.resource['dvkn.key'] }}",
+            # "200 uploads from incoming/…" for a batch: the run drains them all.
+            "announced": "{{ event.resource['prefect.resource.name'] }}",
             "bucket": "{{ event.resource['dvkn.bucket'] }}",
         },
     )
@@ -188,3 +189,39 @@ def wait_until_idle(timeout: float = 120.0) -> bool:
                 return True
             time.sleep(1.0)
     return False
+
+
+def _pid_of(infrastructure_pid: str | None) -> int | None:
+    """The process id in a run's ``infrastructure_pid`` (``host:pid`` or a bare pid)."""
+    tail = (infrastructure_pid or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def crash_runs_of(pids: set[int], message: str) -> list[str]:
+    """Mark Crashed the unfinished runs whose process was one of ``pids`` (now gone).
+
+    A run whose process is stopped holds its deployment concurrency slot until
+    the slot's lease runs out (5 minutes), so the next intake run, a steward's
+    reprocess or the first run after ``dvkn down`` and ``up``, would wait that
+    long in AwaitingConcurrencySlot. Ending the run at once frees the slot
+    (the server releases it on the way out of Running) and tells the UI why.
+    Returns the ids of the runs ended.
+    """
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState
+    from prefect.client.schemas.filters import FlowRunFilterStateType as StateTypes
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    unfinished = [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
+    ended: list[str] = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=StateTypes(any_=unfinished))
+            )
+        )
+        for run in runs:
+            if _pid_of(run.infrastructure_pid) in pids:
+                client.set_flow_run_state(run.id, Crashed(message=message), force=True)
+                ended.append(str(run.id))
+    return ended

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import polars as pl
 
 from dvkn_pipeline.storage.leases import LeaseStore
-from schemas.records import LedgerRow, UploadRef
+from schemas.records import ApprovalRow, LedgerRow, UploadRef
+from schemas.roles import AccountBook
 
 
 class ObjectStore(LeaseStore, Protocol):
@@ -93,7 +94,37 @@ class RollupTables(Protocol):
     ) -> None: ...
 
 
+class ApprovalTables(Protocol):
+    """What approvals read and append: the ledger and facts, and the approvals history."""
+
+    def read_ledger(
+        self, period: str | None = None, all_attempts: bool = False
+    ) -> pl.DataFrame: ...
+
+    def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame: ...
+
+    def read_approvals(self, period: str | None = None) -> pl.DataFrame: ...
+
+    def add_approvals(self, rows: Sequence[ApprovalRow]) -> None: ...
+
+
 class EventSink(Protocol):
     """Where batch-level events go (Prefect's event bus in a flow run)."""
 
     def emit(self, event: str, resource: Mapping[str, str], payload: Mapping[str, Any]) -> None: ...
+
+
+class AccountStore(Protocol):
+    """The console's account book, read with its version and written only if unchanged."""
+
+    def load(self) -> tuple[AccountBook, str | None]: ...
+
+    def save(self, book: AccountBook, etag: str | None) -> bool: ...
+
+
+class UploadSigner(Protocol):
+    """Signs a browser's upload of one exact key and size, straight to the object store."""
+
+    def presigned_put(self, key: str, size: int, expires_in: int) -> str:
+        """A URL the browser PUTs exactly ``size`` bytes to, at exactly ``key``."""
+        ...

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
+from dvkn_pipeline.services.approval import ApprovalService
 from dvkn_pipeline.services.intake import Intake
+from dvkn_pipeline.services.portal import Portal
+from dvkn_pipeline.services.ports import EventSink
+from dvkn_pipeline.storage.accounts import StoredAccounts
 from dvkn_pipeline.storage.bucket import Bucket
+from dvkn_pipeline.storage.presign import PutSigner
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
@@ -26,4 +31,31 @@ def build_intake(settings: Settings) -> Intake:
         hierarchies=load_hierarchies(),
         rules=load_rules(),
         settings=settings,
+    )
+
+
+def build_accounts(settings: Settings) -> StoredAccounts:
+    """The console's account book on the report bucket (``_state/console/accounts.json``)."""
+    return StoredAccounts(build_bucket(settings), settings.state_prefix)
+
+
+def build_portal(settings: Settings) -> Portal:
+    """A commune's portal: the intake's tables and receipts, and a signer for browser uploads."""
+    return Portal(build_intake(settings), PutSigner(settings))
+
+
+def build_approvals(settings: Settings, events: EventSink | None = None) -> ApprovalService:
+    """The approval service over the pipeline's tables; its events go to the Prefect server."""
+    if events is None:
+        from dvkn_pipeline.events.prefect_sink import PrefectPostSink
+
+        # None: the server the caller pointed Prefect at (the CLI's ``use_prefect``).
+        events = PrefectPostSink(settings.prefect_api_url)
+    catalogue = load_catalogue()
+    return ApprovalService(
+        tables=Tables(settings, catalogue),
+        hierarchies=load_hierarchies(),
+        catalogue=catalogue,
+        root_unit=settings.root_unit,
+        events=events,
     )

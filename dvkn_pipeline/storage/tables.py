@@ -30,13 +30,15 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import Hierarchy
-from schemas.records import LedgerRow
+from schemas.records import ApprovalRow, LedgerRow
 from schemas.settings import Settings
 from schemas.tables import (
+    APPROVALS_SCHEMA,
     COMPLETENESS_SCHEMA,
     LEDGER_SCHEMA,
     PERIOD_PATTERN,
     UNITS_SCHEMA,
+    empty_approvals,
     empty_facts,
     empty_marks,
 )
@@ -50,6 +52,7 @@ ROLLUP = "rollup"
 COMPLETENESS = "completeness"
 MARKS = "refresh_marks"
 UNITS = "units"
+APPROVALS = "approvals"
 
 
 def ledger_polars_schema() -> dict[str, pl.DataType]:
@@ -173,6 +176,18 @@ class Tables:
         return self._read(FACTS, empty_facts(self.catalogue.dimension_columns), pred).unique(
             maintain_order=True
         )
+
+    # -- approvals ------------------------------------------------------------------
+
+    def add_approvals(self, rows: Sequence[ApprovalRow]) -> None:
+        """Append stewards' actions (one commit for a bulk action): the history is never rewritten."""
+        if rows:
+            self._append(APPROVALS, approvals_frame(rows), partition_by=["period"])
+
+    def read_approvals(self, period: str | None = None) -> pl.DataFrame:
+        """Every recorded action (of one period), in the order they were taken."""
+        pred = pl.col("period") == period if period else None
+        return self._read(APPROVALS, empty_approvals(), pred).sort("at", maintain_order=True)
 
     # -- roll-up and completeness --------------------------------------------------
 
@@ -335,6 +350,12 @@ def units_frame(hierarchy: Hierarchy) -> pl.DataFrame:
         pl.lit(hierarchy.valid_from, dtype=pl.Date).alias("valid_from"),
         pl.lit(hierarchy.valid_to, dtype=pl.Date).alias("valid_to"),
     )
+
+
+def approvals_frame(rows: Sequence[ApprovalRow]) -> pl.DataFrame:
+    """Typed approval rows as the approvals table's frame, checked against its contract."""
+    frame = pl.DataFrame([r.model_dump() for r in rows], schema=empty_approvals().schema)
+    return APPROVALS_SCHEMA.validate(frame)
 
 
 def ledger_frame(rows: Sequence[LedgerRow]) -> pl.DataFrame:

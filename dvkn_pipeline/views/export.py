@@ -47,6 +47,7 @@ from dvkn_pipeline.reference.hierarchy import Hierarchy, Unit
 from dvkn_pipeline.reference.levels import LevelError, canonical_level, level_labels
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.spatial import own_reports
+from schemas.approval import Basis, load_approval_config
 from schemas.catalogue import Aggregation, Indicator, ValueType
 from schemas.report_header import ReportHeader, load_report_header
 
@@ -195,6 +196,8 @@ class _Report:
     caveat: tuple[str, str] | None = None
     completeness: tuple[str, str] = ("chưa có dữ liệu", "no data")
     comp_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: Which figures: approved only, or all accepted (vi, en), printed on every sheet.
+    basis: tuple[str, str] = ("", "")
 
 
 def _canonical_level(level: str, hierarchy: Hierarchy) -> str:
@@ -564,6 +567,7 @@ def export_xlsx(
     level: str,
     units: list[str] | None = None,
     header: ReportHeader | None = None,
+    basis: Basis = "accepted",
 ) -> bytes:
     """The upper-level report of ``period`` as an .xlsx workbook.
 
@@ -578,8 +582,11 @@ def export_xlsx(
 
     Sheets: the cover (:data:`COVER_SHEET`: letterhead, title, period, hierarchy
     version, completeness) and one per catalogue section, named by its ``sheet``.
+    ``basis`` says whether ``rollup`` holds approved figures only or every accepted
+    report; every sheet says which (words from ``schemas/approval.yaml``).
     """
     head = header or load_report_header()
+    words = load_approval_config().basis[basis]
     report = _build(rollup, hierarchy, catalogue, period, level, units)
     if not completeness.is_empty() and "hierarchy_version" in completeness.columns:
         versions = set(completeness["hierarchy_version"].unique().to_list())
@@ -602,6 +609,7 @@ def export_xlsx(
         _caveat(below, comp_text),
         comp_text,
         comp_rows,
+        (words.vi, words.en),
     )
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(
@@ -646,6 +654,7 @@ class _Formats:
         self.place = fmt(italic=True, align="center", valign="top")
         self.title = fmt(bold=True, font_size=13, align="center", valign="vcenter", text_wrap=True)
         self.subtitle = fmt(italic=True, align="center", valign="top", text_wrap=True)
+        self.basis = fmt(bold=True, align="center", valign="top", text_wrap=True)
         self.caveat = fmt(bold=True, font_color="#C00000", text_wrap=True, valign="top", border=1)
         self.caveat_vi = wb.add_format({"font_name": _FONT, "bold": True, "font_color": "#C00000"})
         self.caveat_en = wb.add_format(
@@ -859,6 +868,7 @@ def _write_cover(
         ("Danh mục chỉ tiêu", "Indicator catalogue", catalogue.version),
         ("Tình hình báo cáo", "Completeness", report.completeness[0]),
         ("", "", report.completeness[1]),
+        ("Số liệu", "Figures", f"{report.basis[0]} / {report.basis[1]}"),
     ]
     label_last = 1 if per_unit else 2
     value_width = sum(widths[c] for c in range(label_last + 1, n_cols))
@@ -1063,6 +1073,7 @@ def _write_section(
         f"{where}Cấp chi tiết: {vi_lvl.lower()} · Danh mục đơn vị hành chính {hierarchy.version_id}",
         fmts.subtitle,
     )
+    _merged(ws, row + 3, 0, last, f"{report.basis[0]} / {report.basis[1]}", fmts.basis)
     row = _caveat_line(ws, fmts, row + 4, widths, report)
 
     first_head = row

@@ -239,6 +239,24 @@ def level_counts(
     )
 
 
+def approved_counts(approvals: pl.DataFrame, hierarchy: Hierarchy) -> pl.DataFrame:
+    """Approved reporting units per unit (itself and below) and reporting level.
+
+    Approved means to its level's last step (a unit marked not expected is not
+    counted): the figure a steward reads beside ``accepted``.
+    """
+    approved = approvals.filter(pl.col("complete") & (pl.col("state") != "not_expected")).select(
+        "unit_code", pl.col("unit_level").alias("reporter_level")
+    )
+    closure = hierarchy.closure_frame().select("unit_code", "ancestor_code")
+    return (
+        approved.join(closure, on="unit_code")
+        .group_by("ancestor_code", "reporter_level")
+        .agg(pl.len().cast(pl.Int64).alias("approved"))
+        .rename({"ancestor_code": "unit_code"})
+    )
+
+
 def state_grid(states: pl.DataFrame, hierarchy: Hierarchy, group_level: str) -> pl.DataFrame:
     """Units at ``group_level`` × state: how many of the reporting units below each are in each state.
 
@@ -283,8 +301,13 @@ def status_report(
     level: str | None = None,
     unit: str | None = None,
     incoming_prefix: str = "incoming/",
+    approvals: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The records behind ``dvkn status``: counts per unit at a level, or one line per reporting unit.
+
+    With ``approvals`` (the period's approval board, ``rollup.approval``), each
+    count row gains ``approved`` beside ``accepted``, and each unit line its
+    approval state.
 
     At the lowest level every unit gets its own state line; above it, each
     unit's completeness per reporting level. ``unit`` narrows to that unit's
@@ -308,6 +331,12 @@ def status_report(
         states = unit_states(ledger, hierarchy, catalogue, period, incoming_prefix).filter(
             (pl.col("reporter_level") == level) & pl.col("unit_code").is_in(in_scope)
         )
+        if approvals is not None:
+            states = states.join(
+                approvals.select("unit_code", pl.col("state").alias("approval")),
+                on="unit_code",
+                how="left",
+            )
         payload["units"] = records(states)
         payload["totals"] = {s: int((states["state"] == s).sum()) for s in STATES} | {
             "expected": states.height,
@@ -317,6 +346,12 @@ def status_report(
         counts = level_counts(ledger, hierarchy, catalogue, period, level).filter(
             pl.col("unit_code").is_in(in_scope)
         )
+        if approvals is not None:
+            counts = counts.join(
+                approved_counts(approvals, hierarchy),
+                on=["unit_code", "reporter_level"],
+                how="left",
+            ).with_columns(pl.col("approved").fill_null(0))
         payload["rows"] = records(counts)
     payload["unexpected"] = records(unexpected_uploads(ledger, hierarchy, period, incoming_prefix))
     return payload

@@ -47,7 +47,7 @@ def pipeline(stack_settings: Settings) -> Iterator[Settings]:
     processes.start_service(local_stack.sensor_spec(settings), settings)
     yield settings
     processes.stop_service("sensor", settings)
-    processes.stop_service("worker-0", settings)
+    local_stack.stop_worker(settings, "worker-0")
 
 
 @dataclass
@@ -163,6 +163,13 @@ def _assert_prefect_run_with_artifacts(deadline: float) -> None:
         ]
         # Its name says what it did, not a random pair of words.
         assert any("nhận" in r.name and "từ chối" in r.name for r in done), [r.name for r in done]
+        # Its Parameters say what the starting event announced, not one key of many.
+        triggered = [r for r in done if r.parameters.get("announced")]
+        assert triggered and all("key" not in r.parameters for r in triggered)
+        assert any(
+            str(r.parameters["announced"]).split(" uploads from incoming/")[0].isdigit()
+            for r in triggered
+        ), [r.parameters for r in triggered]
         artifacts = client.read_artifacts()
         keys = {a.key for a in artifacts}
         assert {"intake-files", "intake-summary", "intake-progress"} <= keys

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ import pytest
 
 from dvkn_pipeline.ops import local_stack, processes
 from dvkn_pipeline.ops.generator import generate_report
-from dvkn_pipeline.ops.notify_sink import make_server
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
@@ -32,18 +30,6 @@ pytestmark = pytest.mark.integration
 CAT = load_catalogue()
 Q1 = Period.parse("2025-Q1")
 COMMUNE = load_hierarchies().for_date(Q1.reference_date).units_at("commune")[0]
-
-
-@pytest.fixture
-def listener(stack_settings: Settings) -> Iterator[queue.Queue[dict[str, Any]]]:
-    """The local notification target, on the port the ``log`` target posts to."""
-    got: queue.Queue[dict[str, Any]] = queue.Queue()
-    server = make_server(stack_settings.base_port + 14, None, got.put)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got
-    server.shutdown()
-    server.server_close()
 
 
 def test_applying_automations_twice_creates_each_once_and_a_rejection_notifies(
@@ -95,7 +81,7 @@ def worker(stack_settings: Settings) -> Iterator[Settings]:
     register(settings)
     processes.start_service(local_stack.worker_spec(settings, 0), settings)
     yield settings
-    processes.stop_service("worker-0", settings)
+    local_stack.stop_worker(settings, "worker-0")
 
 
 def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings) -> None:
@@ -168,3 +154,35 @@ def test_dvkn_reject_records_who_and_why_through_the_deployment(
         (pl.col("unit_code") == COMMUNE.code) & (pl.col("status") == "accepted")
     )
     assert mine["accepted"] == min(1, live.height) and key not in live["key"].to_list()
+
+
+def test_a_stopped_worker_s_run_ends_at_once_and_frees_the_intake_slot(worker: Settings) -> None:
+    """A run cut off by a stopped worker must not keep the deployment's slot for 5 minutes.
+
+    CI once saw a reprocess wait 300 s in AwaitingConcurrencySlot behind such a run.
+    """
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    from schemas.deployments import INTAKE
+
+    # Nothing to do, so the run idles in its drain loop, holding the slot.
+    idle = run_deployment(
+        INTAKE, parameters={"drain_seconds": 600, "bucket": worker.bucket}, timeout=0
+    )
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while (state := client.read_flow_run(idle.id).state) is None or not state.is_running():
+            assert time.monotonic() < deadline, state
+            time.sleep(0.5)
+    local_stack.stop_worker(worker, "worker-0")  # as `dvkn down` does
+    processes.start_service(local_stack.worker_spec(worker, 0), worker)
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(idle.id).state
+    assert state is not None and state.name == "Crashed", state
+    assert "worker-0 stopped" in (state.message or "")
+    # The restarted worker takes the next run without waiting out the dead run's lease.
+    run = run_deployment(
+        INTAKE, parameters={"drain_seconds": 0, "bucket": worker.bucket}, timeout=120
+    )
+    assert run.state is not None and run.state.is_completed(), run.state

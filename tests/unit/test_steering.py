@@ -272,9 +272,11 @@ def test_units_missing_shortly_before_the_commune_deadline_are_found() -> None:
 
 def test_every_automation_is_named_for_the_project_and_matches_an_event() -> None:
     specs = load_automations().automations
-    assert len({s.name for s in specs}) == len(specs) == 3
+    assert len({s.name for s in specs}) == len(specs) == 6
     expected = {e for s in specs for e in s.expect}
     assert {"dvkn.report.rejected", "dvkn.units.missing", "prefect.flow-run.Failed"} <= expected
+    assert {"dvkn.approval.approved", "dvkn.approval.returned"} <= expected
+    assert "dvkn.approval.unapproved" in expected
 
 
 def test_the_local_notification_target_logs_each_post_as_a_json_line(tmp_path: Path) -> None:
