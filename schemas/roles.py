@@ -21,6 +21,7 @@ Permission = Literal[
     "portal.read",
     "portal.upload",
     "overview.read",
+    "units.read",
     "trends.read",
     "exports.read",
     "users.manage",

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # Which part of the country this installation serves (GSO province code).
     # GSO code of the province or city this installation serves; "VN" for the whole country.
     root_unit: str = "01"
+    # Whom a steward calls about a unit: a CSV (schemas/contacts.py); none, no contacts shown.
+    # schemas/contacts/sample-01.csv is a made-up list for Hanoi (demo, tests).
+    contacts_file: Path | None = None
 
     # Local state: data dirs, pid files and logs of the embedded services.
     state_dir: Path = Path(".dvkn")
@@ -120,6 +123,9 @@ class Settings(BaseSettings):
 
     # Prefect.
     prefect_api_url: str | None = None
+    # The Prefect UI the console links each upload's judging run to (default: the
+    # API URL without its /api, which is where the embedded server serves its UI).
+    prefect_ui_url: str | None = None
     work_pool: str = "dvkn-local"
     # Upload events within this window are handled by one flow run (batching).
     batch_window_seconds: float = Field(default=5.0, ge=0)

@@ -15,6 +15,7 @@ from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.accounts import add_account
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.portal import Portal
+from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
 from schemas.settings import Settings
 from tests.fakes import MemoryBucket, MemoryTables
@@ -64,6 +65,9 @@ def make_console(
         settings=settings,
         accounts=accounts,
         portal=Portal(intake, signer),
+        steward=Steward.with_contacts(
+            intake.tables, intake.bucket, catalogue, intake.hierarchies, settings
+        ),
         login_limiter=LoginLimiter(login_limit, "100/minute"),
     )
     return TestClient(create_app(context, SECRET)), context, signer

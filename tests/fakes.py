@@ -199,9 +199,13 @@ class MemoryTables:
         else:
             self.replace_units("refresh_marks", period, units, marks)
 
-    def read_rollup(self, period: str) -> pl.DataFrame:
+    def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
         frame = self._frame("rollup")
         return frame.filter(pl.col("period") == period) if not frame.is_empty() else frame
+
+    def rollup_periods(self) -> list[str]:
+        frame = self._frame("rollup")
+        return [] if frame.is_empty() else sorted(set(frame["period"].to_list()))
 
     def read_completeness(self, period: str) -> pl.DataFrame:
         empty = pl.DataFrame(

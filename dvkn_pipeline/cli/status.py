@@ -33,7 +33,6 @@ from dvkn_pipeline.views.status import (
     state_text_both,
     status_report,
     submission_history,
-    unit_list,
 )
 from schemas.approval import ApprovalState, load_approval_config
 from schemas.steward import load_steward_text
@@ -96,7 +95,7 @@ def status(
     """
     intake, p, hierarchy = _open(period)
     if state is not None:
-        _print_unit_list(intake, p, hierarchy, state, district, json_out)
+        _print_unit_list(intake, p, state, district, json_out)
         return
     from dvkn_pipeline.rollup.approval import approval_board
 
@@ -138,61 +137,46 @@ def status(
         console.print(table)
 
 
-def _reasons(intake: Intake, receipt_keys: list[str]) -> dict[str, str]:
-    """The first problem of each receipt, "vi / en": why a steward's unit was rejected."""
-    from schemas.records import Receipt
-
-    out: dict[str, str] = {}
-    for key in receipt_keys:
-        try:
-            raw = intake.bucket.get_json(key)
-        except Exception:
-            continue
-        if raw is None:
-            continue
-        receipt = Receipt.model_validate(raw)
-        if receipt.problems:
-            first = receipt.problems[0]
-            out[key] = f"{first.message_vi} / {first.message_en}"
-    return out
-
-
 def _print_unit_list(
     intake: Intake,
     p: Period,
-    hierarchy: Hierarchy,
     state: str,
     district: str | None,
     json_out: bool,
 ) -> None:
-    ledger = intake.tables.read_ledger()
-    args = (ledger, hierarchy, intake.catalogue, p, state, district)
+    from dvkn_pipeline.services.steward import OutOfScopeError
+    from dvkn_pipeline.services.wiring import build_steward
+
     try:
-        listed = unit_list(*args)
-        keys = [u.rejected_receipt_key for u in listed.units if u.rejected_receipt_key]
-        if keys:
-            listed = unit_list(*args, reasons=_reasons(intake, keys))
-    except StatusError as exc:
+        found = build_steward(intake.settings, intake).state_list(
+            p, state, intake.settings.root_unit, district
+        )
+    except (StatusError, OutOfScopeError) as exc:
         raise typer.BadParameter(str(exc)) from exc
+    listed = found.listed
     if json_out:
         print_json(listed.to_json())
         return
     cols = load_steward_text().columns
+    with_contacts = any(line.contact for line in found.lines)
     table = Table(
         cols["district"],
         cols["unit"],
         cols["name"],
         "trạng thái / state",
         cols["reason"],
+        *(["liên hệ / contact"] if with_contacts else []),
         title=f"{listed.period} ({listed.period_vi}): {state}, {len(listed.units)}",
     )
-    for u in listed.units:
+    for line in found.lines:
+        u, c = line.unit, line.contact
         table.add_row(
             f"{u.district_code or ''} {u.district_name or ''}".strip(),
             u.unit_code,
             u.name,
             f"[{_STATE_STYLE.get(u.state, '')}]{u.state_text}[/]",
             u.reason or "",
+            *([f"{c.person} {c.phone}" if c else ""] if with_contacts else []),
         )
     console.print(table)
 
@@ -424,19 +408,18 @@ def trend(
     json_out: JsonOpt = False,
 ) -> None:
     """A unit across periods: completeness (% accepted, % on time) and an indicator, with a PNG chart."""
-    from dvkn_pipeline.services.wiring import build_intake
-    from dvkn_pipeline.views.trend import TrendError, period_range, trend_png, unit_trend
+    from dvkn_pipeline.services.steward import OutOfScopeError
+    from dvkn_pipeline.services.wiring import build_steward
+    from dvkn_pipeline.views.trend import TrendError, period_range, trend_png
 
     settings = load_settings()
-    intake = build_intake(settings)
+    steward = build_steward(settings)
     try:
         periods = period_range(parse_period(start), parse_period(end))
-        comp = {p.code: intake.tables.read_completeness(p.code) for p in periods}
-        rollups = {p.code: intake.tables.read_rollup(p.code) for p in periods} if indicator else {}
-        made = unit_trend(unit, periods, comp, rollups, intake.catalogue, indicator)
-    except TrendError as exc:
+        made = steward.trend(unit, periods[0], periods[-1], settings.root_unit, indicator).unit
+    except (TrendError, OutOfScopeError) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    hierarchy = intake.hierarchies.for_date(periods[-1].reference_date)
+    hierarchy = steward.hierarchies.for_date(periods[-1].reference_date)
     name = hierarchy.unit(unit).name if unit in hierarchy else ""
     words = load_steward_text().trend
     title = words.title.format(unit=unit, name=name, first=periods[0], last=periods[-1])

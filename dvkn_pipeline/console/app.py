@@ -42,11 +42,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from dvkn_pipeline.console.context import ConsoleContext
 from dvkn_pipeline.console.pages import HERE, render
-from dvkn_pipeline.console.routes import auth, commune, home
+from dvkn_pipeline.console.routes import auth, commune, home, steward
 from dvkn_pipeline.console.security import LoginRequiredError, current_account
+from dvkn_pipeline.services.steward import OutOfScopeError
 from schemas.roles import Account
 
-ROUTERS = (auth.router, home.router, commune.router)
+ROUTERS = (auth.router, home.router, commune.router, steward.router)
 SESSION_COOKIE = "dvkn_session"
 _ERROR_KEYS = {400: "error.bad_request", 403: "error.forbidden", 404: "error.not_found"}
 
@@ -89,6 +90,13 @@ def create_app(context: ConsoleContext, secret_key: str) -> FastAPI:
             return HTMLResponse(str(exc.detail), status_code=exc.status_code)
         return render(
             request, "error.html", exc.status_code, message_key=key, account=_visitor(request)
+        )
+
+    @app.exception_handler(OutOfScopeError)
+    async def _out_of_scope(request: Request, exc: OutOfScopeError) -> Response:
+        # The services' own scope check (behind the routes' ``require``): also a 403.
+        return render(
+            request, "error.html", 403, message_key="error.forbidden", account=_visitor(request)
         )
 
     @app.exception_handler(RequestValidationError)

@@ -15,6 +15,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.ports import AccountStore
+from dvkn_pipeline.services.steward import Steward
 from schemas.settings import Settings
 
 
@@ -46,6 +47,7 @@ class ConsoleContext:
     settings: Settings
     accounts: AccountStore
     portal: Portal
+    steward: Steward
     login_limiter: LoginLimiter
 
 

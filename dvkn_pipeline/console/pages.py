@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import StrictUndefined
 
 from dvkn_pipeline.console.security import csrf_token
+from dvkn_pipeline.reference.periods import Period, PeriodError
 from schemas.console_text import LANGUAGES, Language, load_console_text
 
 HERE = Path(__file__).parent
@@ -55,3 +56,11 @@ def render(request: Request, template: str, status_code: int = 200, **model: Any
         },
         status_code=status_code,
     )
+
+
+def period_or_404(text: str) -> Period:
+    """The period a URL names; a period that does not parse is a page that does not exist."""
+    try:
+        return Period.parse(text)
+    except PeriodError as exc:
+        raise HTTPException(status_code=404, detail="period") from exc

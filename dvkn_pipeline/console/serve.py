@@ -16,15 +16,17 @@ from fastapi import FastAPI
 from dvkn_pipeline.console.app import create_app
 from dvkn_pipeline.console.context import ConsoleContext, LoginLimiter
 from dvkn_pipeline.ops.local_env import console_secret
-from dvkn_pipeline.services.wiring import build_accounts, build_portal
+from dvkn_pipeline.services.wiring import build_accounts, build_portal, build_steward
 from schemas.settings import Settings
 
 
 def build_app(settings: Settings) -> FastAPI:
+    portal = build_portal(settings)
     context = ConsoleContext(
         settings=settings,
         accounts=build_accounts(settings),
-        portal=build_portal(settings),
+        portal=portal,
+        steward=build_steward(settings, portal.intake),
         login_limiter=LoginLimiter(
             settings.console_login_limit, settings.console_login_limit_per_client
         ),

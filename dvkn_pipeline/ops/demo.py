@@ -310,7 +310,15 @@ def run_demo(
     they advance. Raises :class:`TimeoutError` when processing
     or the roll-up takes longer than ``timeout`` seconds.
     """
-    settings = settings.model_copy(update={"intake_concurrency": workers})
+    from schemas.contacts import SAMPLE_PATH
+
+    # Synthetic reports, synthetic contacts: the console's missing list shows whom to call.
+    settings = settings.model_copy(
+        update={
+            "intake_concurrency": workers,
+            "contacts_file": settings.contacts_file or SAMPLE_PATH,
+        }
+    )
     say("[bold]1/5[/] starting SeaweedFS (S3), Prefect server and worker ...")
     info = local_stack.up(settings, workers=workers, with_sensor=False, with_console=keep_running)
     try:

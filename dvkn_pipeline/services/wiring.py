@@ -9,6 +9,7 @@ from dvkn_pipeline.services.approval import ApprovalService
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.ports import EventSink
+from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.presign import PutSigner
@@ -58,4 +59,15 @@ def build_approvals(settings: Settings, events: EventSink | None = None) -> Appr
         catalogue=catalogue,
         root_unit=settings.root_unit,
         events=events,
+    )
+
+
+def build_steward(settings: Settings, intake: Intake | None = None) -> Steward:
+    """The steward's questions (console pages, ``dvkn status --state``, ``dvkn trend``).
+
+    Reuses an intake's tables and bucket when the caller already built one.
+    """
+    intake = intake or build_intake(settings)
+    return Steward.with_contacts(
+        intake.tables, intake.bucket, intake.catalogue, intake.hierarchies, settings
     )

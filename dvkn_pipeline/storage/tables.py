@@ -298,11 +298,11 @@ class Tables:
         return out if not out.is_empty() else empty
 
     def _read_period(self, name: str, period: str, as_of: datetime | None) -> pl.DataFrame:
+        if as_of is None:  # ``_read`` checks the table exists: opening its log twice cost a read
+            return self._read(name, pl.DataFrame(), pl.col("period") == period)
         table = self._table(name)
         if table is None:
             return pl.DataFrame()
-        if as_of is None:
-            return self._read(name, pl.DataFrame(), pl.col("period") == period)
         version = version_at(table, as_of)
         if version is None:  # the table did not exist yet: nothing had been reported upward
             return pl.DataFrame()

@@ -525,6 +525,8 @@ def submission_history(
             "n_warnings",
             "receipt_key",
             "submission_id",
+            "flow_run_id",
+            "processed_at",
             "live",
         )
         # S3 times have one-second resolution: a correction uploaded in the same

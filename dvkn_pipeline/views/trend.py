@@ -17,6 +17,8 @@ import polars as pl
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.views.chart import state_colours
+from dvkn_pipeline.views.overview import tint
 from schemas.steward import load_steward_text
 
 
@@ -126,51 +128,127 @@ def unit_trend(
     )
 
 
+@dataclass(frozen=True)
+class LevelTrendRow:
+    unit_code: str
+    name: str
+    #: % accepted per period of :attr:`LevelTrend.periods` (None: no unit expected, or the
+    #: period was rolled up with another hierarchy, where this code named another unit).
+    pct_accepted: tuple[float | None, ...]
+    #: Each cell's tint: the more units without an accepted report, the redder.
+    backgrounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LevelTrend:
+    """The units below one unit side by side across periods: which of them fall behind."""
+
+    periods: tuple[str, ...]
+    reporter_level: str | None
+    hierarchy_version: str
+    rows: tuple[LevelTrendRow, ...]
+
+
+def level_trend(
+    units: list[tuple[str, str]],
+    periods: list[Period],
+    completeness: Mapping[str, pl.DataFrame],
+    hierarchy_version: str,
+    reporter_level: str | None,
+) -> LevelTrend:
+    """% accepted of ``units`` (code, name) per period, from the stored completeness rows.
+
+    Only periods rolled up with ``hierarchy_version`` count: across the 2025 reform a
+    code names a different unit, so those cells stay empty rather than compare strangers.
+    """
+    codes = [c for c, _ in units]
+    pct: dict[tuple[str, str], float] = {}
+    for p in periods:
+        comp = completeness.get(p.code, pl.DataFrame())
+        if comp.is_empty() or reporter_level is None:
+            continue
+        rows = comp.filter(
+            pl.col("unit_code").is_in(codes)
+            & (pl.col("reporter_level") == reporter_level)
+            & (pl.col("hierarchy_version") == hierarchy_version)
+            & (pl.col("expected") > 0)
+        )
+        for r in rows.iter_rows(named=True):
+            pct[(r["unit_code"], p.code)] = round(100.0 * r["accepted"] / r["expected"], 1)
+    missing = state_colours()["missing"]
+
+    def row(code: str, name: str) -> LevelTrendRow:
+        values = tuple(pct.get((code, p.code)) for p in periods)
+        return LevelTrendRow(
+            code,
+            name,
+            values,
+            tuple("#ffffff" if v is None else tint(missing, (100 - v) / 100) for v in values),
+        )
+
+    return LevelTrend(
+        tuple(p.code for p in periods),
+        reporter_level,
+        hierarchy_version,
+        tuple(row(c, n) for c, n in units),
+    )
+
+
 def trend_png(trend: Trend, title: str) -> bytes:
     """Completeness (% accepted, % on time) per period, with the indicator on a second axis."""
-    import matplotlib
+    return trend_image(trend, title, "png")
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def trend_svg(trend: Trend, title: str) -> str:
+    """The same chart as SVG text, for a page to inline (sharp on a phone, no second request)."""
+    return trend_image(trend, title, "svg").decode("utf-8")
+
+
+def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
+    """The trend chart in matplotlib's ``fmt`` ("png", "svg")."""
+    import matplotlib
+    from matplotlib.figure import Figure
 
     words = load_steward_text().trend
     xs = [p.period for p in trend.points]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=110)
-    try:
-        ax.plot(
+    # SVG text stays text (the page's own font, selectable, and several times faster
+    # than matplotlib's default of drawing every glyph as a path).
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    # A bare Figure, not pyplot: no global figure manager to create and close per request.
+    fig = Figure(figsize=(8, 4), dpi=110)
+    ax = fig.subplots()
+    ax.plot(
+        xs,
+        [float("nan") if p.pct_accepted is None else p.pct_accepted for p in trend.points],
+        "o-",
+        color="#2e7d32",
+        label=words.pct_accepted,
+    )
+    ax.plot(
+        xs,
+        [float("nan") if p.pct_on_time is None else p.pct_on_time for p in trend.points],
+        "s--",
+        color="#f9a825",
+        label=words.pct_on_time,
+    )
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("%")
+    if trend.indicator is not None:
+        ax2 = ax.twinx()
+        ax2.bar(
             xs,
-            [float("nan") if p.pct_accepted is None else p.pct_accepted for p in trend.points],
-            "o-",
-            color="#2e7d32",
-            label=words.pct_accepted,
+            [p.value or 0 for p in trend.points],
+            alpha=0.25,
+            color="#1565c0",
+            label=f"{trend.indicator_vi} / {trend.indicator_en}",
         )
-        ax.plot(
-            xs,
-            [float("nan") if p.pct_on_time is None else p.pct_on_time for p in trend.points],
-            "s--",
-            color="#f9a825",
-            label=words.pct_on_time,
-        )
-        ax.set_ylim(0, 105)
-        ax.set_ylabel("%")
-        if trend.indicator is not None:
-            ax2 = ax.twinx()
-            ax2.bar(
-                xs,
-                [p.value or 0 for p in trend.points],
-                alpha=0.25,
-                color="#1565c0",
-                label=f"{trend.indicator_vi} / {trend.indicator_en}",
-            )
-            ax2.set_ylabel(trend.indicator or "")
-            ax2.legend(loc="lower right", fontsize=7)
-            ax.set_zorder(ax2.get_zorder() + 1)  # the completeness lines above the bars
-            ax.patch.set_visible(False)
-        ax.legend(loc="lower left", fontsize=7)
-        ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+        ax2.set_ylabel(trend.indicator or "")
+        ax2.legend(loc="lower right", fontsize=7)
+        ax.set_zorder(ax2.get_zorder() + 1)  # the completeness lines above the bars
+        ax.patch.set_visible(False)
+    ax.legend(loc="lower left", fontsize=7)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt)
+    return buf.getvalue()

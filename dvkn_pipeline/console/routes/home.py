@@ -22,4 +22,5 @@ def home(request: Request, account: CurrentAccount) -> Response:
         account=account,
         role=role_spec(account.role),
         has_portal=permits(account.role, "portal.read"),
+        has_overview=permits(account.role, "overview.read"),
     )
