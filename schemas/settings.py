@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     incremental_max_units: int = Field(default=200, ge=0)
     # Intake runs allowed at once (one per worker is the natural setting).
     intake_concurrency: int = Field(default=1, ge=1)
+    # How a worker runs a flow run: "warm" in a thread of its own long-lived process
+    # (ops/warm_worker.py: no interpreter start and import per run), or "process", a
+    # new Python per run (Prefect's process worker). Same work pool, same deployments.
+    worker_kind: Literal["warm", "process"] = "warm"
     # Files parsed concurrently inside one flow run.
     file_concurrency: int = Field(default=8, ge=1)
     sensor_interval_seconds: float = Field(default=2.0, gt=0)

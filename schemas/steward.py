@@ -48,6 +48,7 @@ class RunText(_Frozen):
     message: str
     progress: str
     table_title: str
+    table_title_capped: str
     summary_title: str
 
 

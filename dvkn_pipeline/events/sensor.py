@@ -77,6 +77,9 @@ def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple
 #: Without a stored feed position, the feed is read from this long ago (the ledger drops
 #: what was already recorded; the reconciliation sweep covers anything older).
 FIRST_LOOKBACK_SECONDS = 24 * 3600
+#: After an upload arrived, this long without another ends the interval early (latency of a
+#: single late upload); in a burst events keep coming and the interval is the batch.
+QUIET_SECONDS = 0.3
 #: A resumed feed starts this much before the stored position: events may share a timestamp.
 RESUME_OVERLAP_NS = 2_000_000_000
 
@@ -151,7 +154,9 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
             ended = False
             while (left := deadline - time.monotonic()) > 0:
                 try:
-                    event = events.get(timeout=left)
+                    # Once something arrived, a quiet moment ends the interval: a lone late
+                    # upload is announced at once, a burst still in one announcement per interval.
+                    event = events.get(timeout=min(left, QUIET_SECONDS) if seen else left)
                 except queue.Empty:
                     break
                 if event is None:

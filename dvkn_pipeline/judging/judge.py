@@ -34,6 +34,7 @@ from dvkn_pipeline.reference.keys import (
     parse_incoming_key,
     receipt_key,
     unsafe_key_reason,
+    version_archive_key,
 )
 from dvkn_pipeline.reference.messages import Both, render
 from dvkn_pipeline.reference.periods import load_calendar, local_date
@@ -429,7 +430,7 @@ def _judge_one(
     # Where the exact bytes stay: the object version on a versioned bucket,
     # else a content-addressed copy the intake writes.
     a_key = (
-        f"{ref.key}?versionId={ref.version_id}"
+        version_archive_key(ref.key, ref.version_id)
         if ref.version_id
         else archive_key(
             sha or hashlib.sha256(ref.upload_id.encode()).hexdigest(),

@@ -235,6 +235,15 @@ def workers_ready(
     return check
 
 
+def worker_argv(settings: Settings, name: str) -> list[str]:
+    """The worker command: the warm worker (flow runs in its own process) or Prefect's."""
+    if settings.worker_kind == "warm":
+        entry = ["-m", "dvkn_pipeline.ops.warm_worker"]
+    else:
+        entry = ["-m", "prefect", "worker", "start", "--type", "process"]
+    return [sys.executable, *entry, "--pool", settings.work_pool, "--name", name]
+
+
 def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     """A process worker on ``settings.work_pool`` (created if missing), cwd = project root."""
     name = worker_name(index)
@@ -242,19 +251,7 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
     argv = supervised_argv(
         service,
         supervisor_file(state_dir(settings), service),
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "worker",
-            "start",
-            "--pool",
-            settings.work_pool,
-            "--type",
-            "process",
-            "--name",
-            name,
-        ],
+        worker_argv(settings, name),
     )
     env = (
         prefect_env(settings)
@@ -264,6 +261,9 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             # Only with --with-healthcheck (not used); its default host is 0.0.0.0.
             "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
+            # A warm worker lives long and runs batches on many threads: glibc's default
+            # of up to 8 malloc arenas per core kept freed batch memory resident in each.
+            "MALLOC_ARENA_MAX": "2",
         }
     )
     return ServiceSpec(
@@ -433,10 +433,14 @@ def stop_worker(settings: Settings, name: str, timeout: float = 15.0) -> bool:
     return stopped
 
 
+def stop(settings: Settings, name: str, timeout: float = 15.0) -> bool:
+    """Stop one service; a worker's unfinished runs end with it (see :func:`stop_worker`)."""
+    if name.startswith("worker-"):
+        return stop_worker(settings, name, timeout=timeout)
+    return stop_service(name, settings, timeout=timeout)
+
+
 def down(settings: Settings, timeout: float = 15.0) -> None:
     """Stop every service of the state directory, in reverse start order."""
     for name in _stop_order(s.name for s in service_status(settings)):
-        if name.startswith("worker-"):
-            stop_worker(settings, name, timeout=timeout)
-        else:
-            stop_service(name, settings, timeout=timeout)
+        stop(settings, name, timeout=timeout)

@@ -106,5 +106,14 @@ def archive_key(sha256: str, key: str, archive_prefix: str = "archive/") -> str:
     return f"{archive_prefix}{sha256[:2]}/{sha256}{suffix}"
 
 
+def version_archive_key(key: str, version_id: str) -> str:
+    """Where a versioned bucket keeps an upload's exact bytes: the object version itself.
+
+    The ledger records it as the upload's ``archive_key``, so it also tells which version
+    of a ``key#etag`` was recorded (the intake reads it instead of listing versions).
+    """
+    return f"{key}?versionId={version_id}"
+
+
 def file_format_of(key: str) -> str:
     return PurePosixPath(key.replace("\\", "/")).suffix.lower().lstrip(".")

@@ -81,6 +81,10 @@ def publish_completeness_artifact(
 # -- the intake run's own artifacts, kept up to date while it drains -------------------------
 
 FILES_KEY = "intake-files"
+#: Rows of the run's file table at most (rejected first). Prefect sends an updated artifact
+#: as one event of at most 1.5 MB: a burst run's table of 3,000+ files was refused and
+#: stopped updating; every file's outcome stays in the ledger (``dvkn submissions``).
+TABLE_MAX_ROWS = 1000
 PROGRESS_KEY = "intake-progress"
 
 
@@ -173,7 +177,13 @@ class RunArtifacts:
 
     def _publish_table(self) -> None:
         rows = outcome_rows(self.outcomes, self.incoming_prefix)
-        description = load_steward_text().run.table_title.format(done=len(rows))
+        text = load_steward_text().run
+        description = (
+            text.table_title.format(done=len(rows))
+            if len(rows) <= TABLE_MAX_ROWS
+            else text.table_title_capped.format(done=len(rows), shown=TABLE_MAX_ROWS)
+        )
+        rows = rows[:TABLE_MAX_ROWS]
         if self._table_id is None:
             self._table_id = cast(
                 UUID,

@@ -12,7 +12,10 @@ a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
   token moved, or every ``list_at_least_every`` seconds in case an event was
   missed: listing thousands of objects twice a second would load the store;
 - roll-ups are refreshed every ``refresh_every_seconds`` during a long burst
-  and after each round, and a crashed run's stale periods are refreshed first.
+  and after each round, and a crashed run's stale periods are refreshed first;
+- the reconciliation sweep (the only run that lists ``incoming/``) does nothing
+  while another run is draining, and lists once: if it goes on draining (a burst
+  began), it reads the announcements like any run.
 """
 
 from __future__ import annotations
@@ -122,6 +125,12 @@ def drain(
     """
     log = log or logging.getLogger(__name__)
     out = Drained()
+    if policy.sweep and presence is not None and presence.others_present():
+        # A draining run reads the announcements and leaves only once nothing is pending;
+        # listing incoming/ beside it would cost the store seconds per listing in a burst
+        # and find what that run is about to take. Lost events wait for the next sweep.
+        log.info("a run is draining: this sweep is left to the next interval")
+        return out
     dirty: dict[str, set[str]] = {p: set(u) for p, u in (stale or {}).items()}
     last_work = last_refresh = clock()
 
@@ -133,6 +142,7 @@ def drain(
 
     token: str | None = None
     listed_at = 0.0
+    sweeping = policy.sweep
 
     def done() -> bool:
         """Idle long enough: leave, unless work arrived that no event will announce.
@@ -144,7 +154,7 @@ def drain(
         if presence is None:
             return True
         presence.leave()
-        if presence.others_present() or not any(backlog.pending_by_shard(policy.sweep).values()):
+        if presence.others_present() or not any(backlog.pending_by_shard(sweeping).values()):
             return True
         presence.beat()
         token, listed_at, last_work = None, 0.0, clock()
@@ -164,7 +174,11 @@ def drain(
                 continue
             token = now_token
         listed_at = clock()
-        work = backlog.pending_by_shard(policy.sweep)
+        work = backlog.pending_by_shard(sweeping)
+        # The sweep lists once; what arrives while it works is announced like any upload.
+        # A sweep that started as a burst began otherwise listed incoming/ every round
+        # (seen: 5,686 of 10,051 files drained by the reconcile run, listing each time).
+        sweeping = False
         for shard in shuffle(sorted(work)):
             lease = backlog.lease(shard, owner, gone)
             if lease is None:

@@ -26,9 +26,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from dvkn_pipeline.judging.judge import Judgement, Screening, Upload, judge_uploads, screen
-from dvkn_pipeline.judging.receipt import render_markdown
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
+from dvkn_pipeline.reference.keys import version_archive_key
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from dvkn_pipeline.rollup.spatial import live_submissions
 from dvkn_pipeline.services.ports import LedgerTables, ObjectStore
@@ -123,13 +123,21 @@ class IntakeService:
         queued = announced(self.bucket, self.settings.state_prefix)
         if not queued:
             return []
-        recorded = set(self.tables.read_ledger()["upload_id"].to_list())
+        ledger = self.tables.read_ledger()
+        recorded = set(ledger["upload_id"].to_list())
+        # The exact versions recorded: an announced version among them is that upload again
+        # (an announcement not yet settled), and needs no version listing. Listing the
+        # versions of every recorded key of a half-done announcement was ~90% of this
+        # call's time in a burst (one LIST per file, every round).
+        versions = set(ledger["archive_key"].drop_nulls().to_list())
         repeats = self._repeats(
             {
                 r.key
                 for refs in queued.values()
                 for r in refs
-                if r.upload_id in recorded and r.version_id
+                if r.upload_id in recorded
+                and r.version_id
+                and version_archive_key(r.key, r.version_id) not in versions
             },
             recorded,
         )
@@ -388,12 +396,10 @@ class IntakeService:
             self.bucket.copy(
                 j.receipt_key, j.receipt_key.removesuffix(".json") + f".attempt-{attempt - 1}.json"
             )
+        # One object per receipt: the human form is rendered on read (``dvkn receipt``,
+        # ``judging.receipt.render_markdown``). A second PUT per file was a quarter of a
+        # batch's store time in a burst.
         self.bucket.put_json(j.receipt_key, j.receipt.model_dump(mode="json"))
-        self.bucket.put_bytes(
-            j.receipt_key.removesuffix(".json") + ".md",
-            render_markdown(j.receipt).encode("utf-8"),
-            "text/markdown; charset=utf-8",
-        )
         if j.ref.version_id is None and not self.bucket.exists(j.archive_key):
             # An unversioned bucket: keep a content-addressed copy instead.
             self.bucket.copy(j.ref.key, j.archive_key)

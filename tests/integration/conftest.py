@@ -102,7 +102,9 @@ def console_stack(stack_settings: Settings) -> Iterator[ConsoleStack]:
         yield ConsoleStack(settings, settings.console_url())
     finally:
         for name in reversed(started):
-            processes.stop_service(name, settings)
+            # A worker's unfinished runs end with it, or the next module's intake run
+            # waits out their concurrency slot (5 minutes) behind them.
+            local_stack.stop(settings, name)
 
 
 @pytest.fixture(scope="module")

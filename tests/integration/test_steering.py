@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from dvkn_pipeline.judging import rules as rules_module
+from dvkn_pipeline.judging.receipt import render_markdown
 from dvkn_pipeline.ops import local_stack
 from dvkn_pipeline.ops.demo import with_value
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
@@ -24,7 +25,7 @@ from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.steering import NothingToReprocessError
 from dvkn_pipeline.services.wiring import build_intake
-from schemas.records import Override, OverrideDecision, ReprocessRequest
+from schemas.records import Override, OverrideDecision, Receipt, ReprocessRequest
 from schemas.rules import RuleSet
 from schemas.settings import Settings
 
@@ -187,8 +188,7 @@ def test_a_recorded_override_accepts_or_rejects_and_the_rollup_follows(intake: I
     )
     receipt = _receipt(intake, BROKEN_KEY)
     assert receipt["override"]["by"] == "Nguyễn Thị Lan" and receipt["override_applied"] is True
-    md = intake.bucket.get_bytes(receipt_key(BROKEN_KEY).removesuffix(".json") + ".md")
-    assert md is not None and "Nguyễn Thị Lan" in md.decode()
+    assert "Nguyễn Thị Lan" in render_markdown(Receipt.model_validate(receipt))
 
     # A later plain reprocess keeps the steward's decision.
     _rejudge(intake, ReprocessRequest(period=Q1.code, reason="catalogue fix"))

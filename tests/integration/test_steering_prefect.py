@@ -81,7 +81,7 @@ def worker(stack_settings: Settings) -> Iterator[Settings]:
     register(settings)
     processes.start_service(local_stack.worker_spec(settings, 0), settings)
     yield settings
-    local_stack.stop_worker(settings, "worker-0")
+    local_stack.stop(settings, "worker-0")
 
 
 def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings) -> None:
@@ -175,7 +175,7 @@ def test_a_stopped_worker_s_run_ends_at_once_and_frees_the_intake_slot(worker: S
         while (state := client.read_flow_run(idle.id).state) is None or not state.is_running():
             assert time.monotonic() < deadline, state
             time.sleep(0.5)
-    local_stack.stop_worker(worker, "worker-0")  # as `dvkn down` does
+    local_stack.stop(worker, "worker-0")  # as `dvkn down` does
     processes.start_service(local_stack.worker_spec(worker, 0), worker)
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(idle.id).state

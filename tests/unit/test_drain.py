@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -262,3 +263,38 @@ def test_work_another_present_run_will_see_is_left_to_it() -> None:
     started = clock()
     run(backlog, presence=presence)
     assert clock() - started < POLICY.idle_seconds + 5  # ended after one idle period
+
+
+def test_the_sweep_lists_nothing_while_another_run_drains() -> None:
+    """The reconcile sweep is the only run that lists incoming/; beside a drain it waits."""
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, 1)]})
+    DrainPresence(backlog.store, "_state/", "other-run", clock=clock).beat()
+    sweep = replace(POLICY, sweep=True)
+    processor = Processor(backlog)
+    me = DrainPresence(backlog.store, "_state/", "this-run", clock=clock)
+    drained = run(backlog, sweep, processor=processor, presence=me)
+    assert processor.batches == [] and drained.outcomes == []
+    # Once nobody drains, the same sweep takes the upload.
+    clock.sleep(120)  # the other run's presence expired (it died, or left)
+    run(backlog, sweep, processor=processor, presence=me)
+    assert processor.batches == [[ref(0, 1).key]]
+
+
+def test_a_sweep_that_goes_on_draining_lists_only_once() -> None:
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, 1)]})
+    asked: list[bool] = []
+    look = backlog.pending_by_shard
+
+    def pending_by_shard(sweep: bool = False) -> dict[int, list[UploadRef]]:
+        asked.append(sweep)
+        if len(asked) == 2:
+            backlog.work[1] = [ref(1, 2)]  # a burst begins while the sweep works
+        return look(sweep)
+
+    backlog.pending_by_shard = pending_by_shard  # type: ignore[method-assign]
+    processor = Processor(backlog)
+    run(backlog, replace(POLICY, sweep=True, idle_seconds=0.0), processor=processor)
+    assert sorted(k for b in processor.batches for k in b) == [ref(0, 1).key, ref(1, 2).key]
+    assert asked[0] is True and not any(asked[1:])
