@@ -13,11 +13,14 @@ from jinja2 import StrictUndefined
 from dvkn_pipeline.console.security import csrf_token
 from dvkn_pipeline.reference.periods import Period, PeriodError
 from dvkn_pipeline.views.approval import BilingualText, Flash
+from dvkn_pipeline.views.unit_page import local_time
 from schemas.console_text import LANGUAGES, Language, load_console_text
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.undefined = StrictUndefined
+#: ``{{ moment | vn_time }}``: a stored (UTC) moment in Vietnam's time, as the upload lists show it.
+TEMPLATES.env.filters["vn_time"] = local_time
 
 
 def language(request: Request) -> Language:

@@ -217,6 +217,12 @@ def test_a_steward_approves_and_returns_through_the_buttons_and_the_commune_read
     steward.wait_for_load_state()
     assert card.get_attribute("data-state") == "returned"
     screenshot(steward, "steward-unit-returned")
+    steward.click("a.lang")  # English beside: the same card, in English, on a phone
+    steward.set_viewport_size({"width": 390, "height": 844})
+    assert "Last action" in card.inner_text() and "Thiếu số hộ tham gia" in card.inner_text()
+    screenshot(steward, "steward-unit-returned-phone-en")
+    steward.click("a.lang")
+    steward.set_viewport_size({"width": 1280, "height": 800})
 
     steward.goto(f"/steward/{Q1.code}/overview")
     assert steward.locator(f'tr[data-unit="{APPROVED}"]').get_attribute("data-approved") == "1"

@@ -25,6 +25,7 @@ from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.intake import IntakeService
 from dvkn_pipeline.views.approval import ActionOutcome, BilingualText, outcome_flash
 from dvkn_pipeline.views.status import status_report
+from dvkn_pipeline.views.unit_page import local_time
 from schemas.settings import Settings
 from tests.console_support import COMMUNE, OTHER_COMMUNE, csrf_of, log_in, make_console
 
@@ -96,6 +97,8 @@ def test_approve_then_unapprove_through_the_buttons(
     page = huyen.get(UNIT_PAGE)
     assert 'data-state="approved"' in page.text and f"Đã phê duyệt: {COMMUNE}" in page.text
     assert "số liệu khớp" in page.text and "huyen1" in page.text
+    approved_at = context.approvals.unit(COMMUNE, Q1).approved_at
+    assert approved_at is not None and local_time(approved_at) in page.text  # Vietnam's time
     assert buttons(page.text) == {"unapprove", "return"}
     assert recorded(context) == [(COMMUNE, "approve")]
 
