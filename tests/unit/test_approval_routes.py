@@ -26,6 +26,7 @@ from dvkn_pipeline.services.intake import IntakeService
 from dvkn_pipeline.views.approval import ActionOutcome, BilingualText, outcome_flash
 from dvkn_pipeline.views.status import status_report
 from dvkn_pipeline.views.unit_page import local_time
+from schemas.records import Actor
 from schemas.settings import Settings
 from tests.console_support import COMMUNE, OTHER_COMMUNE, csrf_of, log_in, make_console
 
@@ -241,3 +242,31 @@ def test_outcome_flash_names_one_unit_and_counts_a_bulk_action() -> None:
     assert shown.ok and shown.text.vi == "Đã phê duyệt: 1"
     assert shown.details == (("2025-Q1/00006", why),)
     assert not outcome_flash(bulk.model_copy(update={"done": ()}), done).ok
+
+
+def test_city_steward_accepts_a_district_its_steward_approved(
+    console: tuple[TestClient, ConsoleContext],
+) -> None:
+    """Districts take two steps: the district approves itself, the city accepts it."""
+    client, context = console
+    service, steward = context.approvals, Actor(name="huyen1", role="district_steward", unit="001")
+    service.approve_children(steward, "001", [Q1])
+    for child in H.children("001"):
+        if child.code not in (COMMUNE, OTHER_COMMUNE):
+            service.mark_not_expected(steward, child.code, Q1, "sáp nhập")
+    district = f"/steward/{Q1.code}/overview?unit=001"
+    huyen = as_user(client, "huyen1")
+    assert "approve" in buttons(huyen.get(district).text)
+    post(
+        huyen, f"/steward/{Q1.code}/unit/001/approval", district, action="approve", back="overview"
+    )
+    assert "accept" not in buttons(huyen.get(district).text)  # the city's step, not the district's
+    city = as_user(client, "thanhpho")
+    assert "accept" in buttons(city.get(district).text)
+    answer = post(
+        city, f"/steward/{Q1.code}/unit/001/approval", district, action="accept", back="overview"
+    )
+    assert answer.headers["location"] == district  # type: ignore[attr-defined]
+    page = city.get(district)
+    assert 'data-state="accepted"' in page.text and "Đã tiếp nhận: 001" in page.text
+    assert service.unit("001", Q1).complete
