@@ -121,6 +121,16 @@ class _Period:
 
 
 @dataclass(frozen=True)
+class ApprovalPage:
+    """One read's worth of approval state for a steward page (see ``ApprovalService.page``)."""
+
+    board: pl.DataFrame
+    unit: UnitApproval
+    choices: ActionChoices
+    children: ApprovalBoard
+
+
+@dataclass(frozen=True)
 class ApprovalService:
     """Approve, accept, return, unapprove, mark not expected; and read the state.
 
@@ -157,6 +167,21 @@ class ApprovalService:
         """One unit's state: what a unit page shows (and a commune's portal, see ``portal_note``)."""
         p = self._open(period)
         return unit_approval(p.row(unit), p.hierarchy, self.config)
+
+    def page(self, actor: Actor, unit: str, period: Period) -> ApprovalPage:
+        """What a steward page shows about ``unit``, from one read of the tables.
+
+        The board, the unit's state, the buttons ``actor`` may press and the
+        list of its children: asked for one by one, each reopened the
+        approvals and the ledger, which took the overview past 300 ms.
+        """
+        p = self._open(period)
+        return ApprovalPage(
+            board=p.board,
+            unit=unit_approval(p.row(unit), p.hierarchy, self.config),
+            choices=self._choices(actor, p, unit),
+            children=approval_list(p.board, p.hierarchy, self.config, period, None, unit),
+        )
 
     def returned_notes(self, unit: str) -> dict[str, BilingualText]:
         """Per period, what a unit's portal shows while it is returned: "returned: <reason>".
@@ -308,7 +333,10 @@ class ApprovalService:
         What a page needs to show only the buttons that will work (and a tooltip
         for the others); the same checks the actions themselves run.
         """
-        p = self._open(period)
+        return self._choices(actor, self._open(period), unit)
+
+    def _choices(self, actor: Actor, p: _Period, unit: str) -> ActionChoices:
+        period = p.period
         checks = {
             ApprovalAction.APPROVE: self._check_approve,
             ApprovalAction.ACCEPT: self._check_accept,

@@ -33,7 +33,7 @@ from dvkn_pipeline.reference.hierarchy import Hierarchy, NoHierarchyError
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.messages import number
 from dvkn_pipeline.reference.periods import Period
-from dvkn_pipeline.services.approval import ApprovalError
+from dvkn_pipeline.services.approval import ApprovalError, ApprovalPage
 from dvkn_pipeline.services.exports import CSV_TYPE, XLSX_TYPE, export_name
 from dvkn_pipeline.services.steward import OutOfScopeError, Steward
 from dvkn_pipeline.views.access import permits, role_spec
@@ -84,10 +84,13 @@ def actor_of(account: Account, c: ConsoleContext) -> Actor:
     return Actor(name=account.username, role=account.role, unit=scope_of(account, c))
 
 
-def _panel(account: Account, c: ConsoleContext, unit: str, p: Period) -> ApprovalPanel:
-    """The unit's approval card, with the buttons this account may press now."""
-    choices = c.approvals.choices(actor_of(account, c), unit, p)
-    return approval_panel(c.approvals.unit(unit, p), choices)
+def _approval_page(account: Account, c: ConsoleContext, unit: str, p: Period) -> ApprovalPage:
+    """The unit's approval state and the buttons this account may press now (one read)."""
+    return c.approvals.page(actor_of(account, c), unit, p)
+
+
+def _panel(page: ApprovalPage) -> ApprovalPanel:
+    return approval_panel(page.unit, page.choices)
 
 
 def _nav(
@@ -135,13 +138,14 @@ def overview(
     scope = scope_of(account, c)
     unit = unit or scope
     _checked(account, "overview.read", unit, c.steward, p)
-    view = c.steward.overview(p, scope, unit, c.approvals.board(p))
+    approval = _approval_page(account, c, unit, p)
+    view = c.steward.overview(p, scope, unit, approval.board)
     return render(
         request,
         "steward_overview.html",
         view=view,
-        approval=_panel(account, c, unit, p) if permits(account.role, "approvals.act") else None,
-        ready=c.approvals.approvals(p, under=unit).totals["ready"],
+        approval=_panel(approval) if permits(account.role, "approvals.act") else None,
+        ready=approval.children.totals["ready"],
         levels=c.steward.export_levels(p),
         export_level=c.steward.export_level(p, scope),
         **_nav(request, account, c, p, "overview"),
@@ -192,7 +196,7 @@ def unit_page(
         request,
         "steward_unit.html",
         view=page,
-        approval=_panel(account, c, unit, p),
+        approval=_panel(_approval_page(account, c, unit, p)),
         history=c.approvals.history(p, unit),
         **_nav(request, account, c, p, "unit"),
     )
