@@ -259,8 +259,8 @@ CHART_WIDTH = 600.0
 #: Left/right margins leave room for the tick labels of the two axes.
 PLOT_LEFT = 44.0
 PLOT_RIGHT = CHART_WIDTH - 64.0
-PLOT_TOP = 34.0
-PLOT_BOTTOM = 244.0
+PLOT_TOP = 46.0
+PLOT_BOTTOM = 256.0
 #: Below the plot: the period labels, then one legend row per entry.
 LEGEND_TOP = PLOT_BOTTOM + 42.0
 LEGEND_ROW = 20.0

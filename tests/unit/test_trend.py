@@ -93,8 +93,7 @@ def test_the_chart_places_every_point_inside_its_viewbox_in_period_order() -> No
     assert xs == sorted(xs) and len(set(xs)) == 4
     assert all(inside(chart, p.x, p.y) for line in chart.lines for p in line.points)
     assert all(
-        inside(chart, b.x, b.y) and inside(chart, b.x + b.width, b.y + b.height)
-        for b in chart.bars
+        inside(chart, b.x, b.y) and inside(chart, b.x + b.width, b.y + b.height) for b in chart.bars
     )
     assert all(chart.left <= t.at <= chart.right for t in chart.x_ticks)
     # Bars stand on the axis; the tallest value reaches no higher than the plot's top.
