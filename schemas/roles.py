@@ -24,6 +24,7 @@ Permission = Literal[
     "units.read",
     "trends.read",
     "exports.read",
+    "approvals.act",
     "users.manage",
 ]
 RoleName = Literal["commune", "district_steward", "city_steward", "reader", "admin"]

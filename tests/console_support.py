@@ -13,12 +13,13 @@ from dvkn_pipeline.judging.rules import load_rules
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.accounts import add_account
+from dvkn_pipeline.services.approval import ApprovalService
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
 from schemas.settings import Settings
-from tests.fakes import MemoryBucket, MemoryTables
+from tests.fakes import MemoryBucket, MemoryTables, RecordedEvents
 
 SECRET = "test-secret-" + "x" * 40
 PASSWORD = "mat-khau-1234"
@@ -43,9 +44,10 @@ def make_console(
     settings = settings or Settings(s3_endpoint_url="http://store.invalid")
     catalogue = load_catalogue()
     bucket = MemoryBucket("dvkn")
+    tables = MemoryTables(catalogue)
     intake = Intake(
         bucket=bucket,  # type: ignore[arg-type]
-        tables=MemoryTables(catalogue),  # type: ignore[arg-type]
+        tables=tables,  # type: ignore[arg-type]
         catalogue=catalogue,
         hierarchies=load_hierarchies(),
         rules=load_rules(),
@@ -59,6 +61,8 @@ def make_console(
         ("xa4", "commune", OTHER_COMMUNE),
         ("huyen1", "district_steward", "001"),
         ("thanhpho", "city_steward", "01"),
+        ("huyen2", "district_steward", "002"),
+        ("docgia", "reader", "01"),
     ):
         add_account(accounts, versions, username=name, role=role, scope=scope, password=PASSWORD)
     context = ConsoleContext(
@@ -69,6 +73,13 @@ def make_console(
             intake.tables, intake.bucket, catalogue, intake.hierarchies, settings
         ),
         login_limiter=LoginLimiter(login_limit, "100/minute"),
+        approvals=ApprovalService(
+            tables=tables,
+            hierarchies=load_hierarchies(),
+            catalogue=catalogue,
+            root_unit=settings.root_unit,
+            events=RecordedEvents(),
+        ),
     )
     return TestClient(create_app(context, SECRET)), context, signer
 

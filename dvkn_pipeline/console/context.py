@@ -13,6 +13,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from dvkn_pipeline.services.approval import ApprovalService
 from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.ports import AccountStore
 from dvkn_pipeline.services.steward import Steward
@@ -49,6 +50,8 @@ class ConsoleContext:
     portal: Portal
     steward: Steward
     login_limiter: LoginLimiter
+    #: Approve / return / unapprove (the steward pages' buttons, a commune's returned note).
+    approvals: ApprovalService
 
 
 def ctx(request: Request) -> ConsoleContext:

@@ -12,11 +12,15 @@ from jinja2 import StrictUndefined
 
 from dvkn_pipeline.console.security import csrf_token
 from dvkn_pipeline.reference.periods import Period, PeriodError
+from dvkn_pipeline.views.approval import BilingualText, Flash
+from dvkn_pipeline.views.unit_page import local_time
 from schemas.console_text import LANGUAGES, Language, load_console_text
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.undefined = StrictUndefined
+#: ``{{ moment | vn_time }}``: a stored (UTC) moment in Vietnam's time, as the upload lists show it.
+TEMPLATES.env.filters["vn_time"] = local_time
 
 
 def language(request: Request) -> Language:
@@ -40,8 +44,28 @@ def words(lang: Language) -> Any:
     return t
 
 
+def flash(request: Request, message: Flash) -> None:
+    """Say ``message`` once, on the next page rendered (after a form's redirect)."""
+    request.session["flash"] = message.model_dump(mode="json")
+
+
+def _take_flash(request: Request) -> Flash | None:
+    raw = request.session.pop("flash", None)
+    try:
+        return None if raw is None else Flash.model_validate(raw)
+    except ValueError:
+        return None
+
+
+def console_words(key: str) -> BilingualText:
+    """One ``schemas/console.yaml`` entry in both languages (a flash message's words)."""
+    entry = load_console_text().text[key]
+    return BilingualText(vi=entry.in_("vi"), en=entry.in_("en"))
+
+
 def render(request: Request, template: str, status_code: int = 200, **model: Any) -> HTMLResponse:
-    """A page of the layout, with ``t``, ``lang``, the account (if any) and the CSRF token."""
+    """A page of the layout, with ``t``, ``lang``, the account (if any), the CSRF token
+    and the flash message a form left for it (once)."""
     lang = language(request)
     return TEMPLATES.TemplateResponse(
         request,
@@ -52,6 +76,7 @@ def render(request: Request, template: str, status_code: int = 200, **model: Any
             "other_lang": "en" if lang == "vi" else "vi",
             "csrf_token": csrf_token(request),
             "account": model.pop("account", None),
+            "flash": _take_flash(request),
             **model,
         },
         status_code=status_code,

@@ -16,7 +16,12 @@ from fastapi import FastAPI
 from dvkn_pipeline.console.app import create_app
 from dvkn_pipeline.console.context import ConsoleContext, LoginLimiter
 from dvkn_pipeline.ops.local_env import console_secret
-from dvkn_pipeline.services.wiring import build_accounts, build_portal, build_steward
+from dvkn_pipeline.services.wiring import (
+    build_accounts,
+    build_approvals,
+    build_portal,
+    build_steward,
+)
 from schemas.settings import Settings
 
 
@@ -30,6 +35,7 @@ def build_app(settings: Settings) -> FastAPI:
         login_limiter=LoginLimiter(
             settings.console_login_limit, settings.console_login_limit_per_client
         ),
+        approvals=build_approvals(settings),
     )
     return create_app(context, console_secret(settings))
 

@@ -278,6 +278,30 @@ class ApprovalService:
         action = self._check_not_expected(actor, p, unit)
         return self._record(actor, [(p, unit, action)], reason, [])
 
+    def act(
+        self,
+        actor: Actor,
+        action: ApprovalAction,
+        unit: str,
+        period: Period,
+        text: str | None = None,
+    ) -> ActionOutcome:
+        """One button of a page: ``action`` on ``unit``, ``text`` its comment or reason.
+
+        The console's form posts the action's name; this is the one place it
+        becomes a call, so a page and the CLI take the same checks.
+        """
+        if action is ApprovalAction.RETURN:
+            return self.return_unit(actor, unit, period, text or "")
+        if action is ApprovalAction.NOT_EXPECTED:
+            return self.mark_not_expected(actor, unit, period, text or "")
+        step = {
+            ApprovalAction.APPROVE: self.approve,
+            ApprovalAction.ACCEPT: self.accept,
+            ApprovalAction.UNAPPROVE: self.unapprove,
+        }[action]
+        return step(actor, unit, period, text)
+
     def choices(self, actor: Actor, unit: str, period: Period) -> ActionChoices:
         """Which actions ``actor`` may take on ``unit`` now, and why not the others.
 

@@ -233,14 +233,24 @@ class Steward:
 
     # -- questions -----------------------------------------------------------------------
 
-    def overview(self, period: Period, scope: str, unit: str | None = None) -> Overview:
-        """``unit`` (default: the scope) and the units just below it, for ``period``."""
+    def overview(
+        self,
+        period: Period,
+        scope: str,
+        unit: str | None = None,
+        approvals: pl.DataFrame | None = None,
+    ) -> Overview:
+        """``unit`` (default: the scope) and the units just below it, for ``period``.
+
+        ``approvals``: the period's approval board (``ApprovalService.board``), for
+        the approved counts beside the accepted ones.
+        """
         h = self.hierarchy(period)
         unit = unit or scope
         self.check_scope(h, scope, unit)
         ledger = self.tables.read_ledger(period.code)
         return period_overview(
-            ledger, h, self.catalogue, period, unit, self.settings.incoming_prefix
+            ledger, h, self.catalogue, period, unit, self.settings.incoming_prefix, approvals
         )
 
     def state_list(

@@ -272,8 +272,67 @@ def approval_list(
     )
 
 
+def approval_state_words(config: ApprovalConfig) -> dict[str, tuple[str, str]]:
+    """Each approval state's words (vi, en), for a table's badges."""
+    return {s.value: (w.vi, w.en) for s, w in config.states.items()}
+
+
 def portal_note(unit: UnitApproval) -> BilingualText | None:
     """What a commune's portal shows beside its report: "returned: <reason>", or nothing."""
     if unit.state is not ApprovalState.RETURNED or not unit.returned_reason:
         return None
     return message("approval.returned_note", reason=unit.returned_reason)
+
+
+#: The buttons of a unit, in the order a page shows them.
+BUTTON_ORDER = ("approve", "accept", "unapprove", "return", "not_expected")
+#: Actions the service refuses without a reason (``ApprovalService._need_reason``).
+REASON_ACTIONS = frozenset({"return", "not_expected"})
+
+
+class ApprovalButton(_View):
+    action: str
+    #: The form carries a required reason field (return, not expected).
+    needs_reason: bool
+
+
+class ApprovalPanel(_View):
+    """A steward page's approval card: the unit's state and the buttons that will work."""
+
+    state: UnitApproval
+    buttons: tuple[ApprovalButton, ...]
+    #: Why the other actions would be refused (shown as each button's absence reason).
+    refused: dict[str, BilingualText]
+
+
+def approval_panel(unit: UnitApproval, choices: ActionChoices) -> ApprovalPanel:
+    """Only the allowed actions become buttons; the rest keep their reason."""
+    return ApprovalPanel(
+        state=unit,
+        buttons=tuple(
+            ApprovalButton(action=a, needs_reason=a in REASON_ACTIONS)
+            for a in BUTTON_ORDER
+            if a in choices.allowed
+        ),
+        refused={a: choices.refused[a] for a in BUTTON_ORDER if a in choices.refused},
+    )
+
+
+class Flash(_View):
+    """What a page says once after an approval form: done, or refused and why (both languages)."""
+
+    ok: bool
+    text: BilingualText
+    #: Units a bulk action skipped, each with its reason.
+    details: tuple[tuple[str, BilingualText], ...] = ()
+
+
+def outcome_flash(outcome: ActionOutcome, done: BilingualText) -> Flash:
+    """An action's outcome as the line a page shows: ``done``, which unit (how many, for
+    a bulk action), and what was skipped and why."""
+    what = str(len(outcome.done)) if outcome.skipped or len(outcome.done) != 1 else outcome.done[0]
+    return Flash(
+        ok=bool(outcome.done),
+        text=BilingualText(vi=f"{done.vi}: {what}", en=f"{done.en}: {what}"),
+        details=tuple(sorted(outcome.skipped.items())),
+    )

@@ -25,7 +25,13 @@ from dvkn_pipeline.reference.hierarchy import Hierarchy
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.rollup.spatial import completeness
 from dvkn_pipeline.views.chart import state_colours
-from dvkn_pipeline.views.status import ATTENTION_STATES, STATES, StatusError, unit_states
+from dvkn_pipeline.views.status import (
+    ATTENTION_STATES,
+    STATES,
+    StatusError,
+    approved_counts,
+    unit_states,
+)
 from schemas.steward import load_steward_text
 
 #: The faintest tint of a state cell with at least one unit: one missing commune out of
@@ -70,6 +76,11 @@ class OverviewRow:
     state: str | None
     #: True when the row has units below it to open.
     has_children: bool
+    #: Reporting units below (or the unit itself) approved to their last step, beside
+    #: ``accepted`` (``views.status.approved_counts``, as ``dvkn status``); None: not asked.
+    approved: int | None = None
+    #: The unit's own approval state (``schemas/approval.yaml`` states); None: not asked.
+    approval: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,12 @@ def period_overview(
     period: Period,
     unit: str,
     incoming_prefix: str = "incoming/",
+    approvals: pl.DataFrame | None = None,
 ) -> Overview:
     """``unit`` and its children for ``period``: counts of the reporting units below each.
+
+    With ``approvals`` (the period's approval board, ``rollup.approval``) each row
+    also says how many of those units are approved, and its own approval state.
 
     Raises :class:`StatusError` for a unit the period's hierarchy lacks.
     """
@@ -145,6 +160,12 @@ def period_overview(
         .iter_rows(named=True)
     }
     colours = state_colours()
+    approved: dict[str, int] = {}
+    approval: dict[str, str] = {}
+    if approvals is not None:
+        found = approved_counts(approvals, hierarchy).filter(pl.col("reporter_level") == leaf)
+        approved = dict(zip(found["unit_code"], found["approved"], strict=True))
+        approval = dict(zip(approvals["unit_code"], approvals["state"], strict=True))
 
     def row(code: str) -> OverviewRow:
         u = hierarchy.unit(code)
@@ -173,6 +194,8 @@ def period_overview(
             cells=cells,
             state=own.get(code),
             has_children=bool(hierarchy.children(code)),
+            approved=None if approvals is None else approved.get(code, 0),
+            approval=approval.get(code),
         )
 
     crumbs = tuple(Crumb(a.code, a.name, a.level) for a in reversed(hierarchy.ancestors(unit)))

@@ -104,7 +104,11 @@ def flow_run_url(prefect_ui: str | None, flow_run_id: str | None) -> str | None:
 
 
 def _local(iso: str) -> str:
-    moment = datetime.fromisoformat(iso)
+    return local_time(datetime.fromisoformat(iso))
+
+
+def local_time(moment: datetime) -> str:
+    """A moment as a person in Vietnam reads it (a naive one is UTC, as the tables store)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")

@@ -9,6 +9,10 @@ are compared with ``dvkn status --json`` of the same bucket, the unit page
 links the Prefect flow run that judged the upload, and a district steward,
 a reader and a commune each get 403 where they have no business. Screenshots
 of the overview, lists, unit page and trend go to ``docs/screenshots/``.
+Then the approval buttons: the district steward approves one commune and
+returns another with a reason, the overview counts the approval beside the
+accepted reports (as the approvals table says), and the returned commune reads
+"Bị trả lại: <reason>" on its portal.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from dvkn_pipeline.cli.app import app as cli
 from dvkn_pipeline.ops import local_env
 from dvkn_pipeline.ops.generator import generate_report
 from dvkn_pipeline.reference.keys import incoming_key
-from dvkn_pipeline.services.wiring import build_bucket, build_intake
+from dvkn_pipeline.services.wiring import build_approvals, build_bucket, build_intake
 from dvkn_pipeline.views.status import status_report
 from schemas.contacts import SAMPLE_PATH, read_contacts
 from tests.corpus import CAT, HANOI, Q1, fill_workbook
+from tests.fakes import RecordedEvents
 from tests.integration.conftest import ConsoleStack, log_in_page, screenshot
 
 pytestmark = pytest.mark.integration
@@ -37,6 +42,9 @@ pytestmark = pytest.mark.integration
 BA_DINH = [u.code for u in HANOI.children("001")]
 LATECOMER, REFUSED = BA_DINH[3], BA_DINH[4]
 FOREIGN = HANOI.children("002")[0].code
+#: Communes the approval test approves and returns through the buttons.
+APPROVED, RETURNED = BA_DINH[0], BA_DINH[1]
+ACCEPTED = ("on_time", "late", "corrected", "correction_rejected")
 #: How long a receipt may take: sensor batch, triggered run, worker start, judging.
 RECEIPT_S = 240
 
@@ -166,4 +174,71 @@ def test_who_may_not_open_a_page_gets_403(
     clerk = page.context.browser.new_context(base_url=console_stack.url).new_page()
     log_in_page(clerk, f"xa-{LATECOMER}", console_login(f"xa-{LATECOMER}", "commune", LATECOMER))
     assert clerk.goto(f"/steward/{Q1.code}/overview").status == 403
+    clerk.context.close()
+
+
+def _wait_until_accepted(settings: Any, *units: str) -> None:
+    deadline = time.monotonic() + RECEIPT_S
+    while not all(_states(settings).get(u) in ACCEPTED for u in units):
+        assert time.monotonic() < deadline, _states(settings)
+        time.sleep(1.0)
+
+
+def test_a_steward_approves_and_returns_through_the_buttons_and_the_commune_reads_why(
+    console_stack: ConsoleStack, console_login: Any, console_page: Any
+) -> None:
+    settings = console_stack.settings
+    bucket = build_bucket(settings)
+    for unit in (APPROVED, RETURNED):
+        report = generate_report(HANOI.unit(unit), Q1, CAT)
+        bucket.put_bytes(incoming_key(unit, Q1.code, "bao-cao.csv"), report.to_csv(CAT))
+    _wait_until_accepted(settings, APPROVED, RETURNED)
+
+    steward = console_page
+    log_in_page(steward, "huyen-001", console_login("huyen-001", "district_steward", "001"))
+    steward.goto(f"/steward/{Q1.code}/unit/{APPROVED}")
+    card = steward.locator("#approval")
+    assert card.get_attribute("data-state") == "submitted"
+    assert steward.locator("form.action-unapprove").count() == 0  # nothing to withdraw yet
+    steward.fill("form.action-approve input[name=text]", "Số liệu khớp với sổ")
+    screenshot(steward, "steward-unit-approval")
+    steward.click("form.action-approve button")
+    steward.wait_for_load_state()
+    assert steward.locator("#flash.ok").count() == 1
+    assert card.get_attribute("data-state") == "approved"
+    assert "Số liệu khớp với sổ" in card.inner_text() and "huyen-001" in card.inner_text()
+    assert steward.locator("form.action-unapprove").count() == 1
+
+    steward.goto(f"/steward/{Q1.code}/unit/{RETURNED}")
+    steward.click("form.action-return button")  # no reason: the browser keeps the form
+    assert card.get_attribute("data-state") == "submitted"
+    steward.fill("form.action-return input[name=text]", "Thiếu số hộ tham gia")
+    steward.click("form.action-return button")
+    steward.wait_for_load_state()
+    assert card.get_attribute("data-state") == "returned"
+    screenshot(steward, "steward-unit-returned")
+    steward.click("a.lang")  # English beside: the same card, in English, on a phone
+    steward.set_viewport_size({"width": 390, "height": 844})
+    assert "Last action" in card.inner_text() and "Thiếu số hộ tham gia" in card.inner_text()
+    screenshot(steward, "steward-unit-returned-phone-en")
+    steward.click("a.lang")
+    steward.set_viewport_size({"width": 1280, "height": 800})
+
+    steward.goto(f"/steward/{Q1.code}/overview")
+    assert steward.locator(f'tr[data-unit="{APPROVED}"]').get_attribute("data-approved") == "1"
+    assert steward.locator(f'tr[data-unit="{RETURNED}"] [data-approval="returned"]').count() == 1
+    assert steward.locator("#fig-approved .big").inner_text() == "1"
+    screenshot(steward, "steward-overview-approval")
+    listed = build_approvals(settings, RecordedEvents()).approvals(Q1, under="001").units
+    board = {u.unit_code: u.state.value for u in listed}
+    assert board[APPROVED] == "approved" and board[RETURNED] == "returned"
+
+    clerk = steward.context.browser.new_context(base_url=console_stack.url).new_page()
+    log_in_page(clerk, f"xa-{RETURNED}", console_login(f"xa-{RETURNED}", "commune", RETURNED))
+    clerk.goto(f"/commune/{RETURNED}")
+    note = clerk.locator(f'.returned-note[data-period="{Q1.code}"]')
+    assert note.inner_text() == "Bị trả lại: Thiếu số hộ tham gia"
+    clerk.goto(f"/commune/{RETURNED}/{Q1.code}")
+    assert "Bị trả lại: Thiếu số hộ tham gia" in clerk.locator("#returned-note").inner_text()
+    screenshot(clerk, "commune-period-returned")
     clerk.context.close()

@@ -3,6 +3,8 @@
 Every route checks the account against the unit in the URL first
 (``require``): a commune account reaches only its own unit (403 otherwise),
 a steward its subtree's (read only: upload needs ``portal.upload``).
+A period a steward returned shows "Bị trả lại: <reason>" (``returned_notes``)
+until a corrected upload clears it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ def periods(request: Request, unit: str, account: CurrentAccount, c: Ctx) -> Res
     lines = c.portal.periods(unit, today)
     name = c.portal.unit_name(unit, today)
     return render(
-        request, "commune_periods.html", account=account, unit=unit, unit_name=name, lines=lines
+        request,
+        "commune_periods.html",
+        account=account,
+        unit=unit,
+        unit_name=name,
+        lines=lines,
+        returned=c.approvals.returned_notes(unit),
     )
 
 
@@ -68,6 +76,7 @@ def period_page(
         uploads=uploads,
         may_upload=allowed(account, "portal.upload", unit, hierarchy),
         max_bytes=c.settings.limits.max_file_bytes,
+        returned=c.approvals.returned_notes(unit).get(p.code),
     )
 
 

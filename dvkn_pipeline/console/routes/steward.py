@@ -8,31 +8,49 @@ account's scope, which refuses anything outside it a second time. A reader
 has ``overview.read``, ``trends.read`` and ``exports.read`` but not
 ``units.read``, so the lists and unit pages (names, contacts, receipts) are
 the stewards' alone.
+
+The approval buttons (``approvals.act``) are POST forms over
+:class:`dvkn_pipeline.services.approval.ApprovalService`: the account acts as an
+``Actor`` with its own role and scope, the page shows only the buttons
+``choices`` allows, and a refusal (someone acted first, a stale page) comes
+back as a flash message in both languages on the same page, never an error page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dvkn_pipeline.console.context import ConsoleContext, ctx
-from dvkn_pipeline.console.pages import language, period_or_404, render
-from dvkn_pipeline.console.security import CurrentAccount, require
+from dvkn_pipeline.console.pages import console_words, flash, language, period_or_404, render
+from dvkn_pipeline.console.security import CsrfChecked, CurrentAccount, require
 from dvkn_pipeline.reference.errors import DvknError
 from dvkn_pipeline.reference.hierarchy import Hierarchy, NoHierarchyError
 from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.messages import number
 from dvkn_pipeline.reference.periods import Period
+from dvkn_pipeline.services.approval import ApprovalError
 from dvkn_pipeline.services.exports import CSV_TYPE, XLSX_TYPE, export_name
 from dvkn_pipeline.services.steward import OutOfScopeError, Steward
 from dvkn_pipeline.views.access import permits, role_spec
+from dvkn_pipeline.views.approval import (
+    ActionOutcome,
+    ApprovalPanel,
+    Flash,
+    approval_panel,
+    approval_state_words,
+    outcome_flash,
+)
 from dvkn_pipeline.views.chart import state_colours
 from dvkn_pipeline.views.overview import state_words
 from dvkn_pipeline.views.status import STATE_FILTERS
 from dvkn_pipeline.views.trend import trend_chart
+from schemas.approval import ApprovalAction
+from schemas.records import Actor
 from schemas.roles import Account, Permission
 from schemas.steward import load_steward_text
 
@@ -61,6 +79,17 @@ def _checked(
     return hierarchies
 
 
+def actor_of(account: Account, c: ConsoleContext) -> Actor:
+    """The account as the approval service's actor: its name, role and scope unit."""
+    return Actor(name=account.username, role=account.role, unit=scope_of(account, c))
+
+
+def _panel(account: Account, c: ConsoleContext, unit: str, p: Period) -> ApprovalPanel:
+    """The unit's approval card, with the buttons this account may press now."""
+    choices = c.approvals.choices(actor_of(account, c), unit, p)
+    return approval_panel(c.approvals.unit(unit, p), choices)
+
+
 def _nav(
     request: Request, account: Account, c: ConsoleContext, p: Period, page: str
 ) -> dict[str, Any]:
@@ -76,6 +105,8 @@ def _nav(
         "may_units": permits(account.role, "units.read"),
         "may_trends": permits(account.role, "trends.read"),
         "may_exports": permits(account.role, "exports.read"),
+        "may_approve": permits(account.role, "approvals.act"),
+        "approval_states": approval_state_words(c.approvals.config),
         "states": state_words(),
         "colours": state_colours(),
     }
@@ -104,11 +135,13 @@ def overview(
     scope = scope_of(account, c)
     unit = unit or scope
     _checked(account, "overview.read", unit, c.steward, p)
-    view = c.steward.overview(p, scope, unit)
+    view = c.steward.overview(p, scope, unit, c.approvals.board(p))
     return render(
         request,
         "steward_overview.html",
         view=view,
+        approval=_panel(account, c, unit, p) if permits(account.role, "approvals.act") else None,
+        ready=c.approvals.approvals(p, under=unit).totals["ready"],
         levels=c.steward.export_levels(p),
         export_level=c.steward.export_level(p, scope),
         **_nav(request, account, c, p, "overview"),
@@ -155,7 +188,75 @@ def unit_page(
     p = period_or_404(period)
     _checked(account, "units.read", unit, c.steward, p)
     page = c.steward.unit_page(p, unit, scope_of(account, c))
-    return render(request, "steward_unit.html", view=page, **_nav(request, account, c, p, "unit"))
+    return render(
+        request,
+        "steward_unit.html",
+        view=page,
+        approval=_panel(account, c, unit, p),
+        history=c.approvals.history(p, unit),
+        **_nav(request, account, c, p, "unit"),
+    )
+
+
+def _approval(
+    request: Request,
+    account: Account,
+    c: ConsoleContext,
+    period: str,
+    unit: str,
+    done_key: str,
+    act: Callable[[Actor, Period], ActionOutcome],
+) -> Period:
+    """Check the account may act on ``unit``, then act as it; what the action did, or
+    why it was refused (both languages), is the next page's flash message."""
+    p = period_or_404(period)
+    _checked(account, "approvals.act", unit, c.steward, p)
+    try:
+        flash(request, outcome_flash(act(actor_of(account, c), p), console_words(done_key)))
+    except ApprovalError as exc:
+        flash(request, Flash(ok=False, text=exc.text))
+    return p
+
+
+@router.post("/{period}/unit/{unit}/approval", dependencies=[CsrfChecked])
+def approval_action(
+    request: Request,
+    period: str,
+    unit: str,
+    action: Annotated[ApprovalAction, Form()],
+    account: CurrentAccount,
+    c: Ctx,
+    text: Annotated[str, Form(max_length=1000)] = "",
+    back: Annotated[Literal["unit", "overview"], Form()] = "unit",
+) -> Response:
+    """One approval button: the action as this account, then back to the page it was on."""
+    comment = text.strip() or None
+
+    def one(actor: Actor, p: Period) -> ActionOutcome:
+        return c.approvals.act(actor, action, unit, p, comment)
+
+    p = _approval(request, account, c, period, unit, f"approval.done.{action.value}", one)
+    target = f"overview?unit={unit}" if back == "overview" else f"unit/{unit}"
+    return RedirectResponse(f"/steward/{p.code}/{target}", status_code=303)
+
+
+@router.post("/{period}/overview/approve-children", dependencies=[CsrfChecked])
+def approve_children(
+    request: Request,
+    period: str,
+    unit: Annotated[str, Form()],
+    account: CurrentAccount,
+    c: Ctx,
+    text: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Approve every ready unit below: the children this account may approve now."""
+    comment = text.strip() or None
+
+    def bulk(actor: Actor, p: Period) -> ActionOutcome:
+        return c.approvals.approve_children(actor, unit, [p], comment)
+
+    p = _approval(request, account, c, period, unit, "approval.done.bulk", bulk)
+    return RedirectResponse(f"/steward/{p.code}/overview?unit={unit}", status_code=303)
 
 
 @router.get("/{period}/trend")
