@@ -57,10 +57,17 @@ class ChartText(_Frozen):
     total: str
 
 
+class TrendColours(_Frozen):
+    pct_accepted: str
+    pct_on_time: str
+    indicator: str
+
+
 class TrendText(_Frozen):
     title: str
     pct_accepted: str
     pct_on_time: str
+    colours: TrendColours
 
 
 class StewardText(_Frozen):

@@ -3,22 +3,27 @@
 A steward asks "is Ba Đình getting better at reporting on time, and are its
 models growing?": one row per period from the stored completeness and roll-up
 tables (each period as the hierarchy of its own time rolled it up), as a
-typed model the CLI prints, dumps as JSON and draws as a PNG.
+typed model the CLI prints, dumps as JSON and draws as a PNG, and the console
+draws as SVG from :func:`trend_chart`'s geometry (no matplotlib per request).
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import polars as pl
 
 from dvkn_pipeline.reference.catalogue import Catalogue
 from dvkn_pipeline.reference.errors import DvknError
+from dvkn_pipeline.reference.messages import number
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.views.chart import state_colours
 from dvkn_pipeline.views.overview import tint
+from schemas.console_text import Language
 from schemas.steward import load_steward_text
 
 
@@ -195,40 +200,34 @@ def level_trend(
 
 
 def trend_png(trend: Trend, title: str) -> bytes:
-    """Completeness (% accepted, % on time) per period, with the indicator on a second axis."""
-    return trend_image(trend, title, "png")
+    """Completeness (% accepted, % on time) per period, with the indicator on a second axis.
 
-
-def trend_svg(trend: Trend, title: str) -> str:
-    """The same chart as SVG text, for a page to inline (sharp on a phone, no second request)."""
-    return trend_image(trend, title, "svg").decode("utf-8")
-
-
-def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
-    """The trend chart in matplotlib's ``fmt`` ("png", "svg")."""
+    Only ``dvkn trend --out`` makes a picture file; the console draws
+    :func:`trend_chart` instead (matplotlib costs a second to import and
+    ~130 ms a chart, the page's whole budget).
+    """
     import matplotlib
     from matplotlib.figure import Figure
 
+    matplotlib.use("Agg")
     words = load_steward_text().trend
+    colours = words.colours
     xs = [p.period for p in trend.points]
-    # SVG text stays text (the page's own font, selectable, and several times faster
-    # than matplotlib's default of drawing every glyph as a path).
-    matplotlib.rcParams["svg.fonttype"] = "none"
-    # A bare Figure, not pyplot: no global figure manager to create and close per request.
+    # A bare Figure, not pyplot: no global figure manager to create and close.
     fig = Figure(figsize=(8, 4), dpi=110)
     ax = fig.subplots()
     ax.plot(
         xs,
         [float("nan") if p.pct_accepted is None else p.pct_accepted for p in trend.points],
         "o-",
-        color="#2e7d32",
+        color=colours.pct_accepted,
         label=words.pct_accepted,
     )
     ax.plot(
         xs,
         [float("nan") if p.pct_on_time is None else p.pct_on_time for p in trend.points],
         "s--",
-        color="#f9a825",
+        color=colours.pct_on_time,
         label=words.pct_on_time,
     )
     ax.set_ylim(0, 105)
@@ -239,7 +238,7 @@ def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
             xs,
             [p.value or 0 for p in trend.points],
             alpha=0.25,
-            color="#1565c0",
+            color=colours.indicator,
             label=f"{trend.indicator_vi} / {trend.indicator_en}",
         )
         ax2.set_ylabel(trend.indicator or "")
@@ -250,5 +249,195 @@ def trend_image(trend: Trend, title: str, fmt: str) -> bytes:
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt)
+    fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+# The console's chart: geometry computed here, written as <svg> by a Jinja2 macro
+# (console/templates/_trend_chart.html). Units are the viewBox's; the page scales it.
+CHART_WIDTH = 600.0
+#: Left/right margins leave room for the tick labels of the two axes.
+PLOT_LEFT = 44.0
+PLOT_RIGHT = CHART_WIDTH - 64.0
+PLOT_TOP = 46.0
+PLOT_BOTTOM = 256.0
+#: Below the plot: the period labels, then one legend row per entry.
+LEGEND_TOP = PLOT_BOTTOM + 42.0
+LEGEND_ROW = 20.0
+#: The narrowest slot a period label is written in; narrower slots label every k-th period.
+LABEL_SLOT = 72.0
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    #: What a hover (the SVG <title>) says: period, series and value.
+    label: str
+
+
+@dataclass(frozen=True)
+class ChartLine:
+    name: str
+    colour: str
+    dashed: bool
+    marker: Literal["circle", "square"]
+    #: Runs of consecutive periods with a value: a period without one breaks the line.
+    segments: tuple[tuple[ChartPoint, ...], ...]
+
+    @property
+    def points(self) -> tuple[ChartPoint, ...]:
+        return tuple(p for seg in self.segments for p in seg)
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    #: The tick's place along its axis (x for periods, y for values).
+    at: float
+    #: Empty when the slot is too narrow for every period's label.
+    label: str
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    label: str
+    colour: str
+    kind: Literal["line", "dashed", "bar"]
+    y: float
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """Everything the SVG macro writes, already scaled: no arithmetic in the template."""
+
+    width: float
+    height: float
+    title: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+    x_ticks: tuple[Tick, ...]
+    #: % axis, always 0–100: completeness compared across units and periods on one scale.
+    y_ticks: tuple[Tick, ...]
+    #: The indicator's axis (right); empty without an indicator.
+    y2_ticks: tuple[Tick, ...]
+    y2_label: str
+    lines: tuple[ChartLine, ...]
+    bars: tuple[ChartBar, ...]
+    bar_colour: str
+    legend: tuple[LegendEntry, ...]
+
+
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """0 to at least ``top`` in about ``count`` round steps (1, 2, 2.5 or 5 × 10ⁿ)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / (count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    n = math.ceil(top / step - 1e-9)
+    return [round(i * step, 10) for i in range(n + 1)]
+
+
+def _num(value: float, lang: Language) -> str:
+    both = number(round(value, 1))
+    return str(both.vi if lang == "vi" else both.en)
+
+
+def trend_chart(trend: Trend, title: str, lang: Language = "vi") -> TrendChart:
+    """The trend's chart geometry: one x slot per period, % lines on a 0–100 axis, the
+    indicator's bars on a second axis, figures written the visitor's way (vi ``76,9``)."""
+    words = load_steward_text().trend
+    colours = words.colours
+    n = max(len(trend.points), 1)
+    slot = (PLOT_RIGHT - PLOT_LEFT) / n
+    # Rounded to a tenth of a unit: the page stays short and no eye sees the difference.
+    xs = [round(PLOT_LEFT + (i + 0.5) * slot, 1) for i in range(len(trend.points))]
+    every = max(1, math.ceil(LABEL_SLOT / slot))
+    x_ticks = tuple(
+        Tick(x, p.period if i % every == 0 else "")
+        for i, (x, p) in enumerate(zip(xs, trend.points, strict=True))
+    )
+
+    def y_at(value: float, top: float) -> float:
+        return round(PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * value / top, 1)
+
+    def line(name: str, colour: str, dashed: bool, values: list[float | None]) -> ChartLine:
+        segments: list[tuple[ChartPoint, ...]] = []
+        run: list[ChartPoint] = []
+        for x, p, v in zip(xs, trend.points, values, strict=True):
+            if v is None:
+                if run:
+                    segments.append(tuple(run))
+                run = []
+                continue
+            run.append(ChartPoint(x, y_at(v, 100.0), f"{p.period} · {name}: {_num(v, lang)} %"))
+        if run:
+            segments.append(tuple(run))
+        return ChartLine(name, colour, dashed, "square" if dashed else "circle", tuple(segments))
+
+    lines = (
+        line(
+            words.pct_accepted,
+            colours.pct_accepted,
+            False,
+            [p.pct_accepted for p in trend.points],
+        ),
+        line(words.pct_on_time, colours.pct_on_time, True, [p.pct_on_time for p in trend.points]),
+    )
+    y_ticks = tuple(Tick(y_at(v, 100.0), _num(v, lang)) for v in range(0, 101, 20))
+    legend = [
+        LegendEntry(words.pct_accepted, colours.pct_accepted, "line", LEGEND_TOP),
+        LegendEntry(words.pct_on_time, colours.pct_on_time, "dashed", LEGEND_TOP + LEGEND_ROW),
+    ]
+    bars: tuple[ChartBar, ...] = ()
+    y2_ticks: tuple[Tick, ...] = ()
+    y2_label = ""
+    if trend.indicator is not None:
+        name = f"{trend.indicator_vi} / {trend.indicator_en}"
+        values = [p.value for p in trend.points]
+        ticks = nice_ticks(max((v for v in values if v is not None), default=0.0))
+        top = ticks[-1]
+        y2_ticks = tuple(Tick(y_at(v, top), _num(v, lang)) for v in ticks)
+        y2_label = trend.indicator
+        width = slot * 0.6
+        # No bar where nothing was reported: an empty slot, not a bar of height 0.
+        bars = tuple(
+            ChartBar(
+                round(x - width / 2, 1),
+                y_at(v, top),
+                round(width, 1),
+                round(PLOT_BOTTOM - y_at(v, top), 1),
+                f"{p.period} · {name}: {_num(v, lang)}",
+            )
+            for x, p, v in zip(xs, trend.points, values, strict=True)
+            if v is not None
+        )
+        legend.append(LegendEntry(name, colours.indicator, "bar", LEGEND_TOP + 2 * LEGEND_ROW))
+    return TrendChart(
+        width=CHART_WIDTH,
+        height=legend[-1].y + LEGEND_ROW,
+        title=title,
+        left=PLOT_LEFT,
+        right=PLOT_RIGHT,
+        top=PLOT_TOP,
+        bottom=PLOT_BOTTOM,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+        y2_ticks=y2_ticks,
+        y2_label=y2_label,
+        lines=lines,
+        bars=bars,
+        bar_colour=colours.indicator,
+        legend=tuple(legend),
+    )

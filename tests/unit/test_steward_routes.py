@@ -131,6 +131,12 @@ def test_trend_page_draws_an_svg_chart(console: tuple[TestClient, ConsoleContext
         f"/steward/{Q1.code}/trend", params={"indicator": "MH_DANG_KY"}
     )
     assert page.status_code == 200 and "<svg" in page.text
+    svg = page.text.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert 'viewBox="0 0 600' in svg and 'width="100%"' in svg
+    # Each point says its value on hover, written the Vietnamese way, and the bars their total.
+    hovers = re.findall(r"<title>([^<]*)</title>", svg)
+    assert any(f"{Q1.code} · % đã nhận / accepted:" in h for h in hovers)
+    assert any(h.startswith(f"{Q1.code} · Số mô hình") for h in hovers)
     city = as_user(client, "thanhpho").get(f"/steward/{Q1.code}/trend").text
     title = city.split("<title>", 1)[1].split("</title>", 1)[0]
     assert "<" not in title and "Xu hướng" in title

@@ -48,7 +48,7 @@ from dvkn_pipeline.views.approval import (
 from dvkn_pipeline.views.chart import state_colours
 from dvkn_pipeline.views.overview import state_words
 from dvkn_pipeline.views.status import STATE_FILTERS
-from dvkn_pipeline.views.trend import trend_svg
+from dvkn_pipeline.views.trend import trend_chart
 from schemas.approval import ApprovalAction
 from schemas.records import Actor
 from schemas.roles import Account, Permission
@@ -302,7 +302,7 @@ def trend(
         unit=unit,
         unit_name=h.unit(unit).name,
         first=first,
-        svg=trend_svg(made, title),
+        chart=trend_chart(made, title, lang),
         indicators=[
             (i.code, i.vi if lang == "vi" else i.en) for i in c.steward.catalogue.indicators
         ],
