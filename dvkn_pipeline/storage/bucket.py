@@ -201,7 +201,12 @@ class Bucket:
                     by_key.setdefault(v["Key"], []).append(v)
         for key, versions in by_key.items():
             seen: set[str] = set()
-            for v in sorted(versions, key=lambda x: (x.get("LastModified"), x.get("VersionId"))):
+            # S3 lists a key's versions newest first. LastModified has whole seconds, and
+            # version ids need not sort by age (SeaweedFS's run newest-smallest), so a
+            # re-upload within the same second is ordered by the listing, not by its id:
+            # ordering by id once marked the first upload, not its re-upload, as the repeat.
+            oldest_first = list(reversed(versions))
+            for v in sorted(oldest_first, key=lambda x: x.get("LastModified")):
                 etag = str(v.get("ETag", "")).strip('"')
                 yield UploadRef(
                     bucket=self.name,

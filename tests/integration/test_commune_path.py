@@ -7,6 +7,7 @@ In-process intake against a real SeaweedFS (versioned bucket); no Prefect server
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import polars as pl
@@ -14,7 +15,7 @@ import pytest
 
 from dvkn_pipeline.ops import local_stack
 from dvkn_pipeline.ops.generator import generate_report
-from dvkn_pipeline.reference.keys import incoming_key
+from dvkn_pipeline.reference.keys import incoming_key, receipt_key
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.s3_client import make_s3_client
@@ -78,10 +79,21 @@ def test_every_version_gets_a_ledger_row_and_a_receipt(store: Settings) -> None:
     assert ledger.height == 4
     versions = list(bucket.list_versions(store.incoming_prefix))
     assert {v.upload_id for v in versions} == set(ledger["upload_id"].to_list())
+    # Each upload's receipt is a version of its receipt object: the name's receipt shows
+    # the newest upload under that name (what `dvkn upload` waits for), and the first
+    # upload's "accepted" stays readable as the receipt object's earlier version.
+    receipts = {
+        (v.key, v.version_id): bucket.get_object_version(v.key, str(v.version_id))
+        for v in bucket.list_versions(store.receipts_prefix)
+    }
+    statuses = {
+        (key, json.loads(body or b"{}").get("etag"), json.loads(body or b"{}")["status"])
+        for (key, _), body in receipts.items()
+    }
     for row in ledger.iter_rows(named=True):
-        receipt = bucket.get_json(row["receipt_key"])
-        assert receipt is not None and receipt["status"] == row["status"], row["key"]
-        assert receipt["sha256"] == row["sha256"]
+        assert (row["receipt_key"], row["etag"], row["status"]) in statuses, row["upload_id"]
+    latest = bucket.get_json(receipt_key(same, store.incoming_prefix, store.receipts_prefix))
+    assert latest is not None and latest["status"] == "duplicate"
     assert intake.pending() == []
 
     history = submission_history(ledger, Q1, UNIT.code)
@@ -89,3 +101,18 @@ def test_every_version_gets_a_ledger_row_and_a_receipt(store: Settings) -> None:
     assert sorted(history["status"].to_list()) == ["accepted", "accepted", "accepted", "duplicate"]
     live = history.filter(pl.col("live"))
     assert live["key"].to_list() == [other] and live["report_version"].to_list() == [3]
+
+
+def test_a_re_upload_within_the_same_second_is_the_repeat_not_the_first(store: Settings) -> None:
+    """Listed versions come oldest first even when LastModified ties (whole seconds).
+
+    SeaweedFS's version ids run newest-smallest, so ordering ties by id made the
+    first upload the "repeat" and a fresh clone's CI run lost an accepted receipt.
+    """
+    bucket = Bucket(make_s3_client(store), store.bucket)
+    key = incoming_key(UNIT.code, Q1.code, "bao-cao.csv")
+    puts = [bucket.put_bytes(key, body) for body in (b"a", b"b", b"a", b"b", b"a")]
+    listed = [v for v in bucket.list_versions(store.incoming_prefix) if v.key == key]
+    assert [v.etag for v in listed] == puts
+    assert [v.repeat for v in listed] == [False, False, True, True, True]
+    assert [v.pinned for v in listed] == [True, True, True, True, False]
