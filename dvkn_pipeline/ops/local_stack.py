@@ -427,7 +427,9 @@ def stop_worker(settings: Settings, name: str, timeout: float = 15.0) -> bool:
 
         try:
             with temporary_settings(updates={PREFECT_API_URL: prefect_api_url(settings)}):
-                crash_runs_of(pids, f"{name} stopped while the run was in progress")
+                crash_runs_of(
+                    pids, f"{name} stopped while the run was in progress", settings.work_pool
+                )
         except Exception as exc:  # the server may be gone too: then no slot is held
             logging.getLogger(__name__).warning("could not end %s's runs: %s", name, exc)
     return stopped

@@ -197,7 +197,7 @@ def _pid_of(infrastructure_pid: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def crash_runs_of(pids: set[int], message: str) -> list[str]:
+def crash_runs_of(pids: set[int], message: str, work_pool: str) -> list[str]:
     """Mark Crashed the unfinished runs whose process was one of ``pids`` (now gone).
 
     A run whose process is stopped holds its deployment concurrency slot until
@@ -205,9 +205,15 @@ def crash_runs_of(pids: set[int], message: str) -> list[str]:
     reprocess or the first run after ``dvkn down`` and ``up``, would wait that
     long in AwaitingConcurrencySlot. Ending the run at once frees the slot
     (the server releases it on the way out of Running) and tells the UI why.
-    Returns the ids of the runs ended.
+    Only runs of ``work_pool``: a pid is unique on this machine, not across the
+    machines a shared server's workers run on. Returns the ids of the runs ended.
     """
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
     from prefect.client.schemas.filters import FlowRunFilterStateType as StateTypes
     from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
@@ -218,7 +224,8 @@ def crash_runs_of(pids: set[int], message: str) -> list[str]:
         runs = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=StateTypes(any_=unfinished))
-            )
+            ),
+            work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[work_pool])),
         )
         for run in runs:
             if _pid_of(run.infrastructure_pid) in pids:
