@@ -29,7 +29,7 @@ from dvkn_pipeline.reference.levels import LevelError, canonical_level
 from dvkn_pipeline.reference.periods import Period, load_calendar
 from dvkn_pipeline.services.approval import ApprovalError, ApprovalService, period_range
 from dvkn_pipeline.views.approval import ActionOutcome
-from schemas.approval import load_approval_config
+from schemas.approval import ApprovalAction, load_approval_config
 from schemas.records import Actor
 
 UnitOpt = Annotated[str, typer.Option("--unit", "-u", help="The unit's code.")]
@@ -85,6 +85,20 @@ def _act(action: Callable[[ApprovalService], ActionOutcome], json_out: bool) -> 
     _done(outcome, json_out)
 
 
+def _one(
+    action: ApprovalAction,
+    unit: str,
+    period: str,
+    who: tuple[str, str, str],
+    text: str | None,
+    json_out: bool,
+) -> None:
+    """One action on one unit through ``ApprovalService.act``, the entry the console's
+    buttons take too; ``who`` is (name, role, scope unit)."""
+    actor, p = Actor(name=who[0], role=who[1], unit=who[2]), parse_period(period)
+    _act(lambda s: s.act(actor, action, unit, p, text), json_out)
+
+
 def approve(
     unit: UnitOpt,
     period: PeriodOpt,
@@ -114,7 +128,7 @@ def approve(
         last = parse_period(to) if to else p
         _act(lambda s: s.approve_children(actor, unit, period_range(p, last), comment), json_out)
     else:
-        _act(lambda s: s.approve(actor, unit, p, comment), json_out)
+        _one(ApprovalAction.APPROVE, unit, period, (by, role, scope), comment, json_out)
 
 
 def accept(
@@ -127,8 +141,7 @@ def accept(
     json_out: JsonOpt = False,
 ) -> None:
     """The level above accepts a unit its own level approved (two-step levels)."""
-    actor, p = Actor(name=by, role=role, unit=scope), parse_period(period)
-    _act(lambda s: s.accept(actor, unit, p, comment), json_out)
+    _one(ApprovalAction.ACCEPT, unit, period, (by, role, scope), comment, json_out)
 
 
 def return_unit(
@@ -141,8 +154,7 @@ def return_unit(
     json_out: JsonOpt = False,
 ) -> None:
     """Send a unit's report back, with a reason, to the commune or district that reported it."""
-    actor, p = Actor(name=by, role=role, unit=scope), parse_period(period)
-    _act(lambda s: s.return_unit(actor, unit, p, reason), json_out)
+    _one(ApprovalAction.RETURN, unit, period, (by, role, scope), reason, json_out)
 
 
 def unapprove(
@@ -155,8 +167,7 @@ def unapprove(
     json_out: JsonOpt = False,
 ) -> None:
     """Withdraw a unit's approval (or its not-expected mark): the approver's level or above."""
-    actor, p = Actor(name=by, role=role, unit=scope), parse_period(period)
-    _act(lambda s: s.unapprove(actor, unit, p, comment), json_out)
+    _one(ApprovalAction.UNAPPROVE, unit, period, (by, role, scope), comment, json_out)
 
 
 def not_expected(
@@ -169,8 +180,7 @@ def not_expected(
     json_out: JsonOpt = False,
 ) -> None:
     """Mark a unit "not expected this period" (with a reason): its parent may be approved without it."""
-    actor, p = Actor(name=by, role=role, unit=scope), parse_period(period)
-    _act(lambda s: s.mark_not_expected(actor, unit, p, reason), json_out)
+    _one(ApprovalAction.NOT_EXPECTED, unit, period, (by, role, scope), reason, json_out)
 
 
 def approvals(
