@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     incremental_max_units: int = Field(default=200, ge=0)
     # Intake runs allowed at once (one per worker is the natural setting).
     intake_concurrency: int = Field(default=1, ge=1)
+    # An announcement of at least this many uploads wakes another intake run while
+    # fewer than ``intake_concurrency`` drain (a burst spreads over the workers).
+    scale_out_uploads: int = Field(default=500, ge=1)
     # How a worker runs a flow run: "warm" in a thread of its own long-lived process
     # (ops/warm_worker.py: no interpreter start and import per run), or "process", a
     # new Python per run (Prefect's process worker). Same work pool, same deployments.

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -44,7 +45,7 @@ from dvkn_pipeline.events.upload_events import (
     upload_event,
     upload_event_resource,
 )
-from dvkn_pipeline.storage.announced import announce, draining
+from dvkn_pipeline.storage.announced import announce, draining_runs, wake_another_run
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.markers import FEED_CURSOR, SENSOR_CURSOR
 from dvkn_pipeline.storage.s3_client import make_s3_client
@@ -64,9 +65,40 @@ def announcements(refs: list[UploadRef], settings: Settings) -> list[UploadEvent
     return upload_batch_events(refs)
 
 
-def poll_once(bucket: Bucket, settings: Settings, cursor: SensorCursor) -> tuple[int, SensorCursor]:
+class Waker:
+    """Decides whether an announcement also goes to Prefect as an event (starting a run).
+
+    Remembers the runs it woke lately: a woken run takes a few seconds to start
+    and say it is draining, and a burst's next announcements must not wake
+    another run for each of them (seen: 18 runs for one burst, most finding
+    nothing to do).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.woken: list[float] = []
+
+    def __call__(self, bucket: Bucket, settings: Settings, announced: int) -> bool:
+        now = self.clock()
+        self.woken = [t for t in self.woken if now - t < STARTING_SECONDS]
+        present = draining_runs(bucket, settings.state_prefix)
+        wake = wake_another_run(
+            present,
+            len(self.woken),
+            announced,
+            settings.intake_concurrency,
+            settings.scale_out_uploads,
+        )
+        if wake:
+            self.woken.append(now)
+        return wake
+
+
+def poll_once(
+    bucket: Bucket, settings: Settings, cursor: SensorCursor, wake: Waker | None = None
+) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
-    if new and not draining(bucket, settings.state_prefix):
+    if new and (wake or Waker())(bucket, settings, len(new)):
         for spec in announcements(new, settings):
             emit_event(**spec)
     if new:
@@ -80,6 +112,8 @@ FIRST_LOOKBACK_SECONDS = 24 * 3600
 #: After an upload arrived, this long without another ends the interval early (latency of a
 #: single late upload); in a burst events keep coming and the interval is the batch.
 QUIET_SECONDS = 0.3
+#: A woken intake run counts as on its way this long (then it drains, or never will).
+STARTING_SECONDS = 30.0
 #: A resumed feed starts this much before the stored position: events may share a timestamp.
 RESUME_OVERLAP_NS = 2_000_000_000
 
@@ -99,9 +133,10 @@ def run_poll(bucket: Bucket, settings: Settings, stop: threading.Event) -> None:
     stored = bucket.get_json(settings.state_prefix + CURSOR_NAME)
     cursor = SensorCursor.model_validate(stored) if stored else SensorCursor()
     log.info("polling s3://%s/%s", settings.bucket, settings.incoming_prefix)
+    wake = Waker()
     while not stop.is_set():
         try:
-            n, cursor = poll_once(bucket, settings, cursor)
+            n, cursor = poll_once(bucket, settings, cursor, wake)
             if n:
                 log.info("announced %d new upload(s)", n)
         except Exception:  # the sensor must outlive a store or server restart
@@ -148,6 +183,7 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
     threading.Thread(target=_read_feed, args=(proc, events), daemon=True).start()
     seen: dict[str, UploadRef] = {}
     last_ts = since or 0
+    wake = Waker()
     try:
         while not stop.is_set():
             deadline = time.monotonic() + settings.sensor_interval_seconds
@@ -170,7 +206,7 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
                 # The announcement first: once the event is out, a run must find it; and a
                 # run draining now will find it without one (see DrainPresence).
                 announce(bucket, settings.state_prefix, refs)
-                if not draining(bucket, settings.state_prefix):
+                if wake(bucket, settings, len(refs)):
                     for spec in announcements(refs, settings):
                         emit_event(**spec)
                 bucket.put_json(

@@ -25,7 +25,7 @@ from dvkn_pipeline.judging.refusals import Deadline, refusal
 from dvkn_pipeline.judging.report_format import ParsedReport, parse_csv, refused_report
 from dvkn_pipeline.judging.rules import history_problems, lateness_problems
 from dvkn_pipeline.judging.validation import ReportContext, ValidatedReport, validate_reports
-from dvkn_pipeline.reference.catalogue import Catalogue
+from dvkn_pipeline.reference.catalogue import CATEGORY_COLUMN, Catalogue
 from dvkn_pipeline.reference.hierarchy import HierarchyCatalog
 from dvkn_pipeline.reference.keys import (
     IncomingKey,
@@ -541,10 +541,18 @@ def read_figures(report: ValidatedReport, catalogue: Catalogue) -> list[ReadFigu
     details = report.details
     if details.is_empty():
         return out
+    # One aggregation per file, not one filter per indicator: twenty small polars
+    # queries per file were a third of judging's CPU in a deadline burst.
+    read = {
+        str(code): (float(total), category)
+        for code, total, category in details.group_by("indicator")
+        .agg(pl.col("value").sum(), pl.col(CATEGORY_COLUMN).first())
+        .iter_rows()
+    }
     for ind in catalogue.reported:
-        rows = details.filter(pl.col("indicator") == ind.code)
-        if rows.is_empty():
+        if ind.code not in read:
             continue
+        total, first_category = read[ind.code]
         section = catalogue.model.sections[ind.section]
         common = {
             "section": ind.section,
@@ -556,7 +564,7 @@ def read_figures(report: ValidatedReport, catalogue: Catalogue) -> list[ReadFigu
             "unit_en": ind.unit.en,
         }
         if ind.aggregation is Aggregation.COUNT_BY_CATEGORY:
-            code = rows["category"][0]
+            code = first_category
             label = catalogue.model.dimensions[ind.category_dimension or ""].values.get(code)
             out.append(
                 ReadFigure(
@@ -566,7 +574,7 @@ def read_figures(report: ValidatedReport, catalogue: Catalogue) -> list[ReadFigu
                 )
             )
         else:
-            out.append(ReadFigure(**common, value=float(rows["value"].sum())))
+            out.append(ReadFigure(**common, value=total))
     return out
 
 

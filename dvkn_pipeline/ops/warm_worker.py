@@ -16,6 +16,13 @@ never imports ``flows``). A run that ends in a final state it set itself counts
 as exited cleanly; one that escaped the engine is reported Crashed, as the
 process worker does for a non-zero exit.
 
+One drain per process: a process already running an intake run (``process-uploads``,
+on-upload or reconcile) leaves the next one scheduled for another worker. Runs
+in one process share one interpreter lock, so a second drain beside the first
+only split one core between them; in another worker's process it has a core of
+its own (measured: a 10,051-file burst in 96 s with one drain, 75 s with two).
+Other flows (deadlines, completeness) run beside a drain as before.
+
 What a warm worker cannot do is kill a run: cancelling a run in the UI marks it
 Cancelled and the run stops at its next task boundary (Prefect's engine checks
 its state), but a thread cannot be killed without taking down the other runs.
@@ -33,11 +40,13 @@ import logging
 import os
 import socket
 from typing import Any
+from uuid import UUID
 
 import anyio
 import anyio.abc
 from prefect import Flow
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.responses import WorkerFlowRunResponse
 from prefect.flow_engine import run_flow
 from prefect.flows import load_flow_from_flow_run
 from prefect.workers.process import (
@@ -45,6 +54,8 @@ from prefect.workers.process import (
     ProcessWorker,
     ProcessWorkerResult,
 )
+
+from schemas.deployments import INTAKE_FLOW
 
 log = logging.getLogger("dvkn.warm_worker")
 
@@ -63,6 +74,10 @@ class WarmWorker(ProcessWorker):
         #: Flows by deployment id: loaded (imported) once, run many times.
         self._flows: dict[Any, Flow[..., Any]] = {}
         self._loading = asyncio.Lock()
+        #: Deployment id -> whether its runs drain uploads (read once per deployment).
+        self._drains: dict[UUID, bool] = {}
+        #: Drain runs this process has taken and not finished.
+        self._draining: set[UUID] = set()
 
     @classmethod
     def __dispatch_key__(cls) -> str | None:
@@ -77,6 +92,41 @@ class WarmWorker(ProcessWorker):
                 found = await load_flow_from_flow_run(flow_run, ignore_storage=True)
                 self._flows[flow_run.deployment_id] = found
             return found
+
+    async def _is_drain(self, flow_run: FlowRun) -> bool:
+        deployment_id = flow_run.deployment_id
+        if deployment_id is None:
+            return False
+        if deployment_id not in self._drains:
+            deployment = await self.client.read_deployment(deployment_id)
+            flow = await self.client.read_flow(deployment.flow_id)
+            self._drains[deployment_id] = flow.name == INTAKE_FLOW
+        return self._drains[deployment_id]
+
+    async def _submit_scheduled_flow_runs(
+        self, flow_run_response: list[WorkerFlowRunResponse]
+    ) -> list[FlowRun]:
+        """Take at most one drain run at a time; leave others scheduled for other workers."""
+        taken: list[WorkerFlowRunResponse] = []
+        claimed: UUID | None = None
+        for entry in flow_run_response:
+            run = entry.flow_run
+            if run.id not in self._draining and await self._is_drain(run):
+                if self._draining:
+                    continue
+                claimed = run.id
+                self._draining.add(run.id)
+            taken.append(entry)
+        submitted = await super()._submit_scheduled_flow_runs(taken)
+        if claimed is not None and claimed not in {r.id for r in submitted}:
+            # The base class did not take it (its own limit): not this process's drain.
+            self._draining.discard(claimed)
+        return submitted
+
+    def _release_limit_slot(self, flow_run_id: UUID) -> None:
+        """Every way out of a submitted run passes here: ended, failed, or not started."""
+        self._draining.discard(flow_run_id)
+        super()._release_limit_slot(flow_run_id)
 
     async def run(
         self,

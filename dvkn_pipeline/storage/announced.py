@@ -66,7 +66,8 @@ class DrainPresence:
     During a burst every announcement used to become a Prefect event and every
     event a queued flow run that later started a process only to find nothing
     to do. While a run is present it will read the announcements itself, so the
-    sensor writes the announcement but emits no event. Ordering makes this safe:
+    sensor writes the announcement but emits no event (unless a burst calls for
+    one more run, see ``wake_another_run``). Ordering makes this safe:
     the sensor writes its announcement before it looks for a present run, and a
     run that leaves removes its presence before it looks for work one last time,
     so an upload is either seen by that last look or announced by an event. A run
@@ -104,11 +105,36 @@ def draining(
     store: QueueStore, state_prefix: str, now: float | None = None, besides: str = ""
 ) -> bool:
     """Whether some run (other than the one at key ``besides``) is draining, unexpired."""
+    return draining_runs(store, state_prefix, now, besides) > 0
+
+
+def draining_runs(
+    store: QueueStore, state_prefix: str, now: float | None = None, besides: str = ""
+) -> int:
+    """How many runs (other than the one at key ``besides``) are draining, unexpired."""
     now = time.time() if now is None else now
+    count = 0
     for obj in store.list_uploads(state_prefix + DRAINING):
         if obj.key == besides:
             continue
         doc = store.get_json(obj.key)
         if doc is not None and float(doc.get("until", 0)) > now:
-            return True
-    return False
+            count += 1
+    return count
+
+
+def wake_another_run(
+    present: int, starting: int, announced: int, concurrency: int, scale_out: int
+) -> bool:
+    """Whether an announcement of ``announced`` uploads should wake an intake run.
+
+    With no run draining, always: someone must take the uploads. With some, only
+    for a burst (``scale_out`` uploads or more in one announcement) and while
+    the runs draining and those woken but not yet started (``starting``) are
+    fewer than ``concurrency``: one run is one Python process, which judges on
+    one core whatever the machine has, so a deadline burst left to one run used
+    half of a 2-core machine. A trickle stays with the runs present.
+    """
+    if present == 0:
+        return True
+    return present + starting < concurrency and announced >= scale_out

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
+import pytest
 from prefect.workers.base import BaseWorker
 from prefect.workers.process import ProcessWorker
 
@@ -26,3 +29,81 @@ def test_the_warm_worker_serves_process_pools_without_replacing_prefects_worker(
     assert WarmWorker.type == "process"  # the pools and job templates stay Prefect's own
     assert BaseWorker.get_worker_class_from_type("process") is ProcessWorker
     assert BaseWorker.get_worker_class_from_type(WARM_WORKER_TYPE) is WarmWorker
+
+
+class _Run:
+    def __init__(self, name: str) -> None:
+        self.id = uuid.uuid5(uuid.NAMESPACE_DNS, name)
+        self.deployment_id = uuid.uuid5(uuid.NAMESPACE_DNS, "deployment-" + name)
+
+
+class _Entry:
+    def __init__(self, run: _Run) -> None:
+        self.flow_run = run
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> tuple[WarmWorker, list[list[str]]]:
+    """A warm worker whose base class only records what it was handed to start."""
+    handed: list[list[str]] = []
+
+    async def base_submit(self: ProcessWorker, entries: list[_Entry]) -> list[_Run]:
+        handed.append([str(e.flow_run.id) for e in entries])
+        return [e.flow_run for e in entries]
+
+    monkeypatch.setattr(ProcessWorker, "_submit_scheduled_flow_runs", base_submit)
+    worker = WarmWorker(work_pool_name="p")
+
+    async def is_drain(run: _Run) -> bool:
+        return str(run.id) != str(DEADLINES.id)
+
+    monkeypatch.setattr(worker, "_is_drain", is_drain)
+    return worker, handed
+
+
+DRAIN_A, DRAIN_B, DEADLINES = _Run("a"), _Run("b"), _Run("deadlines")
+
+
+def _poll(worker: WarmWorker, *runs: _Run) -> None:
+    asyncio.run(worker._submit_scheduled_flow_runs([_Entry(r) for r in runs]))  # type: ignore[arg-type]
+
+
+def test_a_worker_takes_one_drain_at_a_time_and_leaves_the_next_to_another_process(
+    gate: tuple[WarmWorker, list[list[str]]],
+) -> None:
+    worker, handed = gate
+    _poll(worker, DRAIN_A, DRAIN_B, DEADLINES)
+    assert handed[-1] == [str(DRAIN_A.id), str(DEADLINES.id)]  # other flows run beside a drain
+    _poll(worker, DRAIN_B)
+    assert handed[-1] == []  # still draining A: B stays scheduled for another worker
+    worker._release_limit_slot(DRAIN_A.id)  # A ended (or never started)
+    _poll(worker, DRAIN_B)
+    assert handed[-1] == [str(DRAIN_B.id)]
+
+
+def test_a_drain_the_base_worker_did_not_start_does_not_block_the_next(
+    gate: tuple[WarmWorker, list[list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker, handed = gate
+
+    async def at_its_limit(self: ProcessWorker, entries: list[_Entry]) -> list[_Run]:
+        return []
+
+    monkeypatch.setattr(ProcessWorker, "_submit_scheduled_flow_runs", at_its_limit)
+    _poll(worker, DRAIN_A)
+    monkeypatch.undo()
+    monkeypatch.setattr(worker, "_is_drain", lambda run: _true())
+    calls: list[list[str]] = []
+
+    async def base_submit(self: ProcessWorker, entries: list[_Entry]) -> list[_Run]:
+        calls.append([str(e.flow_run.id) for e in entries])
+        return [e.flow_run for e in entries]
+
+    monkeypatch.setattr(ProcessWorker, "_submit_scheduled_flow_runs", base_submit)
+    _poll(worker, DRAIN_B)
+    assert calls == [[str(DRAIN_B.id)]]
+    assert handed == []
+
+
+async def _true() -> bool:
+    return True

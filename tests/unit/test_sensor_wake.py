@@ -1,0 +1,52 @@
+"""When an announcement also starts an intake run: always with none draining, more only for a burst."""
+
+from __future__ import annotations
+
+from dvkn_pipeline.events.sensor import STARTING_SECONDS, Waker
+from dvkn_pipeline.storage.announced import DrainPresence, wake_another_run
+from schemas.settings import Settings
+from tests.fakes import MemoryBucket
+
+TWO = Settings(intake_concurrency=2, scale_out_uploads=500)
+
+
+def test_with_no_run_draining_every_announcement_wakes_one() -> None:
+    assert wake_another_run(0, 0, 1, concurrency=2, scale_out=500)
+    # even when one was woken a moment ago: an upload must never wait for the sweep
+    assert wake_another_run(0, 5, 1, concurrency=2, scale_out=500)
+
+
+def test_a_trickle_stays_with_the_run_draining() -> None:
+    assert not wake_another_run(1, 0, 499, concurrency=2, scale_out=500)
+
+
+def test_a_burst_wakes_runs_up_to_the_concurrency() -> None:
+    assert wake_another_run(1, 0, 500, concurrency=2, scale_out=500)
+    assert not wake_another_run(2, 0, 5000, concurrency=2, scale_out=500)
+    assert not wake_another_run(1, 1, 5000, concurrency=2, scale_out=500)  # one on its way
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_sensor_counts_a_woken_run_until_it_has_had_time_to_start() -> None:
+    bucket, clock = MemoryBucket(), Clock()
+    DrainPresence(bucket, TWO.state_prefix, "first-run", clock=lambda: 1e12).beat()
+    wake = Waker(clock)
+    assert wake(bucket, TWO, 800)  # a burst beside one draining run: one more
+    clock.now += 2
+    assert not wake(bucket, TWO, 800)  # that one is still starting
+    clock.now += STARTING_SECONDS
+    assert wake(bucket, TWO, 800)  # it never said it was draining: wake again
+
+
+def test_the_sensor_wakes_no_run_for_a_trickle_beside_a_draining_one() -> None:
+    bucket = MemoryBucket()
+    DrainPresence(bucket, TWO.state_prefix, "first-run", clock=lambda: 1e12).beat()
+    assert not Waker(Clock())(bucket, TWO, 3)
+    assert Waker(Clock())(MemoryBucket(), TWO, 3)  # nobody draining
