@@ -77,14 +77,21 @@ class Waker:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.woken: list[float] = []
+        #: Runs draining just before the first of the wakes in ``woken``.
+        self.present_before = 0
 
     def __call__(self, bucket: Bucket, settings: Settings, announced: int) -> bool:
         now = self.clock()
         self.woken = [t for t in self.woken if now - t < STARTING_SECONDS]
         present = draining_runs(bucket, settings.state_prefix)
+        if not self.woken:
+            self.present_before = present
+        # Woken lately and not yet draining: each run that began draining since the
+        # first of these wakes is one of them.
+        starting = max(0, len(self.woken) - max(0, present - self.present_before))
         wake = wake_another_run(
             present,
-            len(self.woken),
+            starting,
             announced,
             settings.intake_concurrency,
             settings.scale_out_uploads,

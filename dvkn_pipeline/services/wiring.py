@@ -13,14 +13,14 @@ from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
 from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.presign import PutSigner
-from dvkn_pipeline.storage.s3_client import make_s3_client
+from dvkn_pipeline.storage.s3_client import make_fast_client, make_s3_client
 from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
 
 
 def build_bucket(settings: Settings) -> Bucket:
     """The report bucket alone (no tables or reference data loaded), for one-shot commands."""
-    return Bucket(make_s3_client(settings), settings.bucket)
+    return Bucket(make_s3_client(settings), settings.bucket, make_fast_client(settings))
 
 
 def build_intake(settings: Settings) -> Intake:

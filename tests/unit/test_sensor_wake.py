@@ -50,3 +50,14 @@ def test_the_sensor_wakes_no_run_for_a_trickle_beside_a_draining_one() -> None:
     DrainPresence(bucket, TWO.state_prefix, "first-run", clock=lambda: 1e12).beat()
     assert not Waker(Clock())(bucket, TWO, 3)
     assert Waker(Clock())(MemoryBucket(), TWO, 3)  # nobody draining
+
+
+def test_a_woken_run_that_is_draining_counts_once() -> None:
+    bucket, clock = MemoryBucket(), Clock()
+    wake = Waker(clock)
+    assert wake(bucket, TWO, 800)  # nobody draining: the first run
+    DrainPresence(bucket, TWO.state_prefix, "first-run", clock=lambda: 1e12).beat()
+    clock.now += 3
+    assert wake(bucket, TWO, 800)  # it drains now; the burst gets its second run
+    clock.now += 3
+    assert not wake(bucket, TWO, 800)  # and no third
