@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -118,22 +119,45 @@ class Tables:
         self.catalogue = catalogue
         self.options = settings.delta_options()
         self.scan_options = settings.scan_options()
+        #: Open tables, per thread (a DeltaTable must not be updated by two threads at once).
+        self._open = threading.local()
 
     def uri(self, name: str) -> str:
         return self.settings.table_uri(name)
 
     def _table(self, name: str) -> DeltaTable | None:
+        """The table at its newest version, or None if it does not exist yet.
+
+        Kept open and brought up to date incrementally: opening a table replays
+        its log from the last checkpoint (up to a hundred commits, one GET each),
+        and a single late upload's batch and refresh opened a dozen tables, twice
+        each, which was most of its three seconds after a deadline burst. An
+        update reads only the commits since the version held.
+        """
+        cache: dict[str, DeltaTable] = self._open.__dict__.setdefault("tables", {})
+        table = cache.get(name)
+        if table is not None:
+            try:
+                table.update_incremental()
+                return table
+            except Exception:  # replaced or removed underneath: open it afresh
+                cache.pop(name, None)
         try:
-            return DeltaTable(self.uri(name), storage_options=self.options)
+            table = DeltaTable(self.uri(name), storage_options=self.options)
         except TableNotFoundError:
             return None
+        cache[name] = table
+        return table
 
     def _read(
         self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any
     ) -> pl.DataFrame:
-        if self._table(name) is None:
+        table = self._table(name)
+        if table is None:
             return empty
-        lf = pl.scan_delta(self.uri(name), storage_options=self.scan_options, **kw)
+        # The open table, not its URI: polars would open (and replay) the log again.
+        source: DeltaTable | str = self.uri(name) if kw else table
+        lf = pl.scan_delta(source, storage_options=self.scan_options, **kw)
         if predicate is not None:
             lf = lf.filter(predicate)
         return lf.collect()
@@ -209,12 +233,12 @@ class Tables:
 
         def write() -> None:
             opts: dict[str, Any] = {"partition_by": ["period"]}
-            exists = self._table(name) is not None
-            if exists:
+            table = self._table(name)
+            if table is not None:
                 opts["predicate"] = predicate
             frame.write_delta(
-                self.uri(name),
-                mode="overwrite" if exists else "append",
+                self.uri(name) if table is None else table,
+                mode="overwrite" if table is not None else "append",
                 storage_options=self.options,
                 delta_write_options=opts,
             )
@@ -328,8 +352,9 @@ class Tables:
         def write() -> None:
             # Two writers creating the table at once: deltalake raises the loser's
             # CommitFailedError (version 0 already exists), which _retry_commit retries.
+            table = self._table(name)
             rows.write_delta(
-                self.uri(name),
+                self.uri(name) if table is None else table,
                 mode="append",
                 storage_options=self.options,
                 delta_write_options=opts,
