@@ -177,6 +177,9 @@ class MemoryTables:
             pred = pred & pl.col("submission_id").is_in(submission_ids)
         return self.facts.filter(pred).unique(maintain_order=True)
 
+    def scan_facts(self, period: str, submission_ids: list[str]) -> pl.LazyFrame:
+        return self.read_facts(period, submission_ids).lazy()
+
     def add_approvals(self, rows: Sequence[ApprovalRow]) -> None:
         if rows:
             with self._lock:

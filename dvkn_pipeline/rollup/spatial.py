@@ -52,14 +52,15 @@ def live_submissions(ledger: pl.DataFrame, period: str) -> pl.DataFrame:
 
 
 def rollup(
-    facts: pl.DataFrame,
+    facts: pl.DataFrame | pl.LazyFrame,
     hierarchy: Hierarchy,
     catalogue: Catalogue,
     period: Period,
 ) -> pl.DataFrame:
     """Totals for every unit of ``hierarchy`` from the live facts of its subtree.
 
-    ``facts`` must hold only live submissions of ``period``. Sums and category
+    ``facts`` must hold only live submissions of ``period``; a LazyFrame is
+    streamed (a full refresh never holds them all). Sums and category
     counts add up; ratios are re-divided from their summed numerator and
     denominator, never averaged.
     """

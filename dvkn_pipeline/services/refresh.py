@@ -114,7 +114,7 @@ class Refresher:
             self.tables.write_marks(code, marks_for(counts, units), sorted(units))
             return comp
         live = live_submissions(ledger, code)
-        facts = self.tables.read_facts(code, live["submission_id"].to_list())
+        facts = self.tables.scan_facts(code, live["submission_id"].to_list())
         table = rollup(facts, hierarchy, self.catalogue, period)
         comp = completeness(ledger, hierarchy, self.catalogue, period)
         self.tables.write_units(units_frame(hierarchy))  # the names the codes join to
