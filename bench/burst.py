@@ -225,19 +225,55 @@ def count_in_ledger(settings: Settings, ids: list[str], budget: float) -> tuple[
     return done, last
 
 
-def wait_rollup_count(settings: Settings, n: int, timeout: float) -> float:
+def wait_rollup_count(
+    settings: Settings, n: int, timeout: float, progress: list[tuple[float, int]] | None = None
+) -> float:
+    """When the national roll-up counts ``n`` communes; ``progress`` gets (time, count) on
+    each change, so a stall shows where it happened."""
     tables = build_intake(settings).tables
     deadline = time.monotonic() + timeout
+    last = -1
     while time.monotonic() < deadline:
         comp = tables.read_completeness(PERIOD.code)
         if comp.height:
             top = comp.filter(
                 (pl.col("unit_code") == COUNTRY) & (pl.col("reporter_level") == "commune")
             )
-            if top.height and int(top["accepted"][0]) >= n:
+            count = int(top["accepted"][0]) if top.height else 0
+            if progress is not None and count != last:
+                progress.append((time.perf_counter(), count))
+                last = count
+            if count >= n:
                 return time.perf_counter()
         time.sleep(0.25)
     raise TimeoutError(f"roll-up did not reach {n} communes in {timeout:.0f}s")
+
+
+def intake_runs_timeline(since: datetime) -> list[dict[str, Any]]:
+    """The intake deployment's flow runs that started after ``since``: when, how long, state."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)),
+            limit=200,
+        )
+    out = []
+    started = [r for r in runs if r.start_time is not None]  # not the schedule's future runs
+    for r in sorted(started, key=lambda r: r.start_time or since):
+        start = (r.start_time - since).total_seconds() if r.start_time else None
+        end = (r.end_time - since).total_seconds() if r.end_time else None
+        out.append(
+            {
+                "name": r.name,
+                "state": r.state_name,
+                "started_s": round(start, 1) if start is not None else None,
+                "ended_s": round(end, 1) if end is not None else None,
+                "worker_pid": r.infrastructure_pid,
+            }
+        )
+    return out
 
 
 def province_value(settings: Settings, province: str, indicator: str) -> float:
@@ -384,9 +420,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sampler.reset_peaks()
         print("burst: uploading ...")
         t0 = time.perf_counter()
+        started_at = datetime.now(UTC)
         upload(bucket, items)
         t_uploaded = time.perf_counter()
-        t_done = wait_rollup_count(settings, len(reports), timeout=args.timeout)
+        progress: list[tuple[float, int]] = []
+        t_done = wait_rollup_count(settings, len(reports), timeout=args.timeout, progress=progress)
         burst = t_done - t0
         after_db = prefect_db_figures(settings)
         events = after_db["events"] - before_db["events"]
@@ -404,6 +442,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "flow_runs_failed_or_crashed": after_db["failed_or_crashed"]
             - before_db["failed_or_crashed"],
             "cpu_seconds_by_process": sampler.cpu_by_service(since=cpu_before),
+            "rolled_up_over_time": [(round(t - t0, 1), c) for t, c in progress],
+            "flow_runs_timeline": intake_runs_timeline(started_at),
         }
         print(
             f"  {len(reports)} files rolled up in {burst:.1f}s ({len(reports) / burst:.0f} files/s); "
@@ -413,6 +453,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"({results['burst']['flow_runs_failed_or_crashed']} failed or crashed)"
         )
         print(f"  CPU seconds in the burst: {results['burst']['cpu_seconds_by_process']}")
+        print(
+            f"  communes in the roll-up over time (s, n): {results['burst']['rolled_up_over_time']}"
+        )
+        for r in results["burst"]["flow_runs_timeline"]:
+            print(f"  flow run {r['name']}: {r['state']}, {r['started_s']}s -> {r['ended_s']}s")
         if "naive" in results and results["naive"]["files_per_second"]:
             results["speedup_vs_naive"] = round(
                 results["burst"]["files_per_second"] / results["naive"]["files_per_second"], 1
