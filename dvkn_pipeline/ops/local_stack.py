@@ -238,6 +238,18 @@ def workers_ready(
     return check
 
 
+#: How a worker process allocates memory; production compose sets the same (a test checks).
+WORKER_MEMORY_ENV = {
+    # A warm worker lives long and runs batches on many threads: glibc's default
+    # of up to 8 malloc arenas per core kept freed batch memory resident in each.
+    "MALLOC_ARENA_MAX": "2",
+    # polars' own allocator (jemalloc, prefixed _rjem_) kept some 200 MiB of a
+    # finished full refresh resident for its default 10 s decay, in each worker
+    # at once; returned at once, a worker's peak fell from ~760 to ~550 MiB.
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
+}
+
+
 def worker_argv(settings: Settings, name: str) -> list[str]:
     """The worker command: the warm worker (flow runs in its own process) or Prefect's."""
     if settings.worker_kind == "warm":
@@ -264,13 +276,7 @@ def worker_spec(settings: Settings, index: int = 0) -> ServiceSpec:
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             # Only with --with-healthcheck (not used); its default host is 0.0.0.0.
             "PREFECT_WORKER_WEBSERVER_HOST": "127.0.0.1",
-            # A warm worker lives long and runs batches on many threads: glibc's default
-            # of up to 8 malloc arenas per core kept freed batch memory resident in each.
-            "MALLOC_ARENA_MAX": "2",
-            # polars' own allocator (jemalloc, prefixed _rjem_) kept some 200 MiB of a
-            # finished full refresh resident for its default 10 s decay, in each worker
-            # at once; returned at once, a worker's peak fell from ~760 to ~550 MiB.
-            "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
+            **WORKER_MEMORY_ENV,
         }
     )
     return ServiceSpec(

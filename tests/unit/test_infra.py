@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, SecretStr
 
 from dvkn_pipeline.events.webhook import EVENTS_PATH
+from dvkn_pipeline.ops import local_stack
 from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +106,12 @@ def test_app_services_reach_minio_and_prefect_where_they_listen(compose: dict[st
 def test_workers_can_be_scaled(compose: dict[str, Any]) -> None:
     worker = compose["services"]["worker"]
     assert "container_name" not in worker and "ports" not in worker
-    assert worker["command"][:3] == ["prefect", "worker", "start"]
+    # The warm worker, started as dvkn up starts it, with the same memory settings.
+    local = local_stack.worker_argv(Settings(worker_kind="warm"), "w")
+    assert worker["command"][:3] == ["python", *local[1:3]]
+    assert {k: env(worker)[k] for k in local_stack.WORKER_MEMORY_ENV} == (
+        local_stack.WORKER_MEMORY_ENV
+    )
     pool = worker["command"][worker["command"].index("--pool") + 1]
     assert (
         pool
