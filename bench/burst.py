@@ -11,7 +11,8 @@ warm workers, the change-feed sensor), it measures:
 2. single-file latency: a corrected report uploaded after the burst, from PUT
    until the province roll-up shows the new figure (p50, p95 over trials);
 3. the naive baseline in the same invocation, first: one flow run per file, each in a
-   new process (Prefect's process worker, on a pool of its own);
+   new process, both as a deployment (Prefect's process worker, on a pool of its own)
+   and under ``flow.serve`` (bench/naive_serve.py), and the burst's speed-up over each;
 4. peak memory during the burst and the latency trials: the largest sum of RSS over the
    pipeline's processes (the benchmark's own apart).
 """
@@ -27,6 +28,7 @@ import platform
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -41,13 +43,14 @@ import psutil
 from dvkn_pipeline.ops import local_env, local_stack, processes
 from dvkn_pipeline.ops.demo import with_value
 from dvkn_pipeline.ops.generator import SyntheticReport, generate_report
+from dvkn_pipeline.ops.resources import project_root
 from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import COUNTRY, load_hierarchies
 from dvkn_pipeline.reference.keys import incoming_key
 from dvkn_pipeline.reference.periods import Period
 from dvkn_pipeline.services.wiring import build_intake
 from dvkn_pipeline.storage.bucket import Bucket
-from schemas.deployments import NAIVE_DEPLOYMENT, NAIVE_FLOW
+from schemas.deployments import NAIVE_DEPLOYMENT, NAIVE_FLOW, NAIVE_SERVE_DEPLOYMENT
 from schemas.records import UploadRef
 from schemas.settings import Settings
 
@@ -170,6 +173,74 @@ def retire_deployment(deployment: str) -> int:
             cancelled += len(runs)
         client.delete_deployment(found.id)
     return cancelled
+
+
+def naive_baseline(
+    kind: str, settings: Settings, bucket: Bucket, items: list[tuple[str, bytes]], args: Any
+) -> dict[str, Any]:
+    """Files per second of one flow run per uploaded file, on a bucket of its own.
+
+    ``deployment``: the pattern as deployed before, Prefect's process worker (a new
+    process per run) on a pool of its own. ``served``: the same flow under
+    ``flow.serve`` (bench/naive_serve.py), which also starts a process per run.
+    Afterwards the deployment is retired and its processes stopped, so nothing of
+    it runs during the burst.
+    """
+    naive = settings.model_copy(
+        update={
+            "bucket": f"bench-naive-{kind}",
+            "event_per_upload": True,
+            "work_pool": f"{settings.work_pool}-naive",
+            "worker_kind": "process",
+        }
+    )
+    # Imported here, not at the top: Prefect reads its settings when first imported, and the
+    # stack's PREFECT_API_URL is set only once the stack is up (else: a temporary server).
+    from dvkn_pipeline.services.orchestration import register_naive
+
+    local_stack.ensure_bucket(naive)
+    services: list[str] = []
+    if kind == "deployment":
+        register_naive(naive, concurrency=args.workers)
+        deployment = f"{NAIVE_FLOW}/{NAIVE_DEPLOYMENT}"
+        for i in range(args.workers):
+            processes.start_service(local_stack.worker_spec(naive, 90 + i), naive)
+            services.append(f"worker-{90 + i}")
+    else:
+        deployment = f"{NAIVE_FLOW}/{NAIVE_SERVE_DEPLOYMENT}"
+        spec = processes.ServiceSpec(
+            "naive-served",
+            [sys.executable, "-m", "bench.naive_serve", str(args.workers)],
+            local_env.prefect_env(naive) | local_env.dvkn_env(naive),
+            cwd=project_root(),
+            ready=lambda: _deployment_exists(deployment),
+            timeout=120,
+        )
+        processes.start_service(spec, naive)
+        services.append("naive-served")
+    processes.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)
+    n0 = time.perf_counter()
+    ids = upload(Bucket(bucket.client, naive.bucket), items)
+    done, n_last = count_in_ledger(naive, ids, budget=args.naive_seconds)
+    processes.stop_service("sensor-naive", naive)
+    cancelled = retire_deployment(deployment)
+    for name in services:
+        processes.stop_service(name, naive)
+    return {
+        "files_uploaded": len(items),
+        "files_done": done,
+        "seconds": round(n_last - n0, 2),
+        "files_per_second": round(done / (n_last - n0), 3) if done else 0.0,
+        "runs_cancelled": cancelled,
+    }
+
+
+def _deployment_exists(name: str) -> bool:
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        client.read_deployment_by_name(name)
+    return True
 
 
 def prefect_db(settings: Settings) -> Path:
@@ -363,7 +434,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     local_stack.up(settings, workers=args.workers, with_sensor=False, with_console=False)
     try:
         os.environ.update(local_env.prefect_env(settings))
-        from dvkn_pipeline.services.orchestration import register, register_naive
+        from dvkn_pipeline.services.orchestration import register
 
         register(settings)
         local_stack.start_sensor(settings)
@@ -378,42 +449,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bucket = build_intake(settings).bucket
 
         if args.naive > 0:
-            # First, on the quiet stack: the burst must not slow the baseline it is compared with.
-            print(f"naive baseline: one flow run per file, {args.naive} files ...")
-            # The naive pattern as deployed before: a new process per flow run (Prefect's
-            # process worker, on a pool of its own), one run per uploaded file.
-            naive = settings.model_copy(
-                update={
-                    "bucket": "bench-naive",
-                    "event_per_upload": True,
-                    "work_pool": f"{settings.work_pool}-naive",
-                    "worker_kind": "process",
-                }
-            )
-            local_stack.ensure_bucket(naive)
-            register_naive(naive, concurrency=args.workers)
-            naive_workers = [f"worker-{90 + i}" for i in range(args.workers)]
-            for i in range(args.workers):
-                processes.start_service(local_stack.worker_spec(naive, 90 + i), naive)
-            processes.start_service(local_stack.sensor_spec(naive, name="sensor-naive"), naive)
+            # First, on the quiet stack: the burst must not slow the baselines it is compared
+            # with. Both shapes of the naive pattern, one flow run (one new process) per file.
             naive_items = items[: args.naive]
-            n0 = time.perf_counter()
-            naive_ids = upload(Bucket(bucket.client, naive.bucket), naive_items)
-            done, n_last = count_in_ledger(naive, naive_ids, budget=args.naive_seconds)
-            processes.stop_service("sensor-naive", naive)
-
-            results["naive"] = {
-                "files_uploaded": len(naive_items),
-                "files_done": done,
-                "seconds": round(n_last - n0, 2),
-                "files_per_second": round(done / (n_last - n0), 3) if done else 0.0,
-            }
-            print(f"  {done}/{len(naive_items)} files in {n_last - n0:.0f}s")
-            # The burst starts on a quiet server: the naive deployment is retired.
-            n_cancelled = retire_deployment(f"{NAIVE_FLOW}/{NAIVE_DEPLOYMENT}")
-            print(f"  {n_cancelled} naive runs left unfinished were cancelled")
-            for name in naive_workers:
-                processes.stop_service(name, naive)
+            for kind in ("deployment", "served"):
+                print(f"naive baseline ({kind}): one flow run per file, {args.naive} files ...")
+                found = naive_baseline(kind, settings, bucket, naive_items, args)
+                results["naive" if kind == "deployment" else "naive_served"] = found
+                print(
+                    f"  {found['files_done']}/{found['files_uploaded']} files in "
+                    f"{found['seconds']:.0f}s ({found['files_per_second']} files/s); "
+                    f"{found['runs_cancelled']} runs left unfinished were cancelled"
+                )
 
         before_db = prefect_db_figures(settings)
         cpu_before = sampler.snapshot()
@@ -458,11 +505,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         for r in results["burst"]["flow_runs_timeline"]:
             print(f"  flow run {r['name']}: {r['state']}, {r['started_s']}s -> {r['ended_s']}s")
-        if "naive" in results and results["naive"]["files_per_second"]:
-            results["speedup_vs_naive"] = round(
-                results["burst"]["files_per_second"] / results["naive"]["files_per_second"], 1
-            )
-            print(f"  batched is {results['speedup_vs_naive']}x the naive baseline's rate")
+        for key, label in (("naive", "deployment"), ("naive_served", "flow.serve")):
+            rate = results.get(key, {}).get("files_per_second")
+            if rate:
+                ratio = round(results["burst"]["files_per_second"] / rate, 1)
+                results[f"speedup_vs_{key}"] = ratio
+                print(f"  batched is {ratio}x the naive baseline's rate ({label})")
 
         if args.trials > 0:
             print(f"latency: {args.trials} corrected reports, one at a time ...")
@@ -506,6 +554,7 @@ def write(results: dict[str, Any]) -> Path:
     path = RESULTS / f"burst-{stamp}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     b, lat, naive = results.get("burst", {}), results.get("latency", {}), results.get("naive", {})
+    served = results.get("naive_served", {})
     md = [
         f"# Burst benchmark, {results['date']}",
         "",
@@ -523,9 +572,12 @@ def write(results: dict[str, Any]) -> Path:
         f"| burst: Prefect database growth (MiB) | {b.get('prefect_db_growth_mib')} | |",
         f"| burst: flow runs (failed or crashed) | {b.get('flow_runs')} "
         f"({b.get('flow_runs_failed_or_crashed')}) | 0 failed |",
-        f"| naive baseline files per second ({naive.get('files_done')} files) "
+        f"| naive baseline, deployment: files per second ({naive.get('files_done')} files) "
         f"| {naive.get('files_per_second')} | |",
-        f"| speed-up over naive | {results.get('speedup_vs_naive')}x | |",
+        f"| naive baseline, flow.serve: files per second ({served.get('files_done')} files) "
+        f"| {served.get('files_per_second')} | |",
+        f"| speed-up over naive (deployment / flow.serve) | {results.get('speedup_vs_naive')}x"
+        f" / {results.get('speedup_vs_naive_served')}x | |",
         f"| peak RSS, pipeline processes (MiB) | {results.get('peak_rss_mib')} | < 1536 |",
         f"| peak PSS, same processes, shared pages once (MiB) | {results.get('peak_pss_mib')} | |",
         "",

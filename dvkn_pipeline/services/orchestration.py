@@ -134,11 +134,9 @@ def run_reprocess(
     )
 
 
-def register_naive(settings: Settings, concurrency: int = 2) -> str:
-    """The baseline the benchmark compares with: one flow run per uploaded file."""
-    ensure_pool_and_limits(settings)
-    source = load_flow(NAIVE_ENTRYPOINT)
-    trigger = DeploymentEventTrigger(
+def naive_trigger(settings: Settings) -> DeploymentEventTrigger:
+    """One flow run per ``dvkn.report.uploaded`` event of the bucket (the naive baseline)."""
+    return DeploymentEventTrigger(
         name="dvkn upload (naive)",
         expect={EVENT_UPLOADED},
         match={"prefect.resource.id": f"dvkn.upload.{settings.bucket}/*"},
@@ -151,10 +149,16 @@ def register_naive(settings: Settings, concurrency: int = 2) -> str:
             "bucket": "{{ event.resource['dvkn.bucket'] }}",
         },
     )
+
+
+def register_naive(settings: Settings, concurrency: int = 2) -> str:
+    """The baseline the benchmark compares with: one flow run per uploaded file."""
+    ensure_pool_and_limits(settings)
+    source = load_flow(NAIVE_ENTRYPOINT)
     deployment = source.to_deployment(
         name=NAIVE_DEPLOYMENT,
         work_pool_name=settings.work_pool,
-        triggers=[trigger],
+        triggers=[naive_trigger(settings)],
         concurrency_limit=ConcurrencyLimitConfig(
             limit=concurrency, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
         ),
