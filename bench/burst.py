@@ -235,6 +235,22 @@ def naive_baseline(
     }
 
 
+def wait_until_quiet(
+    below_percent: float = 15.0, for_seconds: int = 5, at_most: float = 300.0
+) -> float:
+    """Wait until the machine's CPU stays under ``below_percent`` for ``for_seconds``.
+
+    The naive baselines leave work behind (the Prefect server storing their
+    events and ending their cancelled runs): measured straight after them, the
+    burst shared the machine with it (Prefect server 14 CPU-s in the burst
+    instead of 6-9). Returns the seconds waited.
+    """
+    started, calm = time.perf_counter(), 0
+    while calm < for_seconds and time.perf_counter() - started < at_most:
+        calm = calm + 1 if psutil.cpu_percent(interval=1.0) < below_percent else 0
+    return time.perf_counter() - started
+
+
 def _deployment_exists(name: str) -> bool:
     from prefect import get_client
 
@@ -462,6 +478,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"{found['runs_cancelled']} runs left unfinished were cancelled"
                 )
 
+        if args.naive > 0:
+            print(f"  machine quiet again after {wait_until_quiet():.0f}s")
         before_db = prefect_db_figures(settings)
         cpu_before = sampler.snapshot()
         sampler.reset_peaks()
