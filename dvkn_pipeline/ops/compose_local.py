@@ -37,6 +37,8 @@ _LOOPBACK = "127.0.0.1"
 PROGRAMS: dict[str, list[str]] = {
     "dvkn": [sys.executable, "-m", "dvkn_pipeline"],
     "prefect": [sys.executable, "-m", "prefect"],
+    # The image's Python is this environment's (the warm workers, the console).
+    "python": [sys.executable],
 }
 
 

@@ -379,7 +379,7 @@ def _rehearse(
         return start
 
     def workers_up() -> None:
-        with run.step(f"{workers} workers: prefect worker start") as d:
+        with run.step(f"{workers} workers: warm workers") as d:
             _together(*(worker(i) for i in range(workers)))
             report.deviations.append(
                 "workers poll every 1 s (PREFECT_WORKER_QUERY_SECONDS, default 10) and a run "

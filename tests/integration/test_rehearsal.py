@@ -23,7 +23,7 @@ STEPS = {
     "Prefect server on PostgreSQL",
     "access-plan: dvkn infra users",
     "deploy: dvkn deploy",
-    "2 workers: prefect worker start",
+    "2 workers: warm workers",
     "webhook: dvkn webhook serve",
     "uploads in S3 as the recordings say",
     "MinIO notifications POSTed to the receiver",
