@@ -75,6 +75,13 @@ class RssSampler(threading.Thread):
         self.bench_peak = 0
         #: Largest RSS each kind of process reached (summed over its processes at that moment).
         self.peak_by_service: dict[str, int] = {}
+        #: What each kind of process held at the moment of the largest total: which one to
+        #: shrink (the per-kind peaks above fall at different moments and do not add up).
+        self.at_peak: dict[str, int] = {}
+        #: (seconds since the last reset, MiB by kind): when memory rises, against the
+        #: roll-up's progress and the intake runs' timeline.
+        self.timeline: list[tuple[float, dict[str, int]]] = []
+        self.since = time.perf_counter()
         self.stop = threading.Event()
         #: (service, pid) -> CPU seconds last seen: where the machine's time went.
         self.cpu: dict[tuple[str, int], float] = {}
@@ -109,7 +116,12 @@ class RssSampler(threading.Thread):
                     self.cpu[(name, p.pid)] = t.user + t.system
                 except psutil.NoSuchProcess:
                     continue
+            if total > self.peak:
+                self.at_peak = dict(now)
             self.peak = max(self.peak, total)
+            self.timeline.append(
+                (round(time.perf_counter() - self.since, 1), {k: v >> 20 for k, v in now.items()})
+            )
             self.peak_pss = max(self.peak_pss, total_pss)
             for kind, rss in now.items():
                 self.peak_by_service[kind] = max(self.peak_by_service.get(kind, 0), rss)
@@ -130,6 +142,7 @@ class RssSampler(threading.Thread):
     def reset_peaks(self) -> None:
         """Measure memory from here on (the naive baseline's processes are not the pipeline)."""
         self.peak, self.peak_pss, self.peak_by_service = 0, 0, {}
+        self.at_peak, self.timeline, self.since = {}, [], time.perf_counter()
 
 
 def retire_deployment(deployment: str) -> int:
@@ -554,6 +567,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["peak_rss_mib_by_process"] = {
             k: round(v / 2**20) for k, v in sorted(sampler.peak_by_service.items())
         }
+        results["rss_mib_at_peak"] = {
+            k: round(v / 2**20) for k, v in sorted(sampler.at_peak.items())
+        }
+        results["rss_mib_over_time"] = sampler.timeline
         results["cpu_seconds_by_process"] = sampler.cpu_by_service()
         local_stack.down(settings)
     print(
@@ -562,6 +579,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"(the benchmark itself: {results['benchmark_rss_mib']} MiB)"
     )
     print(f"peak RSS by process (MiB): {results['peak_rss_mib_by_process']}")
+    print(f"RSS by process at the peak (MiB): {results['rss_mib_at_peak']}")
     print(f"CPU seconds by process: {results['cpu_seconds_by_process']}")
     return results
 
@@ -598,6 +616,9 @@ def write(results: dict[str, Any]) -> Path:
         f" / {results.get('speedup_vs_naive_served')}x | |",
         f"| peak RSS, pipeline processes (MiB) | {results.get('peak_rss_mib')} | < 1536 |",
         f"| peak PSS, same processes, shared pages once (MiB) | {results.get('peak_pss_mib')} | |",
+        "",
+        "RSS by process at the peak (MiB): "
+        + ", ".join(f"{k} {v}" for k, v in results.get("rss_mib_at_peak", {}).items()),
         "",
         "CPU seconds by process in the burst: "
         + ", ".join(f"{k} {v}" for k, v in b.get("cpu_seconds_by_process", {}).items()),

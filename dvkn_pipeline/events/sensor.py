@@ -2,8 +2,9 @@
 
 Two ways to learn of uploads, chosen by ``DVKN_EVENT_SOURCE``:
 
-* ``seaweedfs-feed`` (the embedded default): SeaweedFS's own change feed
-  (``weed filer.meta.tail``, see ``seaweed_feed.py``). Nothing is listed: each
+* ``seaweedfs-feed`` (the embedded default): SeaweedFS's own change feed, the
+  filer's metadata subscription over gRPC (``seaweed_subscription.py``, read as
+  uploads by ``seaweed_feed.py``). Nothing is listed: each
   new object version arrives once, with its version id. Every
   ``sensor_interval_seconds`` what arrived is written as one announcement
   (``storage/announced.py``), which intake runs read instead of listing, and
@@ -14,20 +15,18 @@ Two ways to learn of uploads, chosen by ``DVKN_EVENT_SOURCE``:
 
 MinIO in production posts to the webhook receiver instead. All emit the same
 ``dvkn.report.uploaded`` event, one per poll or interval naming every upload it
-found (``upload_batch_events``). Run as ``python -m dvkn_pipeline.events.sensor
-[--weed PATH]`` (``dvkn up`` does, under supervision).
+found (``upload_batch_events``), posted to the server's events API
+(``prefect_events_api.py``: the sensor does not import Prefect). Run as
+``python -m dvkn_pipeline.events.sensor`` (``dvkn up`` does, under supervision).
 """
 
 from __future__ import annotations
 
 import argparse
-import codecs
 import logging
 import os
 import queue
-import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -35,9 +34,9 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from prefect.events import emit_event
-
-from dvkn_pipeline.events.seaweed_feed import FeedDecoder, event_time_ns, uploads_in
+from dvkn_pipeline.events.prefect_events_api import PrefectEventsApi
+from dvkn_pipeline.events.seaweed_feed import event_time_ns, uploads_in
+from dvkn_pipeline.events.seaweed_subscription import MetadataSubscription
 from dvkn_pipeline.events.sensor_cursor import SensorCursor, advance
 from dvkn_pipeline.events.upload_events import (
     UploadEventSpec,
@@ -50,7 +49,7 @@ from dvkn_pipeline.storage.bucket import Bucket
 from dvkn_pipeline.storage.markers import FEED_CURSOR, SENSOR_CURSOR
 from dvkn_pipeline.storage.s3_client import make_s3_client
 from schemas.records import UploadRef
-from schemas.settings import Settings
+from schemas.settings import LOCAL_GRPC_OFFSET, Settings
 
 log = logging.getLogger("dvkn.sensor")
 CURSOR_NAME = SENSOR_CURSOR
@@ -102,12 +101,15 @@ class Waker:
 
 
 def poll_once(
-    bucket: Bucket, settings: Settings, cursor: SensorCursor, wake: Waker | None = None
+    bucket: Bucket,
+    settings: Settings,
+    cursor: SensorCursor,
+    prefect: PrefectEventsApi,
+    wake: Waker | None = None,
 ) -> tuple[int, SensorCursor]:
     new, cursor = advance(cursor, bucket.list_uploads(settings.incoming_prefix))
     if new and (wake or Waker())(bucket, settings, len(new)):
-        for spec in announcements(new, settings):
-            emit_event(**spec)
+        prefect.post(announcements(new, settings))
     if new:
         bucket.put_json(settings.state_prefix + CURSOR_NAME, cursor.model_dump(mode="json"))
     return len(new), cursor
@@ -136,14 +138,16 @@ def _stopper() -> threading.Event:
     return stop
 
 
-def run_poll(bucket: Bucket, settings: Settings, stop: threading.Event) -> None:
+def run_poll(
+    bucket: Bucket, settings: Settings, prefect: PrefectEventsApi, stop: threading.Event
+) -> None:
     stored = bucket.get_json(settings.state_prefix + CURSOR_NAME)
     cursor = SensorCursor.model_validate(stored) if stored else SensorCursor()
     log.info("polling s3://%s/%s", settings.bucket, settings.incoming_prefix)
     wake = Waker()
     while not stop.is_set():
         try:
-            n, cursor = poll_once(bucket, settings, cursor, wake)
+            n, cursor = poll_once(bucket, settings, cursor, prefect, wake)
             if n:
                 log.info("announced %d new upload(s)", n)
         except Exception:  # the sensor must outlive a store or server restart
@@ -152,42 +156,39 @@ def run_poll(bucket: Bucket, settings: Settings, stop: threading.Event) -> None:
         stop.wait(settings.sensor_interval_seconds)
 
 
-def feed_argv(weed: str, settings: Settings, since_ns: int | None, now_ns: int) -> list[str]:
-    ago_ns = (
-        FIRST_LOOKBACK_SECONDS * 1_000_000_000
-        if since_ns is None
-        else max(0, now_ns - since_ns) + RESUME_OVERLAP_NS
-    )
-    return [
-        weed,
-        "filer.meta.tail",
-        f"-filer=127.0.0.1:{settings.local_port('filer')}",
-        f"-pathPrefix=/buckets/{settings.bucket}/{settings.incoming_prefix}",
-        f"-timeAgo={ago_ns}ns",
-    ]
+def feed_since_ns(since_ns: int | None, now_ns: int) -> int:
+    """Where the subscription starts: before the stored position, or a day back without one."""
+    if since_ns is None:
+        return now_ns - FIRST_LOOKBACK_SECONDS * 1_000_000_000
+    return max(0, since_ns - RESUME_OVERLAP_NS)
 
 
-def _read_feed(proc: subprocess.Popen[bytes], out: queue.Queue[dict[str, Any] | None]) -> None:
-    """Hand each whole feed event to ``out`` as soon as its last byte arrives; None at the end."""
-    assert proc.stdout is not None
-    decoder, text = FeedDecoder(), codecs.getincrementaldecoder("utf-8")()
-    fd = proc.stdout.fileno()
-    while chunk := os.read(fd, 1 << 16):
-        for event in decoder.feed(text.decode(chunk)):
+def _read_feed(feed: MetadataSubscription, out: queue.Queue[dict[str, Any] | None]) -> None:
+    """Hand each feed event to ``out`` as it arrives; None once the feed ends or fails."""
+    try:
+        for event in feed.events():
             out.put(event)
-    out.put(None)
+    except Exception:
+        log.exception("the change feed failed")
+    finally:
+        out.put(None)
 
 
-def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Event) -> None:
+def run_feed(
+    bucket: Bucket, settings: Settings, prefect: PrefectEventsApi, stop: threading.Event
+) -> None:
     """Follow SeaweedFS's change feed; one announcement per interval with anything new."""
     cursor_key = settings.state_prefix + FEED_CURSOR
     stored = bucket.get_json(cursor_key)
     since = int(stored["ts_ns"]) if stored else None
-    argv = feed_argv(weed, settings, since, time.time_ns())
     log.info("following the change feed of s3://%s/%s", settings.bucket, settings.incoming_prefix)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    feed = MetadataSubscription(
+        f"127.0.0.1:{settings.local_port('filer') + LOCAL_GRPC_OFFSET}",
+        f"/buckets/{settings.bucket}/{settings.incoming_prefix}",
+        feed_since_ns(since, time.time_ns()),
+    )
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    threading.Thread(target=_read_feed, args=(proc, events), daemon=True).start()
+    threading.Thread(target=_read_feed, args=(feed, events), daemon=True).start()
     seen: dict[str, UploadRef] = {}
     last_ts = since or 0
     wake = Waker()
@@ -214,8 +215,7 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
                 # run draining now will find it without one (see DrainPresence).
                 announce(bucket, settings.state_prefix, refs)
                 if wake(bucket, settings, len(refs)):
-                    for spec in announcements(refs, settings):
-                        emit_event(**spec)
+                    prefect.post(announcements(refs, settings))
                 bucket.put_json(
                     cursor_key,
                     {"ts_ns": last_ts, "at": datetime.now(UTC).isoformat(), "uploads": len(refs)},
@@ -223,31 +223,36 @@ def run_feed(bucket: Bucket, settings: Settings, weed: str, stop: threading.Even
                 log.info("announced %d new upload(s)", len(refs))
                 seen.clear()
             if ended:
-                raise RuntimeError(f"the change feed ended (weed exit {proc.poll()})")
+                raise RuntimeError("the change feed ended (the filer stopped or refused it)")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        feed.close()
+
+
+def events_api(settings: Settings) -> PrefectEventsApi:
+    """The Prefect server this process was started for (``PREFECT_API_URL`` and its auth)."""
+    url = settings.prefect_api_url or os.environ.get("PREFECT_API_URL")
+    if not url:
+        raise SystemExit("the sensor needs the Prefect API: set PREFECT_API_URL")
+    return PrefectEventsApi(
+        url,
+        auth_string=os.environ.get("PREFECT_API_AUTH_STRING"),
+        api_key=os.environ.get("PREFECT_API_KEY"),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Announce uploads under incoming/ to Prefect.")
-    parser.add_argument("--weed", help="the SeaweedFS binary, for the change feed")
-    args = parser.parse_args()
+    parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
     bucket = Bucket(make_s3_client(settings), settings.bucket)
+    prefect = events_api(settings)
     stop = _stopper()
     if settings.event_source == "seaweedfs-feed":
-        weed = args.weed or shutil.which("weed")
-        if weed is None:
-            raise SystemExit("the change feed needs the SeaweedFS binary: pass --weed PATH")
         # A failed feed (store restarting) ends the process; its supervisor starts it again.
-        run_feed(bucket, settings, weed, stop)
+        run_feed(bucket, settings, prefect, stop)
     else:
-        run_poll(bucket, settings, stop)
+        run_poll(bucket, settings, prefect, stop)
 
 
 if __name__ == "__main__":

@@ -298,7 +298,7 @@ def sensor_spec(settings: Settings, name: str = "sensor") -> ServiceSpec:
         supervised_argv(
             name,
             supervisor_file(state_dir(settings), name),
-            [sys.executable, "-m", "dvkn_pipeline.events.sensor", "--weed", weed_binary()],
+            [sys.executable, "-m", "dvkn_pipeline.events.sensor"],
         ),
         env,
         cwd=project_root(),
