@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     s3_retry_mode: Literal["standard", "adaptive"] = "standard"
     s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     s3_read_timeout_seconds: float = Field(default=60.0, gt=0)
-    # The embedded SeaweedFS's soft memory limit (Go's GOMEMLIMIT), in MiB.
-    embedded_store_memory_mib: int = Field(default=450, ge=64)
+    # The embedded SeaweedFS's soft memory limit (Go's GOMEMLIMIT), in MiB: below ~350 its
+    # garbage collector runs so often that a burst takes longer (see README, Performance).
+    embedded_store_memory_mib: int = Field(default=350, ge=64)
     # Delta tables (delta-rs and polars readers): retries per request, and the
     # time after the first attempt when they stop retrying. Their backoff is
     # jittered between 0.5 s and 5 s, so the timeout, not the count, is the budget.

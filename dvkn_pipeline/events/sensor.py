@@ -237,6 +237,9 @@ def events_api(settings: Settings) -> PrefectEventsApi:
         url,
         auth_string=os.environ.get("PREFECT_API_AUTH_STRING"),
         api_key=os.environ.get("PREFECT_API_KEY"),
+        # Patient: the SQLite server has been seen to stall 60 s under a burst; a post
+        # that outlasts three tries restarts the sensor, which then announces again.
+        timeout=30.0,
     )
 
 

@@ -161,7 +161,8 @@ def object_store_spec(settings: Settings) -> ServiceSpec:
         "seaweedfs",
         argv,
         # Go's soft memory limit: without it the store's heap grew to ~680 MiB in a
-        # 10,051-file burst; at 450 MiB it collects sooner for ~10% more of its CPU.
+        # 10,051-file burst; at 350 MiB it peaks near 300 MiB for the same CPU, and at
+        # 300 MiB its CPU rose by ~75% (bench/results/burst-20261124T142353Z, 142542Z).
         {"GOMEMLIMIT": f"{settings.embedded_store_memory_mib}MiB"},
         cwd=data,
         ready=_s3_ready(settings),
