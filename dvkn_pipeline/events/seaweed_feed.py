@@ -1,7 +1,10 @@
 """SeaweedFS's own change feed, read as the uploads it announces. Pure.
 
-``weed filer.meta.tail`` streams the filer's metadata events (the filer's
-SubscribeMetadata subscription) as concatenated, pretty-printed JSON objects.
+The filer's metadata events (its SubscribeMetadata subscription) arrive as
+protobuf's JSON mapping: from the sensor's own subscription
+(``seaweed_subscription.py``), or printed by ``weed filer.meta.tail`` as
+concatenated, pretty-printed JSON objects (``FeedDecoder`` splits those: what an
+operator watching the feed, and the recording the tests replay, see).
 On a versioned bucket a PUT of ``incoming/u/p/f.csv`` is a new file
 ``v_<version id>`` inside the directory ``.../f.csv.versions`` (its ETag and
 version id base64-encoded in the entry's extended attributes); on an

@@ -149,18 +149,21 @@ class Tables:
         cache[name] = table
         return table
 
-    def _read(
+    def _scan(
         self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any
-    ) -> pl.DataFrame:
+    ) -> pl.LazyFrame:
         table = self._table(name)
         if table is None:
-            return empty
+            return empty.lazy()
         # The open table, not its URI: polars would open (and replay) the log again.
         source: DeltaTable | str = self.uri(name) if kw else table
         lf = pl.scan_delta(source, storage_options=self.scan_options, **kw)
-        if predicate is not None:
-            lf = lf.filter(predicate)
-        return lf.collect()
+        return lf if predicate is None else lf.filter(predicate)
+
+    def _read(
+        self, name: str, empty: pl.DataFrame, predicate: pl.Expr | None = None, **kw: Any
+    ) -> pl.DataFrame:
+        return self._scan(name, empty, predicate, **kw).collect()
 
     # -- ledger ---------------------------------------------------------------
 
@@ -198,21 +201,13 @@ class Tables:
         A full refresh sums every live fact of a period (some 260,000 rows for
         10,051 communes); streamed, they are never all in memory at once.
         """
-        table = self._table(FACTS)
-        if table is None:
-            return empty_facts(self.catalogue.dimension_columns).lazy()
-        return (
-            pl.scan_delta(table, storage_options=self.scan_options)
-            .filter((pl.col("period") == period) & pl.col("submission_id").is_in(submission_ids))
-            .unique()
-        )
+        empty = empty_facts(self.catalogue.dimension_columns)
+        return self._scan(FACTS, empty, _facts_of(period, submission_ids)).unique()
 
     def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame:
         """Facts of a period; a submission written twice (a replayed batch) counts once."""
-        pred = pl.col("period") == period
-        if submission_ids is not None:
-            pred = pred & pl.col("submission_id").is_in(submission_ids)
-        return self._read(FACTS, empty_facts(self.catalogue.dimension_columns), pred).unique(
+        empty = empty_facts(self.catalogue.dimension_columns)
+        return self._read(FACTS, empty, _facts_of(period, submission_ids)).unique(
             maintain_order=True
         )
 
@@ -420,6 +415,12 @@ def newest_judgements(
             .sort("processed_at", maintain_order=True)
         )
     return rows.filter(pl.col("period") == period) if period else rows
+
+
+def _facts_of(period: str, submission_ids: list[str] | None) -> pl.Expr:
+    """The facts of a period, of the given submissions only when they are given."""
+    pred = pl.col("period") == period
+    return pred if submission_ids is None else pred & pl.col("submission_id").is_in(submission_ids)
 
 
 def _period_literal(period: str) -> str:
