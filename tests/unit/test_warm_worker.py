@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -107,3 +109,31 @@ def test_a_drain_the_base_worker_did_not_start_does_not_block_the_next(
 
 async def _true() -> bool:
     return True
+
+
+def test_the_intake_flow_loads_no_service_a_worker_never_runs() -> None:
+    """Each warm worker imports the intake flow; the console's services stay out of it.
+
+    At module level in ``wiring`` they cost each worker some 14 MiB resident
+    (xlsxwriter, the presigner, the steward's views) for nothing.
+    """
+    unused = [
+        "dvkn_pipeline.services.steward",
+        "dvkn_pipeline.services.portal",
+        "dvkn_pipeline.services.approval",
+        "dvkn_pipeline.storage.accounts",
+        "dvkn_pipeline.storage.presign",
+        "xlsxwriter",
+    ]
+    code = (
+        "import sys, flows.process_uploads\n"
+        f"print(','.join(m for m in {unused!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.strip()
+    assert loaded == ""
