@@ -52,6 +52,45 @@ def _patch(configurations: ModuleType) -> None:
                     )
 
     sqlite.begin_transaction = begin_transaction
+    _watch_connections(configurations)
+
+
+def _watch_connections(configurations: ModuleType) -> None:
+    """When a write gives up ("database is locked"), log every transaction still open.
+
+    A transaction's lock can be held outside ``begin_transaction`` (a BEGIN emitted
+    for any session while the begin-mode context variable is set): this names it.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    open_since: dict[int, tuple[float, str | None, str]] = {}
+
+    def key(conn: Any) -> int:
+        return id(conn.connection.dbapi_connection)
+
+    def on_begin(conn: Any) -> None:
+        mode = configurations.SQLITE_BEGIN_MODE.get()
+        stack = "".join(traceback.format_stack(limit=30)[:-2])
+        open_since[key(conn)] = (time.monotonic(), mode, stack)
+
+    def on_end(conn: Any) -> None:
+        open_since.pop(key(conn), None)
+
+    def on_error(context: Any) -> None:
+        if "locked" not in str(context.original_exception):
+            return
+        now = time.monotonic()
+        with open(LOG, "a", encoding="utf-8") as out:
+            out.write(f"### {time.strftime('%H:%M:%S')} locked: {context.statement!r:.200}\n")
+            for conn_id, (since, mode, stack) in list(open_since.items()):
+                if now - since > SLOW_SECONDS:
+                    out.write(f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}\n{stack}\n")
+
+    event.listen(Engine, "begin", on_begin)
+    event.listen(Engine, "commit", on_end)
+    event.listen(Engine, "rollback", on_end)
+    event.listen(Engine, "handle_error", on_error)
 
 
 def _wait_for_prefect_server() -> None:
