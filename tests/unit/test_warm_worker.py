@@ -13,6 +13,7 @@ from prefect.workers.base import BaseWorker
 from prefect.workers.process import ProcessWorker
 
 from dvkn_pipeline.ops import local_stack
+from dvkn_pipeline.ops.resources import project_root
 from dvkn_pipeline.ops.warm_worker import WARM_WORKER_TYPE, WarmWorker
 from schemas.settings import Settings
 
@@ -134,6 +135,6 @@ def test_the_intake_flow_loads_no_service_a_worker_never_runs() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=project_root(),  # where the stack runs its workers
     ).stdout.strip()
     assert loaded == ""
