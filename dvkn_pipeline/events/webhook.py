@@ -38,8 +38,8 @@ from pydantic import ValidationError
 from dvkn_pipeline.events.minio import Parsed, parse_notification, upload_refs
 from dvkn_pipeline.events.upload_events import upload_event
 from dvkn_pipeline.reference.keys import parse_incoming_key
-from dvkn_pipeline.storage.bucket import Bucket
-from dvkn_pipeline.storage.markers import Announcer, bucket_marker_writer
+from dvkn_pipeline.storage.bucket import Bucket, bucket_marker_writer
+from dvkn_pipeline.storage.markers import Announcer
 from dvkn_pipeline.storage.uploader_records import record_uploader
 from schemas.records import UploadRef
 from schemas.settings import Settings

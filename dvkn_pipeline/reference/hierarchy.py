@@ -118,6 +118,9 @@ class Hierarchy:
                 raise HierarchyDataError(f"{version_id}: unit code {u.code} appears twice")
             self.units[u.code] = u
         self._check()
+        #: ``scope(root)`` by root: one per installation, built once and kept like the indexes.
+        self._scopes: dict[str, Hierarchy] = {}
+        self._scopes_lock = threading.Lock()
 
     def _check(self) -> None:
         """Every parent exists one level up, so walks up the tree always end.
@@ -254,7 +257,19 @@ class Hierarchy:
 
     def scope(self, root_code: str) -> Hierarchy:
         """What one installation rolls up to: a province's subtree, or with
-        :data:`COUNTRY` the whole country under one national root."""
+        :data:`COUNTRY` the whole country under one national root.
+
+        Kept per root: every refresh and run summary asks for it, and a fresh
+        copy of the country's ~10,800 units (with its indexes rebuilt on first
+        use) cost each refresh CPU and a second tree's memory at once.
+        """
+        with self._scopes_lock:
+            found = self._scopes.get(root_code)
+            if found is None:
+                found = self._scopes[root_code] = self._build_scope(root_code)
+            return found
+
+    def _build_scope(self, root_code: str) -> Hierarchy:
         if root_code != COUNTRY:
             return self.subtree(root_code)
         country = Unit(COUNTRY, "Việt Nam", COUNTRY_LEVEL, "quốc gia", None)

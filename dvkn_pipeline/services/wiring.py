@@ -16,7 +16,8 @@ from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.storage.bucket import Bucket
-from dvkn_pipeline.storage.s3_client import make_fast_client, make_s3_client
+from dvkn_pipeline.storage.minio_client import make_fast_client
+from dvkn_pipeline.storage.s3_client import make_s3_client
 from dvkn_pipeline.storage.tables import Tables
 from schemas.settings import Settings
 

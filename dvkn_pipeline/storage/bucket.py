@@ -2,7 +2,7 @@
 
 boto3 does everything; when a MinIO SDK client is injected too (``wiring``
 does), the requests made once per uploaded file go through it instead: GET of
-an upload and PUT of its receipt (see ``s3_client.make_fast_client`` for why).
+an upload and PUT of its receipt (see ``minio_client.make_fast_client`` for why).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from minio import Minio
 from minio.error import S3Error
 
+from dvkn_pipeline.storage.markers import WEBHOOK_MARKER, MarkerWriter
 from schemas.records import UploadRef
 
 if TYPE_CHECKING:
@@ -284,3 +285,16 @@ class Bucket:
             last_modified=h.get("LastModified"),
             uploader=meta.get("uploader"),
         )
+
+
+def bucket_marker_writer(client: Any, state_prefix: str) -> MarkerWriter:
+    """Writes the webhook's marker into the announced uploads' own bucket.
+
+    Here rather than beside the marker names: the sensor imports those, and must
+    not import boto3 through this module.
+    """
+
+    def write(bucket: str, doc: dict[str, Any]) -> None:
+        Bucket(client, bucket).put_json(state_prefix + WEBHOOK_MARKER, doc)
+
+    return write

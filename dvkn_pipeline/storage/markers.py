@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from dvkn_pipeline.storage.bucket import Bucket
 from schemas.records import UploadRef
 
 log = logging.getLogger("dvkn.announcements")
@@ -95,12 +94,3 @@ class Announcer:
         finally:
             if self.pending:
                 await asyncio.to_thread(self.flush)
-
-
-def bucket_marker_writer(client: Any, state_prefix: str) -> MarkerWriter:
-    """Writes the marker into the announced uploads' own bucket."""
-
-    def write(bucket: str, doc: dict[str, Any]) -> None:
-        Bucket(client, bucket).put_json(state_prefix + WEBHOOK_MARKER, doc)
-
-    return write

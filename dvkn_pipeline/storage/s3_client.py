@@ -1,16 +1,15 @@
-"""Build the S3 clients from settings (no module-level client, no hard-coded endpoint)."""
+"""Build the boto3 S3 client from settings (no module-level client, no hard-coded endpoint).
+
+The MinIO SDK client, which the hot path and the sensor use, is built in
+``minio_client.py``: a process that needs only it does not import boto3.
+"""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import boto3
-import certifi
-import urllib3
 from botocore.config import Config
-from minio import Minio
 
 from schemas.settings import Settings
 
@@ -49,45 +48,4 @@ def make_s3_client(settings: Settings, *, max_attempts: int | None = None) -> S3
             connect_timeout=settings.s3_connect_timeout_seconds,
             read_timeout=settings.s3_read_timeout_seconds,
         ),
-    )
-
-
-def make_fast_client(settings: Settings) -> Minio:
-    """A lighter client for the few requests made once per file: GET an upload, PUT a receipt.
-
-    Why two clients: botocore spends about 0.85 ms of CPU on each request (its
-    event hooks, endpoint rules and signer) against 0.33 ms for the MinIO SDK
-    (measured on SeaweedFS, 2.4 KB objects). In a deadline burst those two
-    requests per file were a quarter of the intake worker's CPU. Everything
-    else (listings, versions, conditional writes, presigning) stays on boto3.
-    The retry budget matches ``make_s3_client``: connection errors, timeouts and
-    5xx are retried ``s3_max_attempts`` times with exponential backoff capped at
-    20 s, so a store restart is ridden out the same way.
-    """
-    url = urlsplit(settings.s3_endpoint_url)
-    secure = url.scheme == "https"
-    retries = urllib3.Retry(
-        total=settings.s3_max_attempts - 1,
-        backoff_factor=0.2,
-        backoff_max=20.0,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=None,  # GET and PUT of whole objects are safe to repeat
-        raise_on_status=False,  # the last 5xx reaches the caller as an S3 error
-    )
-    http = urllib3.PoolManager(
-        maxsize=32,
-        retries=retries,
-        timeout=urllib3.Timeout(
-            connect=settings.s3_connect_timeout_seconds, read=settings.s3_read_timeout_seconds
-        ),
-        cert_reqs="CERT_REQUIRED",
-        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),  # as the SDK's own
-    )
-    return Minio(
-        url.netloc,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key.get_secret_value(),
-        secure=secure,
-        region=settings.s3_region,  # known: no GetBucketLocation before the first request
-        http_client=http,
     )

@@ -242,3 +242,37 @@ def test_settings_pass_to_children_unchanged(
         "prefect-server",
         "seaweedfs",
     ]
+
+
+def test_the_sensors_minio_store_and_the_intakes_bucket_see_the_same_objects(
+    fresh_bucket: Settings,
+) -> None:
+    """The sensor writes announcements without boto3; an intake run reads them through Bucket."""
+    from dvkn_pipeline.services.wiring import build_bucket
+    from dvkn_pipeline.storage.announced import announce, announced
+    from dvkn_pipeline.storage.minio_client import MinioQueueStore, make_fast_client
+    from schemas.records import UploadRef
+
+    light = MinioQueueStore(make_fast_client(fresh_bucket), fresh_bucket.bucket)
+    bucket = build_bucket(fresh_bucket)
+    assert light.get_json("state/nothing-here.json") is None
+
+    light.put_json("state/cursor.json", {"ts_ns": 17, "tên": "Phường Ba Đình"})
+    assert bucket.get_json("state/cursor.json") == {"ts_ns": 17, "tên": "Phường Ba Đình"}
+
+    refs = [
+        UploadRef(bucket=fresh_bucket.bucket, key=f"incoming/00004/2025-Q1/v{i}.csv", etag=f"e{i}")
+        for i in range(3)
+    ]
+    key = announce(light, "state/", refs)
+    assert announced(bucket, "state/") == {key: refs}
+
+    listed = {r.key: r for r in light.list_uploads("state/")}
+    assert {r.key: (r.etag, r.size) for r in bucket.list_uploads("state/")} == {
+        k: (r.etag, r.size) for k, r in listed.items()
+    }
+    assert listed[key].last_modified is not None
+
+    light.delete(key)
+    assert bucket.get_json(key) is None
+    assert [r.key for r in light.list_uploads("state/")] == ["state/cursor.json"]

@@ -32,7 +32,8 @@ from dvkn_pipeline.events.webhook import (
     PrefectApiSink,
     create_app,
 )
-from dvkn_pipeline.storage.markers import Announcer, bucket_marker_writer
+from dvkn_pipeline.storage.bucket import bucket_marker_writer
+from dvkn_pipeline.storage.markers import Announcer
 from schemas.records import EVENT_UPLOADED
 from schemas.settings import Settings
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dvkn_pipeline.reference.hierarchy import (
+    COUNTRY,
     Hierarchy,
     HierarchyCatalog,
     HierarchyDataError,
@@ -395,3 +396,14 @@ def test_normalize_name_gives_nfc_and_nfd_the_same_key(text: str) -> None:
     nfd = unicodedata.normalize("NFD", text)
     assert normalize_name(nfd) == normalize_name(nfc)
     assert unicodedata.is_normalized("NFC", normalize_name(text))
+
+
+def test_an_installation_scope_is_built_once_and_matches_a_fresh_build(two: Hierarchy) -> None:
+    country = two.scope(COUNTRY)
+    assert two.scope(COUNTRY) is country  # every refresh asks; one tree serves them all
+    fresh = two._build_scope(COUNTRY)
+    assert list(country) == list(fresh)
+    assert country.levels == fresh.levels
+    province = two.scope(HANOI)
+    assert province is two.scope(HANOI) and province is not country
+    assert list(province) == list(two.subtree(HANOI))

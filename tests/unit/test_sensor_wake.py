@@ -6,6 +6,7 @@ from dvkn_pipeline.events.sensor import STARTING_SECONDS, Waker
 from dvkn_pipeline.storage.announced import DrainPresence, wake_another_run
 from schemas.settings import Settings
 from tests.fakes import MemoryBucket
+from tests.loaded_modules import loaded_by
 
 TWO = Settings(intake_concurrency=2, scale_out_uploads=500)
 
@@ -61,3 +62,9 @@ def test_a_woken_run_that_is_draining_counts_once() -> None:
     assert wake(bucket, TWO, 800)  # it drains now; the burst gets its second run
     clock.now += 3
     assert not wake(bucket, TWO, 800)  # and no third
+
+
+def test_the_sensor_process_loads_neither_prefect_nor_boto3() -> None:
+    """The always-on sensor stays small: Prefect's client (~100 MiB) and boto3 with its
+    service model (~20 MiB) were most of its resident size."""
+    assert loaded_by("dvkn_pipeline.events.sensor", ["prefect", "boto3", "botocore"]) == []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,9 +11,9 @@ from prefect.workers.base import BaseWorker
 from prefect.workers.process import ProcessWorker
 
 from dvkn_pipeline.ops import local_stack
-from dvkn_pipeline.ops.resources import project_root
 from dvkn_pipeline.ops.warm_worker import WARM_WORKER_TYPE, WarmWorker
 from schemas.settings import Settings
+from tests.loaded_modules import loaded_by
 
 
 def test_the_local_stack_starts_warm_workers_unless_told_otherwise(tmp_path: Path) -> None:
@@ -126,15 +124,4 @@ def test_the_intake_flow_loads_no_service_a_worker_never_runs() -> None:
         "dvkn_pipeline.storage.presign",
         "xlsxwriter",
     ]
-    code = (
-        "import sys, flows.process_uploads\n"
-        f"print(','.join(m for m in {unused!r} if m in sys.modules))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=project_root(),  # where the stack runs its workers
-    ).stdout.strip()
-    assert loaded == ""
+    assert loaded_by("flows.process_uploads", unused) == []
