@@ -7,16 +7,15 @@ an upload and PUT of its receipt (see ``minio_client.make_fast_client`` for why)
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from minio import Minio
-from minio.error import S3Error
 
 from dvkn_pipeline.storage.markers import WEBHOOK_MARKER, MarkerWriter
+from dvkn_pipeline.storage.minio_client import JSON_TYPE, MinioQueueStore, json_bytes
 from schemas.records import UploadRef
 
 if TYPE_CHECKING:
@@ -35,39 +34,13 @@ def _conflict(exc: ClientError) -> bool:
     }
 
 
-#: S3 error codes that mean "not this object or version" on a GET.
-_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "NotFound"}
-
-
 class Bucket:
     def __init__(self, client: S3Client, name: str, fast: Minio | None = None) -> None:
         self.client = client
         self.name = name
         self.fast = fast
-
-    def _fast_get(
-        self,
-        key: str,
-        headers: dict[str, str | list[str] | tuple[str]] | None = None,
-        version_id: str | None = None,
-        max_bytes: int | None = None,
-    ) -> tuple[bytes, str | None] | None:
-        assert self.fast is not None
-        try:
-            resp = self.fast.get_object(
-                self.name, key, request_headers=headers, version_id=version_id
-            )
-        except S3Error as exc:
-            if exc.code in _GONE:
-                return None
-            raise
-        try:
-            data = resp.read() if max_bytes is None else resp.read(max_bytes + 1)
-            version = resp.headers.get("x-amz-version-id")
-        finally:
-            resp.close()
-            resp.release_conn()
-        return data, (None if version in (None, "null") else str(version))
+        #: The MinIO SDK's GET and PUT, shared with the sensor's store.
+        self._light = None if fast is None else MinioQueueStore(fast, name)
 
     def get_bytes(self, key: str, etag: str | None = None) -> bytes | None:
         """The object's bytes; None when it is gone (or, with ``etag``, was replaced since)."""
@@ -83,8 +56,8 @@ class Bucket:
         oversized upload whose size was not known in advance cannot fill memory.
         """
         quoted = None if not etag else etag if etag.startswith('"') else f'"{etag}"'
-        if self.fast is not None:
-            return self._fast_get(key, {"If-Match": quoted} if quoted else None, None, max_bytes)
+        if self._light is not None:
+            return self._light.get(key, {"If-Match": quoted} if quoted else None, None, max_bytes)
         kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
         if quoted:
             kwargs["IfMatch"] = quoted
@@ -104,8 +77,8 @@ class Bucket:
 
     def get_object_version(self, key: str, version_id: str) -> bytes | None:
         """The bytes of one stored version of an object (None when that version is gone)."""
-        if self.fast is not None:
-            got = self._fast_get(key, version_id=version_id)
+        if self._light is not None:
+            got = self._light.get(key, version_id=version_id)
             return None if got is None else got[0]
         try:
             resp = self.client.get_object(Bucket=self.name, Key=key, VersionId=version_id)
@@ -129,19 +102,15 @@ class Bucket:
         self, key: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> str:
         """Write an object; returns its ETag (unquoted)."""
-        if self.fast is not None:
-            written = self.fast.put_object(
-                self.name, key, io.BytesIO(data), len(data), content_type=content_type
-            )
-            return str(written.etag or "").strip('"')
+        if self._light is not None:
+            return self._light.put_bytes(key, data, content_type)
         resp = self.client.put_object(
             Bucket=self.name, Key=key, Body=data, ContentType=content_type
         )
         return str(resp.get("ETag", "")).strip('"')
 
     def put_json(self, key: str, payload: Any) -> None:
-        body = json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8")
-        self.put_bytes(key, body, "application/json; charset=utf-8")
+        self.put_bytes(key, json_bytes(payload), JSON_TYPE)
 
     def get_json(self, key: str) -> Any | None:
         data = self.get_bytes(key)

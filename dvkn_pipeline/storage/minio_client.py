@@ -24,8 +24,14 @@ from minio.error import S3Error
 from schemas.records import UploadRef
 from schemas.settings import Settings
 
-#: S3 error codes that mean "no such object" on a GET.
-_MISSING = {"NoSuchKey", "NotFound"}
+#: S3 error codes that mean "not this object or version" on a GET.
+_GONE = {"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "NotFound"}
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_bytes(payload: Any) -> bytes:
+    """How the pipeline's state documents are written, by whichever client writes them."""
+    return json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
 
 def make_fast_client(settings: Settings) -> Minio:
@@ -81,28 +87,45 @@ class MinioQueueStore:
         self.client = client
         self.name = name
 
-    def put_json(self, key: str, payload: Any) -> None:
-        body = json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8")
-        self.client.put_object(
-            self.name,
-            key,
-            io.BytesIO(body),
-            len(body),
-            content_type="application/json; charset=utf-8",
-        )
-
-    def get_json(self, key: str) -> Any | None:
+    def get(
+        self,
+        key: str,
+        headers: dict[str, str | list[str] | tuple[str]] | None = None,
+        version_id: str | None = None,
+        max_bytes: int | None = None,
+    ) -> tuple[bytes, str | None] | None:
+        """The object's bytes (at most ``max_bytes`` + 1) and version id; None when it is gone."""
         try:
-            resp = self.client.get_object(self.name, key)
+            resp = self.client.get_object(
+                self.name, key, request_headers=headers, version_id=version_id
+            )
         except S3Error as exc:
-            if exc.code in _MISSING:
+            if exc.code in _GONE:
                 return None
             raise
         try:
-            return json.loads(resp.read())
+            data = resp.read() if max_bytes is None else resp.read(max_bytes + 1)
+            version = resp.headers.get("x-amz-version-id")
         finally:
             resp.close()
             resp.release_conn()
+        return data, (None if version in (None, "null") else str(version))
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> str:
+        """Write an object; returns its ETag (unquoted)."""
+        written = self.client.put_object(
+            self.name, key, io.BytesIO(data), len(data), content_type=content_type
+        )
+        return str(written.etag or "").strip('"')
+
+    def put_json(self, key: str, payload: Any) -> None:
+        self.put_bytes(key, json_bytes(payload), JSON_TYPE)
+
+    def get_json(self, key: str) -> Any | None:
+        got = self.get(key)
+        return None if got is None else json.loads(got[0])
 
     def delete(self, key: str) -> None:
         self.client.remove_object(self.name, key)
