@@ -9,6 +9,11 @@ deltalake's Rust allocator). Put this folder on ``PYTHONPATH`` for a run::
 
 and read ``DVKN_MEMORY_PROBE_LOG`` (default ``/tmp/dvkn-memory-<pid>.log``), one line
 per sample. Counting objects walks the whole heap: leave it out of reported runs.
+
+A burst's peak lasts a second or two, so ``DVKN_MEMORY_PROBE_EVERY=0.25`` with
+``DVKN_MEMORY_PROBE_OBJECTS=0`` (no heap walk) samples finely instead, and each line
+names what the worker's threads were doing: the innermost pipeline function of each
+(``spatial.rollup``, ``validation.validate_reports``...), so a spike has a phase.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import sys
 import threading
 import time
 
-EVERY_SECONDS = 3.0
+EVERY_SECONDS = float(os.environ.get("DVKN_MEMORY_PROBE_EVERY", "3"))
+COUNT_OBJECTS = os.environ.get("DVKN_MEMORY_PROBE_OBJECTS", "1") != "0"
 
 
 class _Mallinfo2(ctypes.Structure):
@@ -52,6 +58,21 @@ def _status() -> dict[str, int]:
     return out
 
 
+def _phases() -> str:
+    """The innermost ``dvkn_pipeline`` function of every thread that is in one."""
+    names = []
+    for frame in sys._current_frames().values():
+        f = frame
+        while f is not None:
+            module = f.f_globals.get("__name__", "")
+            if module.startswith("dvkn_pipeline."):
+                names.append(f"{module.rsplit('.', 1)[-1]}.{f.f_code.co_name}")
+                break
+            f = f.f_back
+    counts = collections.Counter(names)
+    return ", ".join(f"{n}x{c}" if c > 1 else n for n, c in sorted(counts.items()))
+
+
 def _loop(path: str) -> None:
     libc = ctypes.CDLL(None)
     libc.mallinfo2.restype = _Mallinfo2
@@ -59,14 +80,16 @@ def _loop(path: str) -> None:
     while True:
         time.sleep(EVERY_SECONDS)
         info = libc.mallinfo2()
-        types = collections.Counter(type(o).__name__ for o in gc.get_objects())
+        types = collections.Counter(
+            type(o).__name__ for o in (gc.get_objects() if COUNT_OBJECTS else ())
+        )
         top = ", ".join(f"{n}={c}" for n, c in types.most_common(8))
         with open(path, "a", encoding="utf-8") as out:
             out.write(
-                f"{time.strftime('%H:%M:%S')} {_status()} glibc in use "
+                f"{time.time():.2f} {_status()} glibc in use "
                 f"{(info.uordblks + info.hblkhd) // mib} free {info.fordblks // mib} "
                 f"mmapped {info.hblkhd // mib}; pymalloc blocks {sys.getallocatedblocks()}; "
-                f"gc objects {sum(types.values())}: {top}\n"
+                f"gc objects {sum(types.values())}: {top}; in {_phases()}\n"
             )
 
 

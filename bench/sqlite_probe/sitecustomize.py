@@ -10,10 +10,17 @@ and read ``DVKN_SQLITE_PROBE_LOG`` (default ``/tmp/dvkn-sqlite-holds.log``). It 
 ``mark_deployments_ready`` and ``mark_work_queues_ready`` each waiting out the 60 s busy
 timeout (see the README's performance section). It formats a stack per transaction, so
 it costs the server some CPU: leave it out of runs whose figures are reported.
+
+Neither of those names the holder: a transaction is idle between its statements while
+its coroutine awaits something else. So a watchdog also looks every second for a
+statement that has waited over ``STUCK_SECONDS``, and then writes, once per stall, every
+connection's open transaction and statement in flight, every asyncio task's stack (what
+each coroutine awaits) and every thread's stack (aiosqlite's threads inside SQLite).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -26,6 +33,8 @@ from typing import Any
 
 LOG = os.environ.get("DVKN_SQLITE_PROBE_LOG", "/tmp/dvkn-sqlite-holds.log")
 SLOW_SECONDS = 5.0
+#: A statement in flight this long is waiting out SQLite's busy timeout: dump everything.
+STUCK_SECONDS = 10.0
 MODULE = "prefect.server.database.configurations"
 
 
@@ -65,9 +74,17 @@ def _watch_connections(configurations: ModuleType) -> None:
     from sqlalchemy.engine import Engine
 
     open_since: dict[int, tuple[float, str | None, str]] = {}
+    #: connection -> (started, statement) of the statement it is executing.
+    in_flight: dict[int, tuple[float, str]] = {}
 
     def key(conn: Any) -> int:
         return id(conn.connection.dbapi_connection)
+
+    def before_execute(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        in_flight[key(conn)] = (time.monotonic(), statement)
+
+    def after_execute(conn: Any, *_: Any) -> None:
+        in_flight.pop(key(conn), None)
 
     def on_begin(conn: Any) -> None:
         mode = configurations.SQLITE_BEGIN_MODE.get()
@@ -78,6 +95,8 @@ def _watch_connections(configurations: ModuleType) -> None:
         open_since.pop(key(conn), None)
 
     def on_error(context: Any) -> None:
+        with contextlib.suppress(Exception):
+            in_flight.pop(key(context.connection), None)
         if "locked" not in str(context.original_exception):
             return
         now = time.monotonic()
@@ -91,6 +110,65 @@ def _watch_connections(configurations: ModuleType) -> None:
     event.listen(Engine, "commit", on_end)
     event.listen(Engine, "rollback", on_end)
     event.listen(Engine, "handle_error", on_error)
+    event.listen(Engine, "before_cursor_execute", before_execute)
+    event.listen(Engine, "after_cursor_execute", after_execute)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    def remember_loop(_conn: Any) -> None:
+        """The loops that use the database (the server may run services on loops of their own)."""
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            if loop not in loops:
+                loops.append(loop)
+
+    event.listen(Engine, "begin", remember_loop)
+    threading.Thread(
+        target=_watchdog, args=(open_since, in_flight, loops), daemon=True, name="sqlite-watchdog"
+    ).start()
+
+
+def _task_stacks(loop: asyncio.AbstractEventLoop) -> str:
+    """Every task's coroutine stack, read from this thread (a diagnostic snapshot)."""
+    out = []
+    for task in list(asyncio.all_tasks(loop)):
+        frames = task.get_stack(limit=40)
+        where = " <- ".join(
+            f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('site-packages/', 1)[-1]}:"
+            f"{f.f_lineno})"
+            for f in reversed(frames)
+        )
+        out.append(f"  task {task.get_name()}: {where}")
+    return "\n".join(sorted(out))
+
+
+def _watchdog(
+    open_since: dict[int, tuple[float, str | None, str]],
+    in_flight: dict[int, tuple[float, str]],
+    loops: list[asyncio.AbstractEventLoop],
+) -> None:
+    dumped_for: set[float] = set()
+    while True:
+        time.sleep(1.0)
+        now = time.monotonic()
+        stuck = {c: (t, sql) for c, (t, sql) in list(in_flight.items()) if now - t > STUCK_SECONDS}
+        if not stuck or any(t in dumped_for for t, _ in stuck.values()):
+            continue
+        dumped_for.update(t for t, _ in stuck.values())
+        lines = [f"@@@ {time.strftime('%H:%M:%S')} pid {os.getpid()}: statements waiting"]
+        for conn_id, (t, sql) in stuck.items():
+            lines.append(f"--- waiting {now - t:.1f}s on {conn_id}: {sql!r:.300}")
+        for conn_id, (since, mode, stack) in list(open_since.items()):
+            busy = in_flight.get(conn_id)
+            doing = f"executing {busy[1]!r:.200}" if busy else "idle in transaction"
+            lines.append(
+                f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}, {doing}\n{stack}"
+            )
+        for i, loop in enumerate(loops):
+            lines.append(f"asyncio tasks of loop {i}:\n" + _task_stacks(loop))
+        for ident, frame in sys._current_frames().items():
+            lines.append(f"thread {ident}:\n" + "".join(traceback.format_stack(frame, limit=12)))
+        with open(LOG, "a", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n")
 
 
 def _wait_for_prefect_server() -> None:

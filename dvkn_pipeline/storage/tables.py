@@ -23,10 +23,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import polars as pl
-from deltalake import DeltaTable
+from arro3.core import RecordBatchReader, Table
+from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from dvkn_pipeline.reference.catalogue import Catalogue
@@ -202,7 +203,7 @@ class Tables:
         10,051 communes); streamed, they are never all in memory at once.
         """
         empty = empty_facts(self.catalogue.dimension_columns)
-        return self._scan(FACTS, empty, _facts_of(period, submission_ids)).unique()
+        return without_copies(self._scan(FACTS, empty, _facts_of(period, submission_ids)))
 
     def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame:
         """Facts of a period; a submission written twice (a replayed batch) counts once."""
@@ -246,11 +247,12 @@ class Tables:
             table = self._table(name)
             if table is not None:
                 opts["predicate"] = predicate
-            frame.write_delta(
+            _write(
                 self.uri(name) if table is None else table,
+                frame,
                 mode="overwrite" if table is not None else "append",
                 storage_options=self.options,
-                delta_write_options=opts,
+                **opts,
             )
 
         _retry_commit(write, name)
@@ -296,11 +298,12 @@ class Tables:
             opts: dict[str, Any] = {"partition_by": ["hierarchy_version"]}
             if exists:
                 opts["predicate"] = f"hierarchy_version = '{literal}'"
-            UNITS_SCHEMA.validate(frame).write_delta(
+            _write(
                 self.uri(UNITS),
+                UNITS_SCHEMA.validate(frame),
                 mode="overwrite" if exists else "append",
                 storage_options=self.options,
-                delta_write_options=opts,
+                **opts,
             )
 
         _retry_commit(write, UNITS)
@@ -363,11 +366,12 @@ class Tables:
             # Two writers creating the table at once: deltalake raises the loser's
             # CommitFailedError (version 0 already exists), which _retry_commit retries.
             table = self._table(name)
-            rows.write_delta(
+            _write(
                 self.uri(name) if table is None else table,
+                rows,
                 mode="append",
                 storage_options=self.options,
-                delta_write_options=opts,
+                **opts,
             )
 
         _retry_commit(write, name)
@@ -415,6 +419,59 @@ def newest_judgements(
             .sort("processed_at", maintain_order=True)
         )
     return rows.filter(pl.col("period") == period) if period else rows
+
+
+#: Rows per Arrow batch handed to deltalake. Its partitioned writer copies and sorts each
+#: batch it is given whole: a full refresh's roll-up (281,000 rows, 13 MiB) written as one
+#: batch took ~90 MiB more at the write, the same rows in batches of 8,192 took ~18 MiB.
+#: The table gets one file per partition either way.
+WRITE_BATCH_ROWS = 8192
+
+
+def _write(
+    target: str | DeltaTable,
+    frame: pl.DataFrame,
+    *,
+    mode: Literal["append", "overwrite"],
+    storage_options: dict[str, str],
+    **options: Any,
+) -> None:
+    """``frame.write_delta`` with the frame streamed in batches of ``WRITE_BATCH_ROWS``."""
+    write_deltalake(target, _batches(frame), mode=mode, storage_options=storage_options, **options)
+
+
+def _batches(frame: pl.DataFrame) -> RecordBatchReader:
+    batches = [
+        batch
+        for part in frame.iter_slices(WRITE_BATCH_ROWS)
+        for batch in Table.from_arrow(part).to_batches()
+    ]
+    return RecordBatchReader.from_batches(Table.from_arrow(frame.head(0)).schema, batches)
+
+
+def without_copies(facts: pl.LazyFrame, row_hash: pl.Expr | None = None) -> pl.LazyFrame:
+    """``facts.unique()`` without a hash table of every row while the facts stream.
+
+    A submission's facts are repeated only when its batch was written twice (a crash
+    between the facts and the ledger commit, then the retry), so nearly every row is
+    unique. A first pass keeps only each row's 8-byte hash and finds the hashes that
+    occur more than once; rows with a hash of their own are certainly unique and stream
+    on, and only rows whose hash repeats (the copies, or rows that merely collide) go
+    through an exact ``unique``. A full refresh of 10,051 communes held ~40 MiB less.
+    ``row_hash``: the hash to use (a test forces collisions with it).
+    """
+    row_hash = pl.struct(pl.all()).hash() if row_hash is None else row_hash
+    repeated = (
+        facts.select(row_hash.alias("row_hash"))
+        .group_by("row_hash")
+        .len()
+        .filter(pl.col("len") > 1)
+        .collect(engine="streaming")["row_hash"]
+    )
+    if repeated.is_empty():
+        return facts
+    copies = row_hash.is_in(repeated.implode())
+    return pl.concat([facts.filter(~copies), facts.filter(copies).unique()])
 
 
 def _facts_of(period: str, submission_ids: list[str] | None) -> pl.Expr:

@@ -153,3 +153,25 @@ def test_with_the_change_feed_a_run_reads_announcements_and_never_lists_incoming
     assert [r.key for refs in feed.pending_by_shard(sweep=True).values() for r in refs] == [
         incoming_key(COMMUNES[3].code, Q1.code, "r.csv")
     ]
+
+
+def test_a_later_version_names_the_upload_in_force_it_replaces(
+    bucket: MemoryBucket, tables: MemoryTables
+) -> None:
+    """Found among other units' accepted uploads, and the latest of the unit's versions."""
+    intake = service(bucket, tables)
+    keys = [incoming_key(COMMUNES[0].code, Q1.code, f"v{v}.csv") for v in (1, 2, 3)]
+    bucket.upload(keys[0], report(0))
+    for i in range(1, 4):
+        bucket.upload(incoming_key(COMMUNES[i].code, Q1.code, "r.csv"), report(i))
+    intake.process(intake.pending())
+    for version, key in ((2, keys[1]), (3, keys[2])):
+        content = generate_report(COMMUNES[0], Q1, CAT, seed=5 + version, version=version)
+        bucket.upload(key, content.to_csv(CAT))
+        [outcome] = intake.process(intake.pending()).outcomes
+        assert outcome.status is Status.ACCEPTED
+    second, third = (bucket.get_json(receipt_key(k)) for k in keys[1:])
+    assert second["replaces"]["key"] == keys[0] and second["replaces"]["report_version"] == 1
+    assert third["replaces"]["key"] == keys[1] and third["replaces"]["report_version"] == 2
+    first = bucket.get_json(receipt_key(keys[0]))
+    assert first["replaces"] is None
