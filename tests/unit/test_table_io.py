@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandera.errors as pa_errors
+import pandera.polars as pa
 import polars as pl
 import pytest
 from deltalake import DeltaTable
@@ -11,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dvkn_pipeline.storage.tables import WRITE_BATCH_ROWS, _write, without_copies
+from schemas.tables import rollup_schema, unique_keys
 
 
 def facts(rows: list[tuple[str, str, float | None]]) -> pl.LazyFrame:
@@ -90,3 +93,68 @@ def test_a_frame_written_in_batches_reads_back_whole_in_one_file(
     assert back.equals(expected)
     q1_files = [f for f in DeltaTable(uri).file_uris() if "period=2025-Q1" in f]
     assert len(q1_files) == (1 if height else 0)
+
+
+def rollup_rows(keys: list[tuple[str, str, str | None]]) -> pl.DataFrame:
+    """Roll-up rows of one period with the given (unit, indicator, field) keys."""
+    n = len(keys)
+    return pl.DataFrame(
+        {
+            "period": ["2025-Q1"] * n,
+            "unit_code": [k[0] for k in keys],
+            "unit_level": ["commune"] * n,
+            "indicator": [k[1] for k in keys],
+            "field": [k[2] for k in keys],
+            "value": [1.0] * n,
+            "numerator": [None] * n,
+            "denominator": [None] * n,
+            "hierarchy_version": ["v1"] * n,
+        },
+        schema={
+            **dict.fromkeys(["period", "unit_code", "unit_level", "indicator", "field"], pl.Utf8),
+            **dict.fromkeys(["value", "numerator", "denominator"], pl.Float64),
+            "hierarchy_version": pl.Utf8,
+        },
+    )
+
+
+KEYS = st.lists(
+    st.tuples(
+        st.sampled_from(["01", "02"]),
+        st.sampled_from(["a", "b"]),
+        st.one_of(st.none(), st.just("x")),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(KEYS)
+def test_the_roll_up_contract_refuses_exactly_the_repeated_keys(
+    keys: list[tuple[str, str, str | None]],
+) -> None:
+    schema = rollup_schema(("field",))
+    frame = rollup_rows(keys)
+    if len(set(keys)) == len(keys):
+        assert schema.validate(frame).equals(frame)
+    else:
+        with pytest.raises(pa_errors.SchemaError, match="unique_keys"):
+            schema.validate(frame)
+
+
+@settings(max_examples=40, deadline=None)
+@given(KEYS)
+def test_keys_whose_hashes_collide_are_compared_exactly(
+    keys: list[tuple[str, str, str | None]],
+) -> None:
+    """Keys given a hash of two values only: the exact comparison must find duplicates."""
+    collide = pl.col("field").is_null().cast(pl.UInt64)
+    schema = pa.DataFrameSchema(
+        checks=[unique_keys(["unit_code", "indicator", "field"], key_hash=collide)]
+    )
+    frame = rollup_rows(keys)
+    if len(set(keys)) == len(keys):
+        assert schema.validate(frame).equals(frame)
+    else:
+        with pytest.raises(pa_errors.SchemaError, match="unique_keys"):
+            schema.validate(frame)
