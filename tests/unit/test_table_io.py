@@ -128,18 +128,24 @@ KEYS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(KEYS)
-def test_the_roll_up_contract_refuses_exactly_the_repeated_keys(
-    keys: list[tuple[str, str, str | None]],
+def refuses_exactly_the_repeats(
+    schema: pa.DataFrameSchema, keys: list[tuple[str, str, str | None]]
 ) -> None:
-    schema = rollup_schema(("field",))
     frame = rollup_rows(keys)
     if len(set(keys)) == len(keys):
         assert schema.validate(frame).equals(frame)
     else:
         with pytest.raises(pa_errors.SchemaError, match="unique_keys"):
             schema.validate(frame)
+
+
+@settings(max_examples=60, deadline=None)
+@given(KEYS)
+def test_the_roll_up_contract_refuses_exactly_the_repeated_keys(
+    keys: list[tuple[str, str, str | None]],
+) -> None:
+    schema = rollup_schema(("field",))
+    refuses_exactly_the_repeats(schema, keys)
 
 
 @settings(max_examples=40, deadline=None)
@@ -152,9 +158,4 @@ def test_keys_whose_hashes_collide_are_compared_exactly(
     schema = pa.DataFrameSchema(
         checks=[unique_keys(["unit_code", "indicator", "field"], key_hash=collide)]
     )
-    frame = rollup_rows(keys)
-    if len(set(keys)) == len(keys):
-        assert schema.validate(frame).equals(frame)
-    else:
-        with pytest.raises(pa_errors.SchemaError, match="unique_keys"):
-            schema.validate(frame)
+    refuses_exactly_the_repeats(schema, keys)
