@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandera.errors as pa_errors
@@ -16,7 +17,7 @@ from dvkn_pipeline.storage.tables import WRITE_BATCH_ROWS, _write, without_copie
 from schemas.tables import rollup_schema, unique_keys
 
 
-def facts(rows: list[tuple[str, str, float | None]]) -> pl.LazyFrame:
+def facts(rows: Sequence[tuple[str, str, float | None]]) -> pl.LazyFrame:
     return pl.LazyFrame(
         rows,
         schema={"submission_id": pl.Utf8, "indicator": pl.Utf8, "value": pl.Float64},
