@@ -1,17 +1,28 @@
-"""Events posted to Prefect's ``/api/events`` without Prefect: body, auth, retries, refusals."""
+"""Events posted to Prefect's ``/api/events`` without Prefect: body, auth, retries, refusals.
+
+Against a real HTTP server on loopback that answers with scripted statuses.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import UUID
 
-import httpx
 import pytest
+import urllib3
 
 from dvkn_pipeline.events import prefect_events_api
-from dvkn_pipeline.events.prefect_events_api import PrefectEventsApi, auth_headers
+from dvkn_pipeline.events.prefect_events_api import (
+    EventsRefusedError,
+    PrefectEventsApi,
+    auth_headers,
+)
 from dvkn_pipeline.events.upload_events import upload_batch_events
 from schemas.records import EVENT_UPLOADED, UploadRef
 
@@ -21,22 +32,58 @@ REFS = [
 ]
 
 
-def _api(answers: list[int], seen: list[httpx.Request], **kw: str) -> PrefectEventsApi:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(answers.pop(0))
-
-    headers = auth_headers(kw.get("auth_string"), kw.get("api_key"))
-    client = httpx.Client(transport=httpx.MockTransport(handler), headers=headers)
-    return PrefectEventsApi("http://127.0.0.1:1/api/", client=client, attempts=3)
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
-def test_a_batch_is_one_post_of_the_events_the_server_model_reads() -> None:
-    seen: list[httpx.Request] = []
+@dataclass
+class Server:
+    """What the server will answer, in order, and what it was sent."""
+
+    url: str
+    answers: list[int] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    state = Server(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state.seen.append(Seen(self.path, dict(self.headers.items()), body))
+            self.send_response(state.answers.pop(0))
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"no")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/api/"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _api(server: Server, answers: list[int], **kw: str) -> PrefectEventsApi:
+    server.answers[:] = answers
+    return PrefectEventsApi(server.url, attempts=3, **kw)
+
+
+def test_a_batch_is_one_post_of_the_events_the_server_model_reads(server: Server) -> None:
     specs = upload_batch_events(REFS)
-    _api([204], seen).post(specs)
-    assert [str(r.url) for r in seen] == ["http://127.0.0.1:1/api/events"]
-    body = json.loads(seen[0].content)
+    _api(server, [204]).post(specs)
+    assert [r.path for r in server.seen] == ["/api/events"]
+    assert server.seen[0].headers["Content-Type"] == "application/json"
+    body = json.loads(server.seen[0].body)
     assert len(body) == 1 and body[0]["event"] == EVENT_UPLOADED
     assert UUID(body[0]["id"]) == specs[0]["id"]
     assert body[0]["payload"]["keys"] == [r.key for r in REFS]
@@ -44,37 +91,38 @@ def test_a_batch_is_one_post_of_the_events_the_server_model_reads() -> None:
     assert body[0]["resource"]["prefect.resource.id"].startswith("dvkn.upload.dvkn/_batch/")
 
 
-def test_a_failing_server_is_retried_then_the_error_is_raised(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(prefect_events_api.time, "sleep", lambda s: None)
-    seen: list[httpx.Request] = []
-    _api([503, 204], seen).post(upload_batch_events(REFS))
-    assert len(seen) == 2
-    seen.clear()
-    with pytest.raises(httpx.HTTPStatusError):
-        _api([503, 503, 503], seen).post(upload_batch_events(REFS))
-    assert len(seen) == 3
+def test_a_failing_server_is_retried_then_the_error_is_raised(server: Server) -> None:
+    _api(server, [503, 204]).post(upload_batch_events(REFS))
+    assert len(server.seen) == 2
+    server.seen.clear()
+    with pytest.raises(EventsRefusedError) as refused:
+        _api(server, [503, 503, 503]).post(upload_batch_events(REFS))
+    assert refused.value.status == 503 and len(server.seen) == 3
 
 
-def test_a_refusal_is_raised_at_once() -> None:
-    seen: list[httpx.Request] = []
-    with pytest.raises(httpx.HTTPStatusError):
-        _api([422, 204], seen).post(upload_batch_events(REFS))
-    assert len(seen) == 1
+def test_a_refusal_is_raised_at_once(server: Server) -> None:
+    with pytest.raises(EventsRefusedError) as refused:
+        _api(server, [422, 204]).post(upload_batch_events(REFS))
+    assert refused.value.status == 422 and len(server.seen) == 1
 
 
-def test_nothing_to_announce_posts_nothing() -> None:
-    seen: list[httpx.Request] = []
-    _api([], seen).post([])
-    assert seen == []
+def test_no_server_is_retried_then_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(prefect_events_api.time, "sleep", slept.append)
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        PrefectEventsApi("http://127.0.0.1:1/api", attempts=3).post(upload_batch_events(REFS))
+    assert slept == [2.0, 4.0]
 
 
-def test_auth_is_sent_as_prefect_clients_send_it() -> None:
-    seen: list[httpx.Request] = []
-    _api([204], seen, auth_string="admin:pass").post(upload_batch_events(REFS))
+def test_nothing_to_announce_posts_nothing(server: Server) -> None:
+    _api(server, []).post([])
+    assert server.seen == []
+
+
+def test_auth_is_sent_as_prefect_clients_send_it(server: Server) -> None:
+    _api(server, [204], auth_string="admin:pass").post(upload_batch_events(REFS))
     expected = "Basic " + base64.b64encode(b"admin:pass").decode()
-    assert seen[0].headers["Authorization"] == expected
+    assert server.seen[0].headers["Authorization"] == expected
     assert auth_headers(None, "pnu_key") == {"Authorization": "Bearer pnu_key"}
     assert auth_headers(None, None) == {}
 
