@@ -8,8 +8,9 @@ Put this folder on ``PYTHONPATH`` for a benchmark run (services inherit it)::
 
 and read ``DVKN_SQLITE_PROBE_LOG`` (default ``/tmp/dvkn-sqlite-holds.log``). It caught
 ``mark_deployments_ready`` and ``mark_work_queues_ready`` each waiting out the 60 s busy
-timeout (see the README's performance section). It formats a stack per transaction, so
-it costs the server some CPU: leave it out of runs whose figures are reported.
+timeout (see the README's performance section). It records a stack per transaction
+(formatted only when written), so it costs the server some CPU: leave it out of runs
+whose figures are reported.
 
 Neither of those names the holder: a transaction is idle between its statements while
 its coroutine awaits something else. So a watchdog also looks every second for a
@@ -38,6 +39,19 @@ STUCK_SECONDS = 10.0
 MODULE = "prefect.server.database.configurations"
 
 
+def _stack() -> traceback.StackSummary:
+    """The caller's stack without its source lines: read only if it is ever written.
+
+    Formatting a stack at every transaction slowed the server enough that in 16 runs
+    the stall never came (it had come in 2 of 4 with a lighter probe).
+    """
+    summary = traceback.StackSummary.extract(
+        traceback.walk_stack(sys._getframe(2)), limit=30, lookup_lines=False
+    )
+    summary.reverse()  # outermost first, as format_stack gives it
+    return summary
+
+
 def _patch(configurations: ModuleType) -> None:
     sqlite = configurations.AioSqliteConfiguration
     original = sqlite.begin_transaction
@@ -46,7 +60,7 @@ def _patch(configurations: ModuleType) -> None:
     async def begin_transaction(
         self: Any, session: Any, with_for_update: bool = False
     ) -> AsyncIterator[Any]:
-        stack = "".join(traceback.format_stack(limit=30)[:-2])
+        stack = _stack()
         started = time.monotonic()
         try:
             async with original(self, session, with_for_update=with_for_update) as tx:
@@ -57,7 +71,8 @@ def _patch(configurations: ModuleType) -> None:
                 with open(LOG, "a", encoding="utf-8") as out:
                     out.write(
                         f"=== {time.strftime('%H:%M:%S')} pid {os.getpid()}: transaction "
-                        f"waited or held {took:.1f}s (immediate={with_for_update})\n{stack}\n"
+                        f"waited or held {took:.1f}s (immediate={with_for_update})\n"
+                        f"{''.join(stack.format())}\n"
                     )
 
     sqlite.begin_transaction = begin_transaction
@@ -73,7 +88,7 @@ def _watch_connections(configurations: ModuleType) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    open_since: dict[int, tuple[float, str | None, str]] = {}
+    open_since: dict[int, tuple[float, str | None, traceback.StackSummary]] = {}
     #: connection -> (started, statement) of the statement it is executing.
     in_flight: dict[int, tuple[float, str]] = {}
 
@@ -88,8 +103,7 @@ def _watch_connections(configurations: ModuleType) -> None:
 
     def on_begin(conn: Any) -> None:
         mode = configurations.SQLITE_BEGIN_MODE.get()
-        stack = "".join(traceback.format_stack(limit=30)[:-2])
-        open_since[key(conn)] = (time.monotonic(), mode, stack)
+        open_since[key(conn)] = (time.monotonic(), mode, _stack())
 
     def on_end(conn: Any) -> None:
         open_since.pop(key(conn), None)
@@ -104,7 +118,10 @@ def _watch_connections(configurations: ModuleType) -> None:
             out.write(f"### {time.strftime('%H:%M:%S')} locked: {context.statement!r:.200}\n")
             for conn_id, (since, mode, stack) in list(open_since.items()):
                 if now - since > SLOW_SECONDS:
-                    out.write(f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}\n{stack}\n")
+                    out.write(
+                        f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}\n"
+                        f"{''.join(stack.format())}\n"
+                    )
 
     event.listen(Engine, "begin", on_begin)
     event.listen(Engine, "commit", on_end)
@@ -127,22 +144,48 @@ def _watch_connections(configurations: ModuleType) -> None:
     ).start()
 
 
-def _task_stacks(loop: asyncio.AbstractEventLoop) -> str:
-    """Every task's coroutine stack, read from this thread (a diagnostic snapshot)."""
+def _await_chain(task: asyncio.Task[Any]) -> str:
+    """What a suspended task is waiting on: its coroutine, the one that awaits, and so on.
+
+    ``Task.get_stack`` gives only the outermost frame of a suspended task; following
+    ``cr_await`` reaches the innermost await (a sleep, a lock, a connection, a query).
+    """
     out = []
-    for task in list(asyncio.all_tasks(loop)):
-        frames = task.get_stack(limit=40)
-        where = " <- ".join(
-            f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('site-packages/', 1)[-1]}:"
-            f"{f.f_lineno})"
-            for f in reversed(frames)
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = next(
+            (
+                getattr(awaited, a)
+                for a in ("cr_frame", "gi_frame", "ag_frame")
+                if getattr(awaited, a, None) is not None
+            ),
+            None,
         )
-        out.append(f"  task {task.get_name()}: {where}")
-    return "\n".join(sorted(out))
+        if frame is None:
+            out.append(type(awaited).__name__)
+            break
+        where = frame.f_code.co_filename.rsplit("site-packages/", 1)[-1]
+        out.append(f"{frame.f_code.co_name} ({where}:{frame.f_lineno})")
+        awaited = next(
+            (
+                getattr(awaited, a)
+                for a in ("cr_await", "gi_yieldfrom", "ag_await")
+                if getattr(awaited, a, None) is not None
+            ),
+            None,
+        )
+    return " -> ".join(out)
+
+
+def _task_stacks(loop: asyncio.AbstractEventLoop) -> str:
+    """Every task's chain of awaits, read from this thread (a diagnostic snapshot)."""
+    return "\n".join(
+        sorted(f"  task {t.get_name()}: {_await_chain(t)}" for t in list(asyncio.all_tasks(loop)))
+    )
 
 
 def _watchdog(
-    open_since: dict[int, tuple[float, str | None, str]],
+    open_since: dict[int, tuple[float, str | None, traceback.StackSummary]],
     in_flight: dict[int, tuple[float, str]],
     loops: list[asyncio.AbstractEventLoop],
 ) -> None:
@@ -161,7 +204,8 @@ def _watchdog(
             busy = in_flight.get(conn_id)
             doing = f"executing {busy[1]!r:.200}" if busy else "idle in transaction"
             lines.append(
-                f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}, {doing}\n{stack}"
+                f"--- open {now - since:.1f}s, BEGIN {mode} on {conn_id}, {doing}\n"
+                + "".join(stack.format())
             )
         for i, loop in enumerate(loops):
             lines.append(f"asyncio tasks of loop {i}:\n" + _task_stacks(loop))
