@@ -14,7 +14,7 @@ whose figures are reported.
 
 Neither of those names the holder: a transaction is idle between its statements while
 its coroutine awaits something else. So a watchdog also looks every second for a
-statement that has waited over ``STUCK_SECONDS``, and then writes, once per stall, every
+statement that has waited over ``STUCK_SECONDS``, and then writes, at 10, 30 and 50 s into a stall, every
 connection's open transaction and statement in flight, every asyncio task's stack (what
 each coroutine awaits) and every thread's stack (aiosqlite's threads inside SQLite).
 """
@@ -36,6 +36,8 @@ LOG = os.environ.get("DVKN_SQLITE_PROBE_LOG", "/tmp/dvkn-sqlite-holds.log")
 SLOW_SECONDS = 5.0
 #: A statement in flight this long is waiting out SQLite's busy timeout: dump everything.
 STUCK_SECONDS = 10.0
+#: Seconds into a stall at which to write a dump: whether anything moves inside it.
+DUMP_AT = (10.0, 30.0, 50.0)
 MODULE = "prefect.server.database.configurations"
 
 
@@ -189,14 +191,25 @@ def _watchdog(
     in_flight: dict[int, tuple[float, str]],
     loops: list[asyncio.AbstractEventLoop],
 ) -> None:
-    dumped_for: set[float] = set()
+    dumped_for: set[tuple[float, float]] = set()  # (the oldest wait's start, dump mark)
     while True:
         time.sleep(1.0)
         now = time.monotonic()
         stuck = {c: (t, sql) for c, (t, sql) in list(in_flight.items()) if now - t > STUCK_SECONDS}
-        if not stuck or any(t in dumped_for for t, _ in stuck.values()):
+        if not stuck:
             continue
-        dumped_for.update(t for t, _ in stuck.values())
+        oldest = min(t for t, _ in stuck.values())
+        # The oldest waiter may change within one stall; a mark dumped for a start within
+        # a second of this one is the same stall's.
+        due = [
+            m
+            for m in DUMP_AT
+            if now - oldest >= m
+            and not any(abs(t - oldest) < 1.0 and done == m for t, done in dumped_for)
+        ]
+        if not due:
+            continue
+        dumped_for.update((oldest, m) for m in due)
         lines = [f"@@@ {time.strftime('%H:%M:%S')} pid {os.getpid()}: statements waiting"]
         for conn_id, (t, sql) in stuck.items():
             lines.append(f"--- waiting {now - t:.1f}s on {conn_id}: {sql!r:.300}")
@@ -210,7 +223,7 @@ def _watchdog(
         for i, loop in enumerate(loops):
             lines.append(f"asyncio tasks of loop {i}:\n" + _task_stacks(loop))
         for ident, frame in sys._current_frames().items():
-            lines.append(f"thread {ident}:\n" + "".join(traceback.format_stack(frame, limit=12)))
+            lines.append(f"thread {ident}:\n" + "".join(traceback.format_stack(frame, limit=60)))
         with open(LOG, "a", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
 
