@@ -203,6 +203,8 @@ class Tables:
         10,051 communes); streamed, they are never all in memory at once.
         """
         empty = empty_facts(self.catalogue.dimension_columns)
+        # Collect it before this thread opens the facts table again: the query reads the
+        # open table as it is when collected, and ``without_copies`` has already read it once.
         return without_copies(self._scan(FACTS, empty, _facts_of(period, submission_ids)))
 
     def read_facts(self, period: str, submission_ids: list[str] | None = None) -> pl.DataFrame:
