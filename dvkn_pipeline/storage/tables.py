@@ -43,6 +43,7 @@ from schemas.tables import (
     empty_approvals,
     empty_facts,
     empty_marks,
+    repeated_hashes,
 )
 
 log = logging.getLogger(__name__)
@@ -463,13 +464,7 @@ def without_copies(facts: pl.LazyFrame, row_hash: pl.Expr | None = None) -> pl.L
     ``row_hash``: the hash to use (a test forces collisions with it).
     """
     row_hash = pl.struct(pl.all()).hash() if row_hash is None else row_hash
-    repeated = (
-        facts.select(row_hash.alias("row_hash"))
-        .group_by("row_hash")
-        .len()
-        .filter(pl.col("len") > 1)
-        .collect(engine="streaming")["row_hash"]
-    )
+    repeated = repeated_hashes(facts, row_hash)
     if repeated.is_empty():
         return facts
     copies = row_hash.is_in(repeated.implode())
