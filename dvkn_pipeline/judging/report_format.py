@@ -231,6 +231,8 @@ class SheetScan:
 def cell_text(value: Any) -> str | None:
     """Text of a cell. Typed numbers are written in Vietnamese notation (decimal comma,
     no grouping) so the one number reader cannot mistake 3.864 for three thousand."""
+    if type(value) is str:  # every CSV cell and most sheet cells: the common case first
+        return clean_text(value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

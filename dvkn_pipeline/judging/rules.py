@@ -80,8 +80,21 @@ def evaluate_rules(
     rules: RuleSet | None = None,
 ) -> list[Problem]:
     """Problems from every rule; ``details`` are breakdown cells, ``declared`` total rows."""
+    return evaluate_rule_records(details.to_dicts(), declared.to_dicts(), catalogue, rules)
+
+
+def evaluate_rule_records(
+    cells: list[dict[str, Any]],
+    totals: list[dict[str, Any]],
+    catalogue: Catalogue,
+    rules: RuleSet | None = None,
+) -> list[Problem]:
+    """``evaluate_rules`` over one file's rows as records (a few dozen: plain loops).
+
+    Validation splits a whole batch into records with one query, then calls this
+    per file.
+    """
     problems: list[Problem] = []
-    cells, totals = details.to_dicts(), declared.to_dicts()  # a few hundred rows: plain loops
     for rule in (rules or load_rules()).rules:
         if rule.kind == "declared_totals":
             problems.extend(_declared_totals(rule, cells, totals, catalogue))
@@ -272,7 +285,7 @@ def _declared_totals(
         if rec["value"] is None:
             continue
         ind = catalogue.indicator(rec["indicator"])
-        given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
+        given = {d: rec[d] for d in catalogue.given_dimensions[ind.code] if rec[d] is not None}
         part_recs = [
             p
             for p in details

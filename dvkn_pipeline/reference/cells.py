@@ -39,9 +39,10 @@ def clean_text(value: object) -> str | None:
     """NFC, trimmed, inner whitespace collapsed; empty becomes None."""
     if value is None:
         return None
-    text = unicodedata.normalize("NFC", str(value))
-    text = _SPACES.sub(" ", text).strip()
-    return text or None
+    # str.split() without arguments splits on exactly the characters ``_SPACES`` matches
+    # (``str.isspace``) and drops the ends: the same text as sub-then-strip, at a third
+    # of the cost, and this runs for every cell of every file.
+    return " ".join(unicodedata.normalize("NFC", str(value)).split()) or None
 
 
 def parse_number(value: object) -> float | None:

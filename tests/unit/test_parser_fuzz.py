@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dvkn_pipeline.judging.judge import parse_upload
 from dvkn_pipeline.judging.report_format import ParsedReport
-from dvkn_pipeline.judging.validation import ReportContext, validate_report
+from dvkn_pipeline.judging.validation import ReportContext, validate_report, validate_reports
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.reference.keys import parse_incoming_key
 from schemas.records import Problem
@@ -98,6 +98,20 @@ def test_mutated_csv_never_raises_in_parsing_or_validation(content: bytes) -> No
     parsed = parse_upload(content, f"{KEY}.csv", CAT, LIMITS)
     assert_well_formed(parsed)
     validate_report(parsed, CTX)
+
+
+@FUZZ
+@given(contents=st.lists(mutated(GOOD_CSV), min_size=2, max_size=5))
+def test_a_file_is_judged_the_same_alone_or_in_a_batch(contents: list[bytes]) -> None:
+    """Validation runs its queries over a whole batch and splits the results by file:
+    no row, problem or fact may cross from one file to another."""
+    parsed = [parse_upload(c, f"{KEY}.csv", CAT, LIMITS) for c in contents]
+    together = validate_reports([(p, CTX) for p in parsed])
+    for content, batched in zip(contents, together, strict=True):
+        alone = validate_report(parse_upload(content, f"{KEY}.csv", CAT, LIMITS), CTX)
+        assert batched.problems == alone.problems
+        assert batched.details.equals(alone.details)
+        assert (batched.unit, batched.period) == (alone.unit, alone.period)
 
 
 @FUZZ
