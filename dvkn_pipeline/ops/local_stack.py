@@ -188,7 +188,7 @@ def prefect_server_spec(settings: Settings) -> ServiceSpec:
     argv = [
         sys.executable,
         "-m",
-        "prefect",
+        "dvkn_pipeline.ops.prefect_server",  # ``prefect``, collecting garbage off its loop
         "server",
         "start",
         "--host",
