@@ -227,6 +227,7 @@ def process_uploads(
             idle_seconds=idle,
             batch_max_files=settings.batch_max_files,
             refresh_every_seconds=settings.refresh_every_seconds,
+            refresh_max_share=settings.refresh_max_share,
             # The scheduled reconcile run (drain_seconds=0) is the sweep that lists incoming/.
             sweep=drain_seconds == 0,
         ),

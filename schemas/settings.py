@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     refresh_lease_seconds: int = Field(default=120, ge=10)
     # During a burst, roll-ups are refreshed at most this often (and once at the end).
     refresh_every_seconds: float = Field(default=10.0, ge=0)
+    # While uploads are pending, a refresh may take at most this share of a run's time
+    # (a slow full refresh then comes less often than refresh_every_seconds).
+    refresh_max_share: float = Field(default=0.1, gt=0, le=1)
     # A refresh touching at most this many units recomputes only their ancestors.
     incremental_max_units: int = Field(default=200, ge=0)
     # Intake runs allowed at once (one per worker is the natural setting).

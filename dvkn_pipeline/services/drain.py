@@ -11,8 +11,11 @@ a fake clock and in-memory ports (``tests/unit/test_drain.py``); the
 - while idle it lists ``incoming/`` again only when the event sources' change
   token moved, or every ``list_at_least_every`` seconds in case an event was
   missed: listing thousands of objects twice a second would load the store;
-- roll-ups are refreshed every ``refresh_every_seconds`` during a long burst
-  and after each round, and a crashed run's stale periods are refreshed first;
+- roll-ups are refreshed during a long burst every ``refresh_every_seconds``,
+  or less often when a refresh would otherwise take more than
+  ``refresh_max_share`` of the run's time, and at once when nothing is left
+  pending (a late upload's roll-up waits for no interval); a crashed run's
+  stale periods are refreshed first when there is nothing else to do;
 - the reconciliation sweep (the only run that lists ``incoming/``) does nothing
   while another run is draining, and lists once: if it goes on draining (a burst
   began), it reads the announcements like any run.
@@ -83,6 +86,11 @@ class DrainPolicy:
     quiet_seconds: float = 1.0
     #: The reconciliation sweep: list ``incoming/`` whatever the event source announced.
     sweep: bool = False
+    #: While work is pending, a refresh may take at most this share of the run's time:
+    #: after one of D seconds the next waits at least D / share. A full refresh of a
+    #: big period (several seconds on a loaded machine) then runs every 15-25 s, not
+    #: every 10 s from each worker, and a small one still every ``refresh_every_seconds``.
+    refresh_max_share: float = 0.1
 
 
 @dataclass
@@ -133,12 +141,19 @@ def drain(
         return out
     dirty: dict[str, set[str]] = {p: set(u) for p, u in (stale or {}).items()}
     last_work = last_refresh = clock()
+    refresh_took = 0.0
 
     def refresh_dirty() -> None:
-        nonlocal last_refresh
+        nonlocal last_refresh, refresh_took
+        began = clock()
         out.summaries.update(refresh_and_announce(refresh, events, dirty))
         dirty.clear()
         last_refresh = clock()
+        refresh_took = last_refresh - began
+
+    def refresh_due() -> bool:
+        wait = max(policy.refresh_every_seconds, refresh_took / policy.refresh_max_share)
+        return bool(dirty) and last_work - last_refresh >= wait
 
     token: str | None = None
     listed_at = 0.0
@@ -174,7 +189,9 @@ def drain(
                 continue
             token = now_token
         listed_at = clock()
+        round_token = backlog.change_token()
         work = backlog.pending_by_shard(sweeping)
+        worked = False
         # The sweep lists once; what arrives while it works is announced like any upload.
         # A sweep that started as a burst began otherwise listed incoming/ every round
         # (seen: 5,686 of 10,051 files drained by the reconcile run, listing each time).
@@ -192,13 +209,18 @@ def drain(
                     out.outcomes.extend(result.outcomes)
                     for period, units in result.changed.items():
                         dirty.setdefault(period, set()).update(units)
-                    last_work = clock()
-                    if dirty and last_work - last_refresh >= policy.refresh_every_seconds:
+                    last_work, worked = clock(), True
+                    if refresh_due():
                         refresh_dirty()
             finally:
                 _release(backlog, lease, log)
-        if dirty:
+        # In a burst more is announced during every round: take it first, and leave the
+        # refresh to its interval. Otherwise (nothing announced meanwhile, or nothing this
+        # run could take) refresh now: a late upload's roll-up waits for no interval.
+        if dirty and (not worked or refresh_due() or backlog.change_token() == round_token):
             refresh_dirty()
+        elif dirty:
+            continue
         elif clock() - last_work >= policy.idle_seconds:
             if done():
                 break

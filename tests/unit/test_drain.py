@@ -86,12 +86,15 @@ class Processor:
 
 
 class Refresher:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+    """Records each refresh; takes ``seconds`` of fake time."""
+
+    def __init__(self, clock: Clock, seconds: float = 0.0) -> None:
+        self.clock, self.seconds = clock, seconds
         self.calls: list[tuple[float, dict[str, set[str]]]] = []
 
     def __call__(self, changed: dict[str, set[str]]) -> dict[str, object]:
         self.calls.append((self.clock.now, {p: set(u) for p, u in changed.items()}))
+        self.clock.sleep(self.seconds)
         return {p: {"units": len(u)} for p, u in changed.items()}
 
 
@@ -99,7 +102,7 @@ def run(
     backlog: Backlog,
     policy: DrainPolicy = POLICY,
     *,
-    processor: Processor | None = None,
+    processor: Callable[[list[UploadRef]], BatchResult] | None = None,
     refresher: Refresher | None = None,
     events: RecordedEvents | None = None,
     stale: dict[str, set[str]] | None = None,
@@ -205,6 +208,35 @@ def test_roll_ups_refresh_every_refresh_every_seconds_during_a_burst_and_after_i
     # One accepted event per batch (4 batches of 3 files), not one per file.
     accepted = events.named(EVENT_ACCEPTED)
     assert [r["dvkn.count"] for r in accepted] == ["3", "3", "3", "3"]
+
+
+def test_a_slow_refresh_runs_less_often_while_work_is_pending() -> None:
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, n) for n in range(30)]})
+    refresher = Refresher(clock, seconds=2.0)
+    run(backlog, processor=Processor(backlog, seconds=4.0), refresher=refresher)
+    # Ten batches of 4 s. The first refresh (after 12 s) takes 2 s, a tenth of 20 s:
+    # the next waits 20 s of work, not 10 (it would have come at 26 and 40). The last
+    # comes when nothing is left, without waiting.
+    assert [t - 1000.0 for t, _ in refresher.calls] == [12.0, 34.0, 44.0]
+
+
+def test_a_round_during_which_more_was_announced_takes_it_before_refreshing() -> None:
+    clock = Clock()
+    backlog = Backlog(clock, {0: [ref(0, n) for n in range(3)]})
+    processor = Processor(backlog)
+    refresher = Refresher(clock)
+
+    def first_batch_then_more_arrive(refs: list[UploadRef]) -> BatchResult:
+        result = processor(refs)
+        if len(processor.batches) == 1:
+            backlog.arrive(1, *(ref(1, n) for n in range(3)))
+        return result
+
+    run(backlog, processor=first_batch_then_more_arrive, refresher=refresher)
+    assert len(processor.batches) == 2
+    # One refresh, once nothing was left, with both rounds' units (not one per round).
+    assert [units for _, units in refresher.calls] == [{"2025-Q1": {"00000", "00001"}}]
 
 
 def test_stale_roll_ups_of_a_crashed_run_are_refreshed_first() -> None:
