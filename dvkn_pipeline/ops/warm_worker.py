@@ -35,13 +35,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import importlib
 import logging
 import os
 import socket
-import threading
-import time
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +55,7 @@ from prefect.workers.process import (
     ProcessWorkerResult,
 )
 
+from dvkn_pipeline.ops.heap import trim_periodically
 from schemas.deployments import INTAKE_FLOW
 
 log = logging.getLogger("dvkn.warm_worker")
@@ -174,30 +172,6 @@ async def serve(pool: str, name: str, limit: int | None) -> None:
         await worker.start()
 
 
-#: How often a warm worker hands freed heap memory back to the system.
-TRIM_EVERY_SECONDS = 5.0
-
-
-def _trim_memory_periodically(every: float = TRIM_EVERY_SECONDS) -> None:
-    """Return freed heap pages to the system now and then (glibc's ``malloc_trim``).
-
-    Why: a batch of a thousand files allocates and frees a few hundred MiB of
-    small objects; glibc keeps freed pages mapped for reuse, so a long-lived
-    worker's resident size stayed at its largest batch for good. Trimming is
-    thread-safe and takes milliseconds. A no-op where the C library is not glibc.
-    """
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is None:
-        return
-
-    def loop() -> None:
-        while True:
-            time.sleep(every)
-            trim(0)
-
-    threading.Thread(target=loop, name="malloc-trim", daemon=True).start()
-
-
 def _warm_up() -> None:
     """Import what every intake run needs before the first run, not during it."""
     for module in ("dvkn_pipeline.services.wiring", "dvkn_pipeline.services.drain"):
@@ -218,7 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _warm_up()
-    _trim_memory_periodically()
+    trim_periodically()
     asyncio.run(serve(args.pool, args.name, args.limit))
 
 

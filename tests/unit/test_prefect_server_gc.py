@@ -53,3 +53,12 @@ def test_cyclic_garbage_is_finalized_on_the_collector_thread_not_the_allocating_
 def test_the_embedded_stack_starts_prefect_through_the_collecting_launcher() -> None:
     argv = local_stack.prefect_server_spec(Settings()).argv
     assert argv[1:5] == ["-m", "dvkn_pipeline.ops.prefect_server", "server", "start"]
+
+
+def test_the_heap_is_trimmed_on_a_thread_of_its_own() -> None:
+    # glibc here: the thread starts, named so a per-thread CPU reading can tell it apart.
+    from dvkn_pipeline.ops.heap import trim_periodically
+
+    thread = trim_periodically(every=0.01)
+    assert thread is not None and thread.is_alive() and thread.daemon
+    assert thread.name == "malloc-trim"
