@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import certifi
 import urllib3
 
 from dvkn_pipeline.events.upload_events import UploadEventSpec
+from dvkn_pipeline.storage.minio_client import ca_bundle
 
 
 def event_json(spec: UploadEventSpec, now: datetime | None = None) -> dict[str, Any]:
@@ -75,11 +74,11 @@ class PrefectEventsApi:
         self.attempts = max(1, attempts)
         self.headers = {"Content-Type": "application/json", **auth_headers(auth_string, api_key)}
         # Retries are this class's own: a refusal is not retried, a server error is.
-        # CAs as httpx (and the MinIO client) find them, for a Prefect API over TLS.
+        # CAs as the MinIO client finds them, for a Prefect API over TLS.
         self.http = urllib3.PoolManager(
             timeout=urllib3.Timeout(total=timeout),
             retries=False,
-            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            ca_certs=ca_bundle(),
         )
 
     def post(self, specs: Sequence[UploadEventSpec]) -> None:

@@ -34,6 +34,11 @@ def json_bytes(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
 
+def ca_bundle() -> str:
+    """The CA certificates for TLS, found as httpx and the MinIO SDK find them."""
+    return os.environ.get("SSL_CERT_FILE") or certifi.where()
+
+
 def make_fast_client(settings: Settings) -> Minio:
     """A lighter client for the few requests made once per file: GET an upload, PUT a receipt.
 
@@ -63,7 +68,7 @@ def make_fast_client(settings: Settings) -> Minio:
             connect=settings.s3_connect_timeout_seconds, read=settings.s3_read_timeout_seconds
         ),
         cert_reqs="CERT_REQUIRED",
-        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),  # as the SDK's own
+        ca_certs=ca_bundle(),
     )
     return Minio(
         url.netloc,
