@@ -105,7 +105,7 @@ def validate_reports(items: list[tuple[ParsedReport, ReportContext]]) -> list[Va
             header,
             _file_rows(batch.slice(starts[i], starts[i + 1] - starts[i])),
             found,
-            details.get(i, details[-1]),
+            details[i],
         )
         for i, ((_, ctx), header, found) in enumerate(
             zip(items, headers, schema_problems, strict=True)
@@ -169,11 +169,11 @@ def _file_rows(rows: pl.DataFrame) -> _FileRows:
 
 def _usable_details(
     batch: pl.DataFrame, units: list[Unit | None], catalogue: Catalogue
-) -> dict[int, pl.DataFrame]:
-    """Each file's facts-to-be: breakdown cells with a readable, non-negative value.
+) -> list[pl.DataFrame]:
+    """Each file's facts-to-be, in file order: breakdown cells with a readable,
+    non-negative value (an empty frame for a file with none).
 
     ``level`` is the reporting unit's model level for indicators broken down by it.
-    Key -1 holds the empty frame for a file with no such cell.
     """
     levels = pl.DataFrame(
         {
@@ -198,12 +198,12 @@ def _usable_details(
             .alias(REPORTER_DIMENSION)
         )
     )
-    out: dict[int, pl.DataFrame] = {
+    parts = {
         int(key[0]): frame.drop(_FILE, "_level")
         for key, frame in usable.partition_by(_FILE, as_dict=True, maintain_order=True).items()
     }
-    out[-1] = usable.clear().drop(_FILE, "_level")
-    return out
+    empty = usable.clear().drop(_FILE, "_level")
+    return [parts.get(i, empty) for i in range(len(units))]
 
 
 def _validate_one(
