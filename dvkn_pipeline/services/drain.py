@@ -178,7 +178,8 @@ def drain(
     while True:
         if presence is not None:
             presence.beat()
-        if not dirty and clock() - last_work > policy.quiet_seconds:
+        looked = not dirty and clock() - last_work > policy.quiet_seconds
+        if looked:
             now_token = backlog.change_token()
             if now_token == token and clock() - listed_at < policy.list_at_least_every:
                 if clock() - last_work >= policy.idle_seconds:
@@ -189,7 +190,8 @@ def drain(
                 continue
             token = now_token
         listed_at = clock()
-        round_token = backlog.change_token()
+        # What had been announced when this round listed: an idle run has just looked.
+        round_token = token if looked else backlog.change_token()
         work = backlog.pending_by_shard(sweeping)
         worked = False
         # The sweep lists once; what arrives while it works is announced like any upload.
