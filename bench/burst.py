@@ -310,11 +310,10 @@ def prefect_db_figures(settings: Settings) -> dict[str, int]:
     """Events and flow runs the Prefect server holds (asked through its API), and its
     database's size on disk.
 
-    Through the API, not a read-only SQLite connection of its own. With that reader
-    opened and closed right before each burst, 3 of 22 runs lost 60 s at the burst's
-    start: the server's writes all waited out SQLite's busy timeout, and in one of
-    ``bench/sqlite_probe``'s dumps no transaction of the server's held the lock.
-    Through the API, 12 probe runs in a row had no stall.
+    Through the API, not a read-only SQLite connection of its own: a benchmark should
+    measure the server, not reach into its database. (That reader was once blamed for
+    the server's 60 s stalls; they came back without it, and their cause was the
+    garbage collector on the server's event loop, see ``ops/prefect_server.py``.)
     """
     from prefect import get_client
     from prefect.client.schemas.filters import (

@@ -17,6 +17,11 @@ its coroutine awaits something else. So a watchdog also looks every second for a
 statement that has waited over ``STUCK_SECONDS``, and then writes, at 10, 30 and 50 s into a stall, every
 connection's open transaction and statement in flight, every asyncio task's stack (what
 each coroutine awaits) and every thread's stack (aiosqlite's threads inside SQLite).
+
+What it could not show is what stalled the loop: its thread stacks are Python's, and the
+loop thread was blocked in C (a garbage collection finalizing a cursor, waiting for the
+busy connection's mutex). ``py-spy dump --native`` showed that; ``ops/prefect_server.py``
+is the fix.
 """
 
 from __future__ import annotations
