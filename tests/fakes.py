@@ -206,6 +206,10 @@ class MemoryTables:
         frame = self._frame("rollup")
         return frame.filter(pl.col("period") == period) if not frame.is_empty() else frame
 
+    def read_rollup_units(self, period: str, units: list[str]) -> pl.DataFrame:
+        frame = self.read_rollup(period)
+        return frame.filter(pl.col("unit_code").is_in(units)) if not frame.is_empty() else frame
+
     def rollup_periods(self) -> list[str]:
         frame = self._frame("rollup")
         return [] if frame.is_empty() else sorted(set(frame["period"].to_list()))

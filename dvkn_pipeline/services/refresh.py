@@ -29,6 +29,7 @@ from dvkn_pipeline.rollup.spatial import (
     live_submissions,
     rollup,
     rollup_ancestors,
+    stored_children,
     units_to_read,
 )
 from dvkn_pipeline.services.ports import RollupTables
@@ -142,11 +143,10 @@ class Refresher:
         ledger = period_ledger.filter(pl.col("unit_code").is_in([*needed, *leaves]))
         live = live_submissions(ledger, code)
         facts = self.tables.read_facts(code, live["submission_id"].to_list())
+        stored = self.tables.read_rollup_units(code, stored_children(affected, hierarchy))
         table = pl.concat(
             [
-                rollup_ancestors(
-                    units, hierarchy, self.catalogue, period, facts, self.tables.read_rollup(code)
-                ),
+                rollup_ancestors(units, hierarchy, self.catalogue, period, facts, stored),
                 # A changed commune's own row is its own facts.
                 rollup(
                     facts.filter(pl.col("unit_code").is_in(leaves)),

@@ -330,6 +330,14 @@ class Tables:
     def read_rollup(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
         return self._read_period(ROLLUP, period, as_of)
 
+    def read_rollup_units(self, period: str, units: list[str]) -> pl.DataFrame:
+        """The current roll-up rows of some units of a period (the filter reaches the scan)."""
+        if not units:
+            return pl.DataFrame()
+        return self._read(
+            ROLLUP, pl.DataFrame(), (pl.col("period") == period) & pl.col("unit_code").is_in(units)
+        )
+
     def read_completeness(self, period: str, as_of: datetime | None = None) -> pl.DataFrame:
         empty = pl.DataFrame(
             schema={n: c.dtype.type for n, c in COMPLETENESS_SCHEMA.columns.items()}

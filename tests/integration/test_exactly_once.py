@@ -16,6 +16,7 @@ from dvkn_pipeline.ops.generator import generate_report
 from dvkn_pipeline.reference.keys import incoming_key
 from dvkn_pipeline.services.wiring import build_intake
 from schemas.settings import Settings
+from schemas.tables import empty_marks
 from tests.integration.faults import (
     CAT,
     HANOI,
@@ -165,7 +166,12 @@ def test_a_late_correction_recomputes_only_its_ancestors_and_matches_a_full_refr
     district = HANOI.unit(unit.parent_code or "")
     assert set(rewritten["unit_code"]) == {unit.code, district.code, "01"}
     incremental = snapshot(intake)
-    intake.refresh(result.periods)  # the whole period, from scratch
+    # Without marks every unit is stale, so this recomputes the whole period from the
+    # ledger and facts (with them, nothing is stale and the refresh would do nothing).
+    intake.tables.write_marks(Q1.code, empty_marks(), None)
+    assert intake.stale_periods()
+    intake.refresh(result.periods)
+    assert not intake.stale_periods()
     assert snapshot(intake) == incremental
     money = (
         intake.tables.read_rollup(Q1.code)
