@@ -121,7 +121,7 @@ def refresh_rollups(intake: Intake, changed: dict[str, set[str]]) -> dict[str, A
     # commit before it, so no stale roll-up wins. Not a Prefect global
     # concurrency slot: a slot whose release was lost stalled refreshes for its
     # whole lease (seen in the tests), and it made refreshes wait on the server.
-    comp = intake.refresh(set(changed), changed)
+    comp = intake.refresh(set(changed))
     return {
         p: completeness_summary(c, intake.hierarchies, intake.settings.root_unit)
         for p, c in comp.items()

@@ -464,10 +464,8 @@ class Intake:
     def rejudge(self, request: ReprocessRequest, flow_run_id: str | None = None) -> BatchResult:
         return self.uploads.rejudge(request, flow_run_id)
 
-    def refresh(
-        self, periods: Iterable[str], changed: dict[str, set[str]] | None = None
-    ) -> dict[str, pl.DataFrame]:
-        return self.refresher.refresh(periods, changed)
+    def refresh(self, periods: Iterable[str]) -> dict[str, pl.DataFrame]:
+        return self.refresher.refresh(periods)
 
     def stale_periods(self) -> dict[str, set[str]]:
         return self.refresher.stale_periods()

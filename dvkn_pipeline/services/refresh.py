@@ -51,15 +51,17 @@ class Refresher:
     #: Who holds this refresher's period leases (with the thread, see ``refresh_lock``).
     lease_owner: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    def refresh(
-        self, periods: Iterable[str], changed: dict[str, set[str]] | None = None
-    ) -> dict[str, pl.DataFrame]:
+    def refresh(self, periods: Iterable[str]) -> dict[str, pl.DataFrame]:
         """Bring the roll-up and completeness of each period up to date with the ledger.
 
-        What to recompute comes from the ledger itself (see ``freshness``): the
-        units with uploads no refresh has seen, including those of a worker
-        that died between its ledger commit and its refresh. ``changed`` only
-        adds units to revisit. A few units recompute only their ancestors,
+        What to recompute comes from the ledger alone (see ``freshness``): the
+        units with judgements no refresh has seen, including those of a worker
+        that died between its ledger commit and its refresh. Not the units the
+        caller's own batches touched: when two runs drain a burst, the other
+        run's refresh has often covered them already, and recomputing them again
+        was a second full refresh of the period after every burst (~5,000 units,
+        some 100 MiB and several CPU-seconds for nothing). Every judgement moves
+        its unit's count, so nothing the ledger holds is missed. A few units recompute only their ancestors,
         each from its children's stored totals; many units, or a period with
         no roll-up yet, recompute the whole period. Returns each period's
         completeness rows for the units it rewrote (none if nothing was stale).
@@ -67,7 +69,7 @@ class Refresher:
         out: dict[str, pl.DataFrame] = {}
         for code in sorted(set(periods)):
             with self.refresh_lock(code):
-                comp = self._refresh_period(code, (changed or {}).get(code, set()))
+                comp = self._refresh_period(code)
             if comp is not None:
                 out[code] = comp
         return out
@@ -95,13 +97,13 @@ class Refresher:
         finally:
             leases.release(self.store, lease)
 
-    def _refresh_period(self, code: str, changed: set[str]) -> pl.DataFrame | None:
+    def _refresh_period(self, code: str) -> pl.DataFrame | None:
         period = Period.parse(code)
         hierarchy = self.hierarchies.for_date(period.reference_date).scope(self.settings.root_unit)
         ledger = self.tables.read_ledger(code)
         counts = upload_counts(ledger)
         marks = self.tables.read_marks(code)
-        units = stale(counts, marks).get(code, set()) | changed
+        units = stale(counts, marks).get(code, set())
         current = self.tables.read_completeness(code)
         if not units and not current.is_empty():
             return None

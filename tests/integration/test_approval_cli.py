@@ -63,7 +63,7 @@ def _upload(settings: Settings, unit: str, report: SyntheticReport, name: str) -
         intake.bucket, [Upload(incoming_key(unit, Q1.code, name), report, report.to_csv(CAT))]
     )
     result = intake.process(intake.pending())
-    intake.refresh(result.periods, result.changed)
+    intake.refresh(result.periods)
 
 
 def _board(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -89,7 +89,7 @@ def test_approve_return_correct_reapprove_lock_and_unapprove_through_the_cli(
         ],
     )
     result = intake.process(intake.pending())
-    intake.refresh(result.periods, result.changed)
+    intake.refresh(result.periods)
     first, second = COMMUNES[0], COMMUNES[1]
 
     # Forbidden and refused: a sibling district, the city on a commune, the district too early.

@@ -80,7 +80,7 @@ def test_a_crash_between_ledger_commit_and_refresh_is_caught_up_by_the_next_run(
     assert intake.pending() == []  # no event or listing will name these uploads again
     stale = intake.stale_periods()
     assert stale == recorded and stale[Q1.code]
-    intake.refresh(stale, stale)  # what the next run does first
+    intake.refresh(stale)  # what the next run does first
     assert intake.stale_periods() == {}
     assert snapshot(intake) == clean
 
@@ -162,7 +162,7 @@ def test_a_late_correction_recomputes_only_its_ancestors_and_matches_a_full_refr
     intake.bucket.put_bytes(incoming_key(unit.code, Q1.code, "sua.csv"), corrected.to_csv(CAT))
     result = intake.process(intake.pending())
     assert result.changed == {Q1.code: {unit.code}}
-    rewritten = intake.refresh(result.periods, result.changed)[Q1.code]
+    rewritten = intake.refresh(result.periods)[Q1.code]
     district = HANOI.unit(unit.parent_code or "")
     assert set(rewritten["unit_code"]) == {unit.code, district.code, "01"}
     incremental = snapshot(intake)

@@ -58,7 +58,7 @@ def intake(object_store: Settings) -> Intake:
         )
     it.bucket.put_bytes(BROKEN_KEY, _broken_report().to_csv(CAT))
     result = it.process(it.pending())
-    it.refresh(result.periods, result.changed)
+    it.refresh(result.periods)
     return it
 
 
@@ -111,7 +111,7 @@ def _relaxed_rules() -> RuleSet:
 
 def _rejudge(it: Intake, request: ReprocessRequest) -> None:
     result = it.rejudge(request)
-    it.refresh(result.periods, result.changed)
+    it.refresh(result.periods)
 
 
 def test_reprocess_after_a_rule_fix_accepts_the_file_and_the_rollup_follows(
@@ -211,7 +211,7 @@ def test_a_file_without_usable_figures_cannot_be_accepted_by_override(intake: In
     key = incoming_key(GOOD[0].code, Q1.code, "hong.csv")
     intake.bucket.put_bytes(key, b"this is not a report\n")
     result = intake.process(intake.pending())
-    intake.refresh(result.periods, result.changed)
+    intake.refresh(result.periods)
     accept = Override(
         decision=OverrideDecision.ACCEPT_WITH_WARNINGS, by="x", reason="y", at=datetime.now(UTC)
     )

@@ -93,7 +93,7 @@ def test_reprocess_runs_as_a_flow_run_of_the_intake_deployment(worker: Settings)
     key = incoming_key(COMMUNE.code, Q1.code, "bao-cao.csv")
     intake.bucket.put_bytes(key, generate_report(COMMUNE, Q1, CAT, seed=5).to_csv(CAT))
     result = intake.process(intake.pending())
-    intake.refresh(result.periods, result.changed)
+    intake.refresh(result.periods)
 
     request = ReprocessRequest(upload_keys=[key], reason="catalogue fix")
     run = run_reprocess(request, bucket=worker.bucket, timeout=300)
@@ -117,7 +117,7 @@ def test_dvkn_reject_records_who_and_why_through_the_deployment(
     key = incoming_key(COMMUNE.code, Q1.code, "bao-cao-2.csv")
     intake.bucket.put_bytes(key, generate_report(COMMUNE, Q1, CAT, seed=6, version=2).to_csv(CAT))
     result = intake.process(intake.pending())
-    intake.refresh(result.periods, result.changed)
+    intake.refresh(result.periods)
     monkeypatch.setenv("DVKN_BUCKET", worker.bucket)
 
     refused = CliRunner().invoke(

@@ -112,7 +112,7 @@ def test_the_refresher_brings_the_roll_up_up_to_date_from_the_ledger(
     result = intake.process(intake.pending())
     refresher = Refresher(bucket, tables, CAT, HS, SETTINGS)
     assert refresher.stale_periods() == result.changed
-    comp = refresher.refresh(result.periods, result.changed)[Q1.code]
+    comp = refresher.refresh(result.periods)[Q1.code]
     assert not comp.is_empty()
     assert refresher.stale_periods() == {}
     rollup = tables.read_rollup(Q1.code)

@@ -57,7 +57,7 @@ def console() -> tuple[TestClient, ConsoleContext]:
         report = generate_report(H.unit(unit), Q1, CAT)
         steward.store.put_bytes(incoming_key(unit, Q1.code, "r.csv"), report.to_csv(CAT))  # type: ignore[attr-defined]
     result = intake.process(intake.pending(), flow_run_id="run-1")
-    refresher.refresh(result.periods, result.changed)
+    refresher.refresh(result.periods)
     return client, context
 
 

@@ -70,7 +70,7 @@ def steward() -> Steward:
     def send(unit: str, period: Period, name: str, data: bytes) -> None:
         bucket.upload(incoming_key(unit, period.code, name), data)
         result = intake.process(intake.pending(), flow_run_id="run-" + unit + name)
-        refresher.refresh(result.periods, result.changed)
+        refresher.refresh(result.periods)
 
     send(BD[0], Q1, "a.csv", _csv(BD[0], Q1))
     send(BD[1], Q1, "a.csv", _csv(BD[1], Q1))
