@@ -420,8 +420,8 @@ def intake_runs_timeline(since: datetime) -> list[dict[str, Any]]:
     out = []
     started = [r for r in runs if r.start_time is not None]  # not the schedule's future runs
     for r in sorted(started, key=lambda r: r.start_time or since):
-        start = (r.start_time - since).total_seconds() if r.start_time else None
-        end = (r.end_time - since).total_seconds() if r.end_time else None
+        start = r.start_time.timestamp() - since.timestamp() if r.start_time else None
+        end = r.end_time.timestamp() - since.timestamp() if r.end_time else None
         out.append(
             {
                 "name": r.name,

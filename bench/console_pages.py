@@ -24,6 +24,7 @@ from dvkn_pipeline.reference.catalogue import load_catalogue
 from dvkn_pipeline.reference.hierarchy import load_hierarchies
 from dvkn_pipeline.storage.tables import ledger_polars_schema
 from dvkn_pipeline.views.portal import reporting_periods
+from tests.fakes import MemoryTables
 from tests.unit.test_export import ledger_row
 
 
@@ -54,7 +55,9 @@ def main() -> None:
     today = date.today()
     ledger, commune = hanoi_ledger(args.periods, today)
     client, context, _ = make_console()
-    context.portal.intake.tables.ledger = ledger  # the in-memory tables' raw rows
+    tables = context.portal.intake.tables
+    assert isinstance(tables, MemoryTables)
+    tables.ledger = ledger  # the in-memory tables' raw rows
     from dvkn_pipeline.services.accounts import add_account
 
     add_account(

@@ -83,13 +83,13 @@ def main() -> None:
         if "files rolled up" in text:
             break
         time.sleep(0.5)
-    by_name: collections.Counter[str] = collections.Counter()
+    by_name: collections.defaultdict[str, float] = collections.defaultdict(float)
     for key, (name, cpu) in last.items():
         by_name[re.sub(r"[-_]\d+$", "", name)] += cpu - base.get(key, 0.0)
     total = sum(total_last[p] - total_base.get(p, 0.0) for p in total_last)
     print(f"workers' CPU in the burst: {total:.1f} s")
     print(f"  in threads that ended between samples: {total - sum(by_name.values()):.1f} s")
-    for name, cpu in by_name.most_common(15):
+    for name, cpu in sorted(by_name.items(), key=lambda kv: -kv[1])[:15]:
         print(f"  {name:16s} {cpu:6.1f} s")
 
 

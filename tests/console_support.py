@@ -18,6 +18,7 @@ from dvkn_pipeline.services.intake import Intake
 from dvkn_pipeline.services.portal import Portal
 from dvkn_pipeline.services.steward import Steward
 from dvkn_pipeline.storage.accounts import StoredAccounts
+from schemas.roles import RoleName
 from schemas.settings import Settings
 from tests.fakes import MemoryBucket, MemoryTables, RecordedEvents
 
@@ -56,14 +57,15 @@ def make_console(
     signer = RecordingSigner()
     accounts = StoredAccounts(bucket, settings.state_prefix)
     versions = load_hierarchies().versions
-    for name, role, scope in (
+    people: tuple[tuple[str, RoleName, str], ...] = (
         ("xa1", "commune", COMMUNE),
         ("xa4", "commune", OTHER_COMMUNE),
         ("huyen1", "district_steward", "001"),
         ("thanhpho", "city_steward", "01"),
         ("huyen2", "district_steward", "002"),
         ("docgia", "reader", "01"),
-    ):
+    )
+    for name, role, scope in people:
         add_account(accounts, versions, username=name, role=role, scope=scope, password=PASSWORD)
     context = ConsoleContext(
         settings=settings,

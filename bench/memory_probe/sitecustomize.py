@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+import types
 
 EVERY_SECONDS = float(os.environ.get("DVKN_MEMORY_PROBE_EVERY", "3"))
 COUNT_OBJECTS = os.environ.get("DVKN_MEMORY_PROBE_OBJECTS", "1") != "0"
@@ -62,7 +63,7 @@ def _phases() -> str:
     """The innermost ``dvkn_pipeline`` function of every thread that is in one."""
     names = []
     for frame in sys._current_frames().values():
-        f = frame
+        f: types.FrameType | None = frame
         while f is not None:
             module = f.f_globals.get("__name__", "")
             if module.startswith("dvkn_pipeline."):

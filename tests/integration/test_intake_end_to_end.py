@@ -158,7 +158,7 @@ def _assert_prefect_run_with_artifacts(deadline: float) -> None:
                 break
             time.sleep(1)
         assert done, [r.state_name for r in runs]
-        assert any(r.state_name.startswith("Completed (") for r in done), [
+        assert any((r.state_name or "").startswith("Completed (") for r in done), [
             r.state_name for r in done
         ]
         # Its name says what it did, not a random pair of words.

@@ -162,14 +162,22 @@ def test_a_stopped_worker_s_run_ends_at_once_and_frees_the_intake_slot(worker: S
     CI once saw a reprocess wait 300 s in AwaitingConcurrencySlot behind such a run.
     """
     from prefect import get_client
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     from schemas.deployments import INTAKE
 
+    def run_intake(drain_seconds: int, timeout: int) -> FlowRun:
+        run = run_deployment(
+            INTAKE,
+            parameters={"drain_seconds": drain_seconds, "bucket": worker.bucket},
+            timeout=timeout,
+        )
+        assert isinstance(run, FlowRun)  # called from sync code: the run, not a coroutine
+        return run
+
     # Nothing to do, so the run idles in its drain loop, holding the slot.
-    idle = run_deployment(
-        INTAKE, parameters={"drain_seconds": 600, "bucket": worker.bucket}, timeout=0
-    )
+    idle = run_intake(drain_seconds=600, timeout=0)
     deadline = time.monotonic() + 120
     with get_client(sync_client=True) as client:
         while (state := client.read_flow_run(idle.id).state) is None or not state.is_running():
@@ -182,7 +190,5 @@ def test_a_stopped_worker_s_run_ends_at_once_and_frees_the_intake_slot(worker: S
     assert state is not None and state.name == "Crashed", state
     assert "worker-0 stopped" in (state.message or "")
     # The restarted worker takes the next run without waiting out the dead run's lease.
-    run = run_deployment(
-        INTAKE, parameters={"drain_seconds": 0, "bucket": worker.bucket}, timeout=120
-    )
+    run = run_intake(drain_seconds=0, timeout=120)
     assert run.state is not None and run.state.is_completed(), run.state

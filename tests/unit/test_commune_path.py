@@ -96,10 +96,12 @@ def _value_cell_of(content: bytes, sheet: str, code: str) -> str:
     found = _table_columns(ws)
     assert found is not None
     header_row, at = found
-    return next(
-        r[at["value"]].coordinate
-        for r in ws.iter_rows(min_row=header_row + 1)
-        if r[at["indicator"]].value == code
+    return str(
+        next(
+            r[at["value"]].coordinate
+            for r in ws.iter_rows(min_row=header_row + 1)
+            if r[at["indicator"]].value == code
+        )
     )
 
 

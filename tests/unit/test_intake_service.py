@@ -88,6 +88,7 @@ def test_identical_bytes_twice_in_one_batch_count_once(
         (again.key, Status.DUPLICATE),
     ]
     receipt = bucket.get_json(receipt_key(again.key))
+    assert receipt is not None
     assert receipt["summary_en"].startswith("Identical to another file of the same batch")
     assert tables.facts["submission_id"].n_unique() == 1
 
@@ -171,7 +172,8 @@ def test_a_later_version_names_the_upload_in_force_it_replaces(
         [outcome] = intake.process(intake.pending()).outcomes
         assert outcome.status is Status.ACCEPTED
     second, third = (bucket.get_json(receipt_key(k)) for k in keys[1:])
+    assert second is not None and third is not None
     assert second["replaces"]["key"] == keys[0] and second["replaces"]["report_version"] == 1
     assert third["replaces"]["key"] == keys[1] and third["replaces"]["report_version"] == 2
     first = bucket.get_json(receipt_key(keys[0]))
-    assert first["replaces"] is None
+    assert first is not None and first["replaces"] is None

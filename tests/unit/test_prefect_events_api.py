@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,9 +74,9 @@ def server() -> Iterator[Server]:
     httpd.server_close()
 
 
-def _api(server: Server, answers: list[int], **kw: str) -> PrefectEventsApi:
+def _api(server: Server, answers: list[int], auth_string: str | None = None) -> PrefectEventsApi:
     server.answers[:] = answers
-    return PrefectEventsApi(server.url, attempts=3, **kw)
+    return PrefectEventsApi(server.url, attempts=3, auth_string=auth_string)
 
 
 def test_a_batch_is_one_post_of_the_events_the_server_model_reads(server: Server) -> None:
@@ -108,7 +109,7 @@ def test_a_refusal_is_raised_at_once(server: Server) -> None:
 
 def test_no_server_is_retried_then_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(prefect_events_api.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)  # the module's backoff sleeps
     with pytest.raises(urllib3.exceptions.HTTPError):
         PrefectEventsApi("http://127.0.0.1:1/api", attempts=3).post(upload_batch_events(REFS))
     assert slept == [2.0, 4.0]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import cast
 
 import pytest
+from prefect.client.schemas.responses import WorkerFlowRunResponse
 from prefect.workers.base import BaseWorker
 from prefect.workers.process import ProcessWorker
 
@@ -66,7 +68,8 @@ DRAIN_A, DRAIN_B, DEADLINES = _Run("a"), _Run("b"), _Run("deadlines")
 
 
 def _poll(worker: WarmWorker, *runs: _Run) -> None:
-    asyncio.run(worker._submit_scheduled_flow_runs([_Entry(r) for r in runs]))  # type: ignore[arg-type]
+    entries = cast(list[WorkerFlowRunResponse], [_Entry(r) for r in runs])  # the fields it reads
+    asyncio.run(worker._submit_scheduled_flow_runs(entries))
 
 
 def test_a_worker_takes_one_drain_at_a_time_and_leaves_the_next_to_another_process(
