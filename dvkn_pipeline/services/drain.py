@@ -46,7 +46,9 @@ from schemas.records import (
 #: While idle, list ``incoming/`` at least this often even if no event source said anything.
 LIST_AT_LEAST_EVERY = 15.0
 
-#: Brings the roll-ups of the given periods (and units) up to date; returns summaries by period.
+#: Brings the roll-ups of the given periods up to date; returns summaries by period. The units
+#: are what this run's batches changed (for its log and tests): the refresh itself recomputes
+#: whatever the ledger's marks say is stale, which another run may already have covered.
 Refresh = Callable[[dict[str, set[str]]], Mapping[str, Any]]
 
 
