@@ -58,11 +58,11 @@ class Refresher:
         units with judgements no refresh has seen, including those of a worker
         that died between its ledger commit and its refresh. Not the units the
         caller's own batches touched: when two runs drain a burst, the other
-        run's refresh has often covered them already, and recomputing them again
-        was a second full refresh of the period after every burst (~5,000 units,
-        some 100 MiB and several CPU-seconds for nothing). Every judgement moves
-        its unit's count, so nothing the ledger holds is missed. A few units recompute only their ancestors,
-        each from its children's stored totals; many units, or a period with
+        run's refresh has often covered them already, and recomputing them was
+        a second full refresh of the period after a burst (~5,000 units) for
+        nothing. Every judgement moves its unit's count, so nothing the ledger
+        holds is missed. A few units recompute only their ancestors, each from
+        its children's stored totals; many units, or a period with
         no roll-up yet, recompute the whole period. Returns each period's
         completeness rows for the units it rewrote (none if nothing was stale).
         """
