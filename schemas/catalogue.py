@@ -7,6 +7,7 @@ start-up with the field named, not in the middle of a deadline burst.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -127,9 +128,12 @@ class Indicator(BaseModel):
             return self.temporal
         return Temporal.LAST if self.aggregation is Aggregation.COUNT_BY_CATEGORY else Temporal.SUM
 
-    @property
+    @cached_property
     def reported_dimensions(self) -> tuple[str, ...]:
-        """Dimensions a file gives; ``level`` comes from the reporting unit instead."""
+        """Dimensions a file gives; ``level`` comes from the reporting unit instead.
+
+        Cached (the model is frozen): judging asks it for every row of every file.
+        """
         return tuple(d for d in self.dimensions if d != REPORTER_DIMENSION)
 
 

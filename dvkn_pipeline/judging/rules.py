@@ -285,7 +285,7 @@ def _declared_totals(
         if rec["value"] is None:
             continue
         ind = catalogue.indicator(rec["indicator"])
-        given = {d: rec[d] for d in catalogue.given_dimensions[ind.code] if rec[d] is not None}
+        given = {d: rec[d] for d in ind.reported_dimensions if rec[d] is not None}
         part_recs = [
             p
             for p in details

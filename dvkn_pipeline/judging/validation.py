@@ -446,7 +446,6 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
     cell_cols = [c for c in rows.columns if c.endswith("_col")]
     by_code = catalogue.by_code
     count_by_category = Aggregation.COUNT_BY_CATEGORY
-    given_dims = catalogue.given_dimensions
     out: list[dict[str, Any]] = []
     for rec in rows.iter_rows(named=True):
         raw_ind = rec["indicator"]
@@ -477,7 +476,7 @@ def _typed_rows(rows: pl.DataFrame, catalogue: Catalogue) -> pl.DataFrame:
         typed["value"] = value
         typed["value_type"] = ind.value_type.value if ind else None
         typed["is_total"] = bool(
-            ind is not None and any(typed.get(d) is None for d in given_dims[ind.code])
+            ind is not None and any(typed.get(d) is None for d in ind.reported_dimensions)
         )
         out.append(typed)
     schema: dict[str, Any] = {
@@ -632,7 +631,7 @@ def _structure_problems(
                 )
             )
             continue
-        given = catalogue.given_dimensions[ind.code]
+        given = ind.reported_dimensions
         for dim in dim_cols:
             if rec[dim] is not None and dim not in given:
                 problems.append(

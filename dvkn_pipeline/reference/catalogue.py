@@ -39,11 +39,6 @@ class Catalogue:
         return tuple(i for i in self.indicators if i.aggregation is not Aggregation.RATIO)
 
     @cached_property
-    def given_dimensions(self) -> dict[str, tuple[str, ...]]:
-        """``Indicator.reported_dimensions`` by code, computed once: judging asks per row."""
-        return {i.code: i.reported_dimensions for i in self.reported}
-
-    @cached_property
     def headline(self) -> tuple[Indicator, ...]:
         """The few figures a one-line-per-unit view shows, in catalogue order.
 
