@@ -47,7 +47,7 @@ from schemas.records import (
 LIST_AT_LEAST_EVERY = 15.0
 
 #: Brings the roll-ups of the given periods up to date; returns summaries by period. The units
-#: are what this run's batches changed (for its log and tests): the refresh itself recomputes
+#: are what this run's batches changed, and the refresh does not use them: it recomputes
 #: whatever the ledger's marks say is stale, which another run may already have covered.
 Refresh = Callable[[dict[str, set[str]]], Mapping[str, Any]]
 
